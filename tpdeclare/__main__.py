@@ -1,0 +1,5 @@
+"""Entry point for `python -m tpdeclare`."""
+
+from tpdeclare.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""The TensorPool API client."""

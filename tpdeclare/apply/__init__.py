@@ -1,0 +1,1 @@
+"""Applying plans: the executor and crash recovery."""

@@ -1,0 +1,1 @@
+"""Planning: diffing specs against state, costing, rendering."""

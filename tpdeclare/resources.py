@@ -1,0 +1,24 @@
+"""Locates the JSON documents in specs/ whether installed (tpdeclare/specs) or run from a checkout."""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from pathlib import Path
+
+_PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def spec_path(name: str) -> Path:
+    """Path of a file shipped from the repository's specs/ directory."""
+    for candidate in (_PACKAGE_DIR / "specs" / name, _PACKAGE_DIR.parent / "specs" / name):
+        if candidate.is_file():
+            return candidate
+    raise FileNotFoundError(f"tpdeclare is missing its bundled file specs/{name}; reinstall it")
+
+
+@lru_cache(maxsize=None)
+def load_spec_json(name: str) -> dict:
+    """Parsed JSON of a shipped specs/ document (cached: they never change at run time)."""
+    with spec_path(name).open("rb") as fh:
+        return json.load(fh)

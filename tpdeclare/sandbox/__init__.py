@@ -1,0 +1,1 @@
+"""The sandbox engine: a local emulator of the TensorPool API."""

@@ -1,0 +1,66 @@
+"""Typed, validated spec values: what the loader hands to the planner."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class SourceRef:
+    """Where a value came from: file, 1-based line and column."""
+
+    file: str
+    line: int
+    col: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.col}"
+
+
+@dataclass(frozen=True)
+class ClusterSpec:
+    """One desired cluster, with defaults merged and the name resolved."""
+
+    address: str
+    instance_type: str
+    num_nodes: int = 1
+    name: str = ""  # the tp_cluster_name; loader resolves the default "<stack>-<address>"
+    container: str | None = None
+    deletion_protection: bool = False
+    public_keys: tuple[str, ...] = ()
+    prevent_destroy: bool = False
+    ignore_changes: frozenset[str] = frozenset()
+    source: SourceRef | None = None  # where the cluster's key is declared
+
+    def fields(self) -> dict:
+        """The managed fields as a plain dict (the shape recorded in state as `spec`)."""
+        return {
+            "instance_type": self.instance_type,
+            "num_nodes": self.num_nodes,
+            "name": self.name,
+            "container": self.container,
+            "deletion_protection": self.deletion_protection,
+            "public_keys": list(self.public_keys),
+        }
+
+
+@dataclass(frozen=True)
+class Move:
+    """A `moved:` entry: rename an address without touching the cluster."""
+
+    from_address: str
+    to_address: str
+    source: SourceRef | None = None
+
+
+@dataclass(frozen=True)
+class StackSpec:
+    """A whole stack: every cluster declared across its files."""
+
+    stack: str
+    clusters: dict[str, ClusterSpec]  # address -> spec, in declaration order
+    moves: tuple[Move, ...] = ()
+    max_hourly_cost: float | None = None
+    prices: dict[str, float] = field(default_factory=dict)  # GPU/CPU kind -> USD per unit-hour overrides
+    files: tuple[str, ...] = ()  # the spec files, as given on the command line
+    content_hash: str = ""  # sha256 over the files' bytes (names + contents), for saved plans

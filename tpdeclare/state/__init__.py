@@ -1,0 +1,1 @@
+"""State documents and the stores that keep them."""
