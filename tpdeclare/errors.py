@@ -16,6 +16,7 @@
         ├── ApiConnectionError     no answer: refused, reset, timed out (idempotent calls only)
         ├── OutcomeUnknown         a mutating call was sent and no answer came back: it may have happened
         ├── MalformedResponse      an answer that is not the JSON we expect
+        │   └── MalformedAcceptance  a 2xx to create/delete we cannot read; also an OutcomeUnknown
         └── PollTimeout            a request did not reach a terminal status before the deadline
 """
 
@@ -130,6 +131,10 @@ class OutcomeUnknown(ApiError):
 
 class MalformedResponse(ApiError):
     """The API answered with something that is not the JSON shape expected."""
+
+
+class MalformedAcceptance(MalformedResponse, OutcomeUnknown):
+    """A create/delete was accepted (2xx) but the answer is unreadable: it probably took effect, result unknown."""
 
 
 class PollTimeout(ApiError):
