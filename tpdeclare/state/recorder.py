@@ -1,0 +1,194 @@
+"""The Recorder: thread-safe state changes, each durable before it returns, via group commit.
+
+Every `put`/`remove`/`move` updates the in-memory State (serial += 1) and queues a journal entry under one
+lock, so queue order is serial order. A caller then waits until its entry is durable: if no thread
+is writing, it becomes the leader, takes the whole queue and hands it to `store.append` in one write
+and one fsync, outside the lock; callers arriving meanwhile queue up behind it and the next leader
+takes them all at once. N concurrent changes cost far fewer than N fsyncs, and a whole apply writes
+bytes linear in the number of changes (plus one snapshot at `checkpoint`).
+
+If an append fails, every caller whose entry was in (or queued behind) that batch gets a StateError,
+and later changes are refused; `checkpoint()` can still save the in-memory state, which clears that.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import threading
+from typing import Protocol
+
+from tpdeclare.errors import StateError
+from tpdeclare.state.model import Record, State
+
+
+class JournalStore(Protocol):
+    """What the Recorder needs of a state store."""
+
+    def append(self, entries: list[dict], *, stack: str | None = None,
+               lineage: str | None = None) -> None: ...
+
+    def write(self, state: State) -> None: ...
+
+
+class Recorder:
+    """Records state changes for concurrent workers; `put`/`remove` return once durable."""
+
+    def __init__(self, store: JournalStore, state: State):
+        self._store = store
+        self._state = state.copy()  # ours alone; callers see copies via snapshot()/records()
+        self._cond = threading.Condition(threading.Lock())
+        self._queue: list[dict] = []
+        self._writing = False  # a leader is inside store.append
+        self._durable = state.serial  # every change up to this serial is durable
+        self._failed_at: int | None = None  # first serial of a batch whose append failed
+        self._failure: StateError | None = None
+        self.batches = 0  # store.append calls made (for tests and benchmarks)
+
+    # -- reads ----------------------------------------------------------------------------------
+
+    @property
+    def serial(self) -> int:
+        with self._cond:
+            return self._state.serial
+
+    @property
+    def durable_serial(self) -> int:
+        with self._cond:
+            return self._durable
+
+    def snapshot(self) -> State:
+        """A copy of the current in-memory state."""
+        with self._cond:
+            return self._state.copy()
+
+    def records(self) -> dict[str, Record]:
+        """Copies of the current records, by address."""
+        with self._cond:
+            return {a: copy.deepcopy(r) for a, r in self._state.resources.items()}
+
+    def get(self, address: str) -> Record | None:
+        """A copy of the record at `address`, or None."""
+        with self._cond:
+            record = self._state.resources.get(address)
+            return copy.deepcopy(record) if record is not None else None
+
+    # -- changes --------------------------------------------------------------------------------
+
+    def put(self, record: Record) -> None:
+        """Store `record` at its address; returns once the change is durable (StateError if not)."""
+        record = copy.deepcopy(record)
+        with self._cond:
+            self._refuse_if_failed(record.address)
+            self._state.serial += 1
+            serial = self._state.serial
+            self._state.resources[record.address] = record
+            self._queue.append({"serial": serial, "op": "put", "address": record.address,
+                                "record": record.to_json()})
+            self._wait_durable(serial, record.address)
+
+    def remove(self, address: str) -> None:
+        """Forget the record at `address` (a no-op if there is none); returns once durable."""
+        with self._cond:
+            self._refuse_if_failed(address)
+            if address not in self._state.resources:
+                return
+            self._state.serial += 1
+            serial = self._state.serial
+            del self._state.resources[address]
+            self._queue.append({"serial": serial, "op": "remove", "address": address})
+            self._wait_durable(serial, address)
+
+    def move(self, from_address: str, to_address: str) -> None:
+        """Re-address a record (one atomic journal entry); a no-op if `from_address` has none.
+
+        Refuses (StateError) to move onto an address that already holds a record: that record's
+        cluster would be forgotten."""
+        with self._cond:
+            self._refuse_if_failed(from_address)
+            record = self._state.resources.get(from_address)
+            if record is None or from_address == to_address:
+                return
+            if to_address in self._state.resources:
+                raise StateError(f"cannot move {from_address!r} to {to_address!r}: that address "
+                                 f"already holds a cluster in the state",
+                                 hint="remove or move the existing record first")
+            self._state.serial += 1
+            serial = self._state.serial
+            del self._state.resources[from_address]
+            self._state.resources[to_address] = dataclasses.replace(record, address=to_address)
+            self._queue.append({"serial": serial, "op": "move", "address": from_address,
+                                "to": to_address})
+            self._wait_durable(serial, to_address)
+
+    def checkpoint(self) -> None:
+        """Write the whole current state as the snapshot (the store then drops its journal)."""
+        with self._cond:
+            while self._writing:
+                self._cond.wait()
+            state = self._state.copy()
+            try:
+                self._store.write(state)
+            except StateError:
+                raise
+            except OSError as exc:
+                raise StateError(f"cannot write the state snapshot: {exc}") from exc
+            else:
+                self._queue.clear()  # the snapshot holds those entries: their callers are done
+                self._durable = state.serial
+                self._failed_at = None
+                self._failure = None
+            finally:
+                self._cond.notify_all()  # waiters decide again: done, or lead the next batch
+
+    # -- group commit ---------------------------------------------------------------------------
+
+    def _refuse_if_failed(self, address: str) -> None:
+        if self._failure is not None:
+            raise self._error(address)
+
+    def _error(self, address: str) -> StateError:
+        cause = self._failure
+        detail = cause.message if cause is not None else "the state journal failed"
+        return StateError(f"could not record the change to {address!r} durably: {detail}",
+                          hint=(cause.hint if cause is not None and cause.hint else
+                                "check free space and permissions of the state directory"))
+
+    def _wait_durable(self, serial: int, address: str) -> None:
+        """Called holding the lock: return once `serial` is durable, leading a batch if needed."""
+        while self._durable < serial:
+            if self._failed_at is not None and serial >= self._failed_at:
+                raise self._error(address)
+            if self._writing:
+                self._cond.wait()
+                continue
+            batch, self._queue = self._queue, []
+            if not batch:  # cannot happen: our own entry is queued until made durable
+                raise StateError(f"internal error: change {serial} to {address!r} was lost")
+            self._writing = True
+            error: BaseException | None = None
+            self._cond.release()
+            try:
+                self._store.append(batch, stack=self._state.stack, lineage=self._state.lineage)
+            except BaseException as exc:  # noqa: BLE001 - every waiter must learn of it
+                error = exc
+            finally:
+                self._cond.acquire()
+                self._writing = False
+                self.batches += 1
+                self._settle(batch, error)
+                self._cond.notify_all()
+            if error is not None and not isinstance(error, Exception):
+                raise error  # KeyboardInterrupt and friends: the leader re-raises as is
+
+    def _settle(self, batch: list[dict], error: BaseException | None) -> None:
+        if error is None:
+            self._durable = max(self._durable, batch[-1]["serial"])
+            return
+        first = batch[0]["serial"]
+        self._failed_at = first if self._failed_at is None else min(self._failed_at, first)
+        if isinstance(error, StateError):
+            self._failure = error
+        else:
+            self._failure = StateError(f"{type(error).__name__}: {error}")
+        self._queue.clear()  # entries queued behind the failed batch fail with it
