@@ -1,0 +1,31 @@
+"""Shared pytest set-up: import path for test helpers, and the --update-golden switch."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+TESTS = Path(__file__).resolve().parent
+sys.path.insert(0, str(TESTS))
+
+
+def pytest_addoption(parser):
+    parser.addoption("--update-golden", action="store_true", help="rewrite golden files with the current output")
+
+
+@pytest.fixture
+def golden(request):
+    """golden(name, text): compare text with tests/golden/<name>, or rewrite it under --update-golden."""
+
+    def check(name: str, text: str) -> None:
+        path = TESTS / "golden" / name
+        if request.config.getoption("--update-golden") or not path.exists():
+            if not request.config.getoption("--update-golden"):
+                pytest.fail(f"golden file {path} is missing; run pytest --update-golden and review it")
+            path.write_text(text)
+            return
+        assert text == path.read_text(), f"output differs from {path}; if intended, run pytest --update-golden"
+
+    return check

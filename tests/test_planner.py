@@ -1,0 +1,168 @@
+"""Unit tests of the pure planner: every action, policy, moves, drift, cost."""
+
+from __future__ import annotations
+
+import pytest
+
+from plan_helpers import Move, cluster, record, stack, state
+from tpdeclare.plan.model import Action
+from tpdeclare.plan.planner import make_plan
+from tpdeclare.state.model import DELETING, PENDING, TAINTED
+
+
+def only(plan, address):
+    (change,) = [c for c in plan.changes if c.address == address]
+    return change
+
+
+def test_new_cluster_is_created_with_its_cost():
+    plan = make_plan(stack(cluster("trainer", "8xH200", num_nodes=2)), None)
+    c = only(plan, "trainer")
+    assert c.action is Action.CREATE
+    assert c.after["name"] == "demo-trainer"
+    assert plan.cost.before_hourly == 0 and plan.cost.after_hourly == pytest.approx(47.84)
+    assert plan.summary() == {"add": 1, "change": 0, "replace": 0, "destroy": 0, "move": 0}
+
+
+def test_unchanged_cluster_is_a_noop():
+    want = cluster("nb")
+    plan = make_plan(stack(want), state(record(want)))
+    assert only(plan, "nb").action is Action.NOOP
+    assert not plan.has_changes
+    assert plan.cost.diff_hourly == 0
+
+
+@pytest.mark.parametrize("field,value", [("num_nodes", 2), ("instance_type", "8xB200"), ("container", "img:2")])
+def test_replace_fields_force_a_replace_naming_the_field(field, value):
+    old = cluster("big", "8xH200")
+    new = cluster("big", **{"instance_type": "8xH200", field: value})
+    c = only(make_plan(stack(new), state(record(old))), "big")
+    assert c.action is Action.REPLACE
+    assert c.replace_paths == (field,)
+    assert c.reason == "replace_because_cannot_update"
+
+
+@pytest.mark.parametrize("field,value", [("name", "renamed"), ("deletion_protection", True)])
+def test_in_place_fields_update(field, value):
+    old = cluster("nb")
+    new = cluster("nb", **{field: value})
+    c = only(make_plan(stack(new), state(record(old))), "nb")
+    assert c.action is Action.UPDATE
+    assert [fc.field for fc in c.field_changes] == [field]
+
+
+def test_public_keys_are_create_only_and_noted():
+    old = cluster("nb")
+    new = cluster("nb", public_keys=("ssh-ed25519 AAAA alice",))
+    c = only(make_plan(stack(new), state(record(old))), "nb")
+    assert c.action is Action.NOOP
+    assert any("--replace nb" in n for n in c.notes)
+
+
+def test_removed_cluster_is_destroyed():
+    gone = cluster("old")
+    plan = make_plan(stack(), state(record(gone)))
+    c = only(plan, "old")
+    assert c.action is Action.DELETE and c.reason == "delete_because_no_resource_config"
+    assert plan.cost.after_hourly == 0 and plan.cost.before_hourly == pytest.approx(1.99)
+
+
+def test_ignore_changes_shows_but_does_not_act():
+    old = cluster("nb", container="a")
+    new = cluster("nb", container="b", ignore_changes=frozenset({"container"}))
+    c = only(make_plan(stack(new), state(record(old))), "nb")
+    assert c.action is Action.NOOP
+    assert c.field_changes[0].effect == "ignored"
+
+
+def test_prevent_destroy_blocks_replace_and_destroy():
+    old = cluster("big", "8xH200", prevent_destroy=True)
+    new = cluster("big", "8xH200", num_nodes=2, prevent_destroy=True)
+    assert make_plan(stack(new), state(record(old))).blocked
+    # Removing the cluster from the spec is still guarded by the recorded prevent_destroy.
+    plan = make_plan(stack(), state(record(old)))
+    assert any("prevent_destroy" in b for b in plan.blocked)
+
+
+def test_deletion_protection_blocks_destroy():
+    old = cluster("big", deletion_protection=True)
+    plan = make_plan(stack(), state(record(old)))
+    assert any("deletion protection" in b for b in plan.blocked)
+
+
+def test_destroy_all_plans_every_record():
+    a, b = cluster("a"), cluster("b")
+    plan = make_plan(stack(a, b), state(record(a), record(b)), destroy_all=True)
+    assert {c.action for c in plan.changes} == {Action.DELETE}
+
+
+def test_moved_renames_without_touching_the_cluster():
+    old = cluster("old-nb")
+    new = cluster("nb", name="demo-old-nb")
+    plan = make_plan(stack(new, moves=[Move("old-nb", "nb")]), state(record(old, cluster_id="c-0000abcd")))
+    c = only(plan, "nb")
+    assert c.action is Action.NOOP and c.moved_from == "old-nb" and c.cluster_id == "c-0000abcd"
+    assert plan.has_changes
+
+
+def test_tainted_record_is_replaced():
+    want = cluster("nb")
+    c = only(make_plan(stack(want), state(record(want, status=TAINTED))), "nb")
+    assert c.action is Action.REPLACE and c.reason == "replace_because_tainted"
+
+
+def test_pending_record_is_created_again():
+    want = cluster("nb")
+    c = only(make_plan(stack(want), state(record(want, status=PENDING))), "nb")
+    assert c.action is Action.CREATE and c.reason == "create_because_interrupted"
+
+
+def test_deleting_record_in_spec_is_replaced():
+    want = cluster("nb")
+    assert only(make_plan(stack(want), state(record(want, status=DELETING))), "nb").action is Action.REPLACE
+
+
+def test_forced_replace():
+    want = cluster("nb")
+    c = only(make_plan(stack(want), state(record(want)), replace=["nb"]), "nb")
+    assert c.action is Action.REPLACE and c.reason == "replace_by_request"
+
+
+def test_targets_limit_the_plan():
+    a, b = cluster("a"), cluster("b")
+    plan = make_plan(stack(a, b), None, targets=["a"])
+    assert [c.address for c in plan.changes] == ["a"]
+
+
+def test_budget_blocks_a_plan_above_it():
+    plan = make_plan(stack(cluster("big", "8xH200", num_nodes=2), max_hourly_cost=40.0), None)
+    assert any("budget" in b and "$47.84/hr" in b and "$40.00/hr" in b for b in plan.blocked)
+    assert not make_plan(stack(cluster("big", "8xH200"), max_hourly_cost=40.0), None).blocked
+
+
+def test_price_overrides_apply():
+    plan = make_plan(stack(cluster("nb"), prices={"H100": 2.5}), None)
+    assert plan.cost.after_hourly == pytest.approx(2.5)
+
+
+def test_drift_deleted_outside_is_recreated():
+    want = cluster("nb")
+    rec = record(want, cluster_id="c-deadbeef")
+    c = only(make_plan(stack(want), state(rec), observed={}), "nb")
+    assert c.action is Action.CREATE and c.reason == "create_because_deleted_outside"
+    assert "deleted outside" in c.notes[0]
+
+
+def test_drift_renamed_outside_is_planned_back():
+    want = cluster("nb")
+    rec = record(want, cluster_id="c-deadbeef")
+    seen = {"c-deadbeef": {**rec.spec, "name": "someone-renamed-it"}}
+    c = only(make_plan(stack(want), state(rec), observed=seen), "nb")
+    assert c.action is Action.UPDATE and c.field_changes[0].before == "someone-renamed-it"
+
+
+def test_removed_and_gone_outside_is_forgotten():
+    gone = cluster("old")
+    plan = make_plan(stack(), state(record(gone, cluster_id="c-deadbeef")), observed={})
+    assert plan.forget == ("old",) and plan.has_changes
+    assert only(plan, "old").action is Action.NOOP

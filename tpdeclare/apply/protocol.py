@@ -1,0 +1,62 @@
+"""The exactly-once rules shared by the executor and recovery: finding our cluster by name, safely."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from tpdeclare.state.model import Record
+
+# A cluster found under our name is adopted only if it was made after our intent (allowing this much
+# clock skew between us and the engine) and matches the shape we asked for. Anything else is a stranger.
+CLOCK_SKEW_SECONDS = 300.0
+
+
+
+def utcnow_iso() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _parse_time(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    try:
+        value = datetime.fromisoformat(str(text).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+def live_by_name(clusters) -> dict:
+    """name -> ClusterInfo for every cluster that is not being destroyed."""
+    return {c.name: c for c in clusters if not is_gone(c)}
+
+
+def is_gone(cluster) -> bool:
+    """Destroyed, or on its way: no longer a cluster anyone can use."""
+    return cluster.is_destroying or cluster.is_destroyed
+
+
+def stranger_reason(found, intent: Record) -> str | None:
+    """Why `found` (a ClusterInfo under our intent's name) is not the cluster our intent made, or None."""
+    want = intent.spec
+    if found.instance_type != want.get("instance_type") or int(found.num_nodes or 1) != int(want.get("num_nodes") or 1):
+        return (
+            f"it is a {found.num_nodes} × {found.instance_type} cluster, but the intent asked for "
+            f"{want.get('num_nodes')} × {want.get('instance_type')}"
+        )
+    made = _parse_time(found.created_at)
+    intended = _parse_time(intent.created_at)
+    if made is not None and intended is not None and (intended - made).total_seconds() > CLOCK_SKEW_SECONDS:
+        return f"it was created at {found.created_at}, before tpdeclare recorded its intent at {intent.created_at}"
+    return None
+
+
+def status_of(found) -> str:
+    """The record status an engine cluster status maps to."""
+    from tpdeclare.state.model import CREATING, READY, TAINTED
+
+    if found.is_running:
+        return READY
+    if found.is_failed:
+        return TAINTED
+    return CREATING

@@ -1,0 +1,82 @@
+"""Recovery: resolves records left pending/creating/deleting by an interrupted run, with one list call."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from tpdeclare.apply.protocol import is_gone, live_by_name, status_of, stranger_reason, utcnow_iso
+from tpdeclare.state.model import CREATING, DELETING, PENDING, READY, TAINTED, State
+from tpdeclare.state.recorder import Recorder
+
+UNSETTLED = (PENDING, CREATING, DELETING)
+
+
+def needs_recovery(state: State | None) -> bool:
+    return state is not None and any(r.status in UNSETTLED for r in state.resources.values())
+
+
+def recover(clusters: list, recorder: Recorder, report: Callable[[str], None]) -> list[str]:
+    """Settle every unsettled record against `clusters` (one `GET /cluster/list`); returns what it said.
+
+    pending  — found under our name and plausibly ours: adopted; not found: kept pending (the plan creates it,
+               and a name conflict then is known to be ours); found but a stranger's: the intent is dropped.
+    creating — RUNNING: ready; FAILED: tainted; gone: dropped (the plan creates it again); else still creating.
+    deleting — gone: dropped; still there: kept deleting (the plan destroys or replaces it again).
+    """
+    said: list[str] = []
+
+    def say(line: str) -> None:
+        said.append(line)
+        report(line)
+
+    by_id = {c.cluster_id: c for c in clusters}
+    by_name = live_by_name(clusters)
+    for rec in sorted(recorder.snapshot().resources.values(), key=lambda r: r.address):
+        if rec.status not in UNSETTLED:
+            continue
+        if rec.status == PENDING:
+            found = by_name.get(rec.name)
+            if found is None:
+                say(f"{rec.address}: an interrupted create of '{rec.name}' never reached the engine")
+                continue
+            why = stranger_reason(found, rec)
+            if why is not None:
+                # Names are unique: with a stranger holding it, our create cannot have succeeded.
+                recorder.remove(rec.address)
+                say(
+                    f"{rec.address}: the name '{rec.name}' belongs to {found.cluster_id}, which tpdeclare did not "
+                    f"create ({why}); the interrupted intent is dropped"
+                )
+                continue
+            rec.cluster_id = found.cluster_id
+            rec.instance_ids = list(found.instance_ids)
+            rec.status = status_of(found)
+            rec.updated_at = utcnow_iso()
+            recorder.put(rec)
+            say(f"{rec.address}: adopted {found.cluster_id} left by an interrupted run ({found.status})")
+        elif rec.status == CREATING:
+            found = by_id.get(rec.cluster_id)
+            if found is None or is_gone(found):
+                recorder.remove(rec.address)
+                say(f"{rec.address}: {rec.cluster_id} from an interrupted run no longer exists; it is forgotten")
+                continue
+            new_status = status_of(found)
+            if new_status != CREATING:
+                rec.status = new_status
+                rec.instance_ids = list(found.instance_ids) or rec.instance_ids
+                if new_status == TAINTED:
+                    rec.message = rec.message or "provisioning FAILED"
+                rec.updated_at = utcnow_iso()
+                recorder.put(rec)
+                what = "is ready" if new_status == READY else "failed to provision (tainted: it will be replaced)"
+                say(f"{rec.address}: {rec.cluster_id} from an interrupted run {what}")
+            else:
+                say(f"{rec.address}: {rec.cluster_id} from an interrupted run is still provisioning ({found.status})")
+        elif rec.status == DELETING:
+            found = by_id.get(rec.cluster_id)
+            if found is None or found.is_destroyed:
+                recorder.remove(rec.address)
+                say(f"{rec.address}: {rec.cluster_id} was destroyed by an interrupted run; it is forgotten")
+            else:
+                say(f"{rec.address}: an interrupted destroy of {rec.cluster_id} is unfinished ({found.status})")
+    return said

@@ -1,0 +1,15 @@
+"""`tpdeclare validate`: check spec files offline (no key, no state, no network)."""
+
+from __future__ import annotations
+
+from tpdeclare.commands.common import Context
+
+
+def run(ctx: Context, args) -> int:
+    spec = ctx.load_spec(args.spec)
+    n = len(spec.clusters)
+    ctx.console.print(
+        ctx.console.palette.paint("32", "Success!")
+        + f" The spec is valid: stack '{spec.stack}', {n} cluster{'s' if n != 1 else ''}."
+    )
+    return 0

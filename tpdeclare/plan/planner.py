@@ -1,0 +1,254 @@
+"""The planner: desired spec + recorded state (+ observed clusters) -> Plan. Pure: no I/O."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from tpdeclare.catalog import PRICES_AS_OF, hourly_cost
+from tpdeclare.fields import FIELDS, MANAGED_FIELDS, OBSERVABLE_FIELDS, OnChange
+from tpdeclare.plan.model import Action, Change, Cost, FieldChange, Plan
+from tpdeclare.spec.model import ClusterSpec, StackSpec
+from tpdeclare.state.model import DELETING, PENDING, TAINTED, Record, State
+
+# Terraform's action_reason vocabulary, plus our own where Terraform has none.
+REASON_CANNOT_UPDATE = "replace_because_cannot_update"
+REASON_TAINTED = "replace_because_tainted"
+REASON_REQUESTED = "replace_by_request"
+REASON_NO_CONFIG = "delete_because_no_resource_config"
+REASON_DELETED_OUTSIDE = "create_because_deleted_outside"
+REASON_RETRY_CREATE = "create_because_interrupted"
+REASON_INTERRUPTED_REPLACE = "replace_because_interrupted"
+
+
+def recorded_spec(cluster: ClusterSpec) -> dict:
+    """What the executor records as a cluster's `spec` in state: the managed fields plus prevent_destroy."""
+    return {**cluster.fields(), "prevent_destroy": cluster.prevent_destroy}
+
+
+def current_fields(record: Record, observed: Mapping | None) -> dict:
+    """The cluster's current field values: recorded, overlaid with what the engine reports (refresh)."""
+    fields = {f: record.spec.get(f) for f in MANAGED_FIELDS}
+    if observed is not None:
+        for f in OBSERVABLE_FIELDS:
+            if f in observed:
+                fields[f] = observed[f]
+    return fields
+
+
+def _field_changes(before: dict, after: dict, ignore: frozenset[str]) -> tuple[FieldChange, ...]:
+    """Field-level differences (via deepdiff, imported only when something differs)."""
+    if before == after:
+        return ()
+    from deepdiff import DeepDiff  # heavy: only when a cluster really changed
+
+    diff = DeepDiff(before, after, verbose_level=0)
+    changed = set(diff.affected_root_keys)
+    out = []
+    for name in MANAGED_FIELDS:  # table order, stable output
+        if name not in changed:
+            continue
+        effect = "ignored" if name in ignore else FIELDS[name][0].value
+        out.append(FieldChange(name, before.get(name), after.get(name), effect))
+    return tuple(out)
+
+
+def _cost(fields: dict | None, prices: Mapping[str, float]) -> float | None:
+    if not fields:
+        return None
+    return hourly_cost(str(fields.get("instance_type")), int(fields.get("num_nodes") or 1), dict(prices))
+
+
+def make_plan(
+    spec: StackSpec,
+    state: State | None,
+    *,
+    observed: Mapping[str, Mapping] | None = None,
+    targets: Iterable[str] = (),
+    replace: Iterable[str] = (),
+    destroy_all: bool = False,
+    max_hourly_cost: float | None = None,
+    prices: Mapping[str, float] | None = None,
+) -> Plan:
+    """Plan the changes that make the engine match `spec`.
+
+    observed: cluster_id -> observed fields (from one list call) when refreshing; None otherwise.
+    targets: limit the plan to these addresses. replace: force a replace of these addresses.
+    destroy_all: plan the destruction of every recorded cluster (the `destroy` command).
+    """
+    records: dict[str, Record] = dict(state.resources) if state else {}
+    price_table = {**spec.prices, **(prices or {})}
+    budget = max_hourly_cost if max_hourly_cost is not None else spec.max_hourly_cost
+    targets = set(targets)
+    replace = set(replace)
+    warnings: list[str] = []
+    blocked: list[str] = []
+
+    # moved: rename recorded addresses first, so the rest of the plan sees the new names.
+    moved_from: dict[str, str] = {}
+    for move in spec.moves:
+        if move.from_address in records:
+            if move.to_address in records:
+                blocked.append(
+                    f"moved: cannot move '{move.from_address}' to '{move.to_address}': both are recorded in state "
+                    f"(remove one with `tpdeclare state rm`)"
+                )
+                continue
+            rec = records.pop(move.from_address)
+            records[move.to_address] = rec
+            moved_from[move.to_address] = move.from_address
+
+    desired: dict[str, ClusterSpec] = {} if destroy_all else dict(spec.clusters)
+    changes: list[Change] = []
+    forget: list[str] = []
+
+    for address in sorted(set(desired) | set(records)):
+        if targets and address not in targets and moved_from.get(address) not in targets:
+            continue
+        want = desired.get(address)
+        rec = records.get(address)
+        seen = None
+        if rec is not None and observed is not None and rec.cluster_id:
+            seen = observed.get(rec.cluster_id)
+        gone_outside = (
+            rec is not None and observed is not None and rec.status != PENDING and (not rec.cluster_id or seen is None)
+        )
+        change = _plan_one(address, want, rec, seen, gone_outside, address in replace, price_table)
+        if moved_from.get(address):
+            change = Change(**{**change.__dict__, "moved_from": moved_from[address]})
+        if gone_outside and want is None:
+            forget.append(address)
+            change = Change(
+                address=address,
+                action=Action.NOOP,
+                before=None,
+                after=None,
+                notes=(f"{rec.cluster_id or 'the cluster'} no longer exists on the engine; it will be forgotten",),
+                cluster_id=rec.cluster_id,
+            )
+        changes.append(change)
+        blocked.extend(_policy(change, spec.clusters.get(address), rec))
+
+    before_total = sum(c.hourly_before or 0.0 for c in changes)
+    after_total = sum(c.hourly_after or 0.0 for c in changes)
+    # Untargeted clusters still cost money: count them on both sides.
+    if targets:
+        for address, rec in records.items():
+            if address not in {c.address for c in changes} and rec.status != PENDING:
+                hourly = _cost(rec.spec, price_table) or 0.0
+                before_total += hourly
+                after_total += hourly
+    unpriced = tuple(
+        c.address for c in changes if (c.after and c.hourly_after is None) or (c.before and c.hourly_before is None)
+    )
+    if unpriced:
+        warnings.append(
+            "no price known for the instance type of " + ", ".join(unpriced) + "; add it under `prices:` to cost it"
+        )
+    cost = Cost(round(before_total, 6), round(after_total, 6), unpriced)
+    if budget is not None and cost.after_hourly > budget + 1e-9:
+        blocked.append(
+            f"budget: the plan would run ${cost.after_hourly:,.2f}/hr, above max_hourly_cost ${budget:,.2f}/hr "
+            f"(now ${cost.before_hourly:,.2f}/hr); remove or shrink clusters, or raise budget.max_hourly_cost"
+        )
+
+    return Plan(
+        stack=spec.stack,
+        changes=tuple(changes),
+        cost=cost,
+        blocked=tuple(blocked),
+        warnings=tuple(warnings),
+        state_lineage=state.lineage if state else None,
+        state_serial=state.serial if state else None,
+        max_hourly_cost=budget,
+        prices_as_of=PRICES_AS_OF,
+        refreshed=observed is not None,
+        forget=tuple(forget),
+    )
+
+
+def _plan_one(
+    address: str,
+    want: ClusterSpec | None,
+    rec: Record | None,
+    seen: Mapping | None,
+    gone_outside: bool,
+    force_replace: bool,
+    prices: Mapping[str, float],
+) -> Change:
+    after = want.fields() if want else None
+    hourly_after = _cost(after, prices)
+
+    if rec is None:
+        return Change(address, Action.CREATE, None, after, hourly_after=hourly_after)
+
+    before = current_fields(rec, seen)
+    hourly_before = None if rec.status == PENDING or gone_outside else _cost(before, prices)
+    common = dict(address=address, cluster_id=rec.cluster_id, hourly_before=hourly_before)
+
+    if want is None:
+        if rec.status == PENDING:
+            # An interrupted create that recovery did not find: nothing exists to destroy.
+            return Change(action=Action.DELETE, before=before, after=None, reason=REASON_NO_CONFIG,
+                          notes=("an interrupted create never reached the engine; the intent is dropped",), **common)
+        return Change(action=Action.DELETE, before=before, after=None, reason=REASON_NO_CONFIG, **common)
+
+    if rec.status == PENDING:
+        return Change(action=Action.CREATE, before=None, after=after, reason=REASON_RETRY_CREATE,
+                      notes=("an interrupted create was not found on the engine; it will be created again",),
+                      hourly_after=hourly_after, address=address, cluster_id=None, hourly_before=None)
+    if gone_outside:
+        return Change(action=Action.CREATE, before=before, after=after, reason=REASON_DELETED_OUTSIDE,
+                      notes=(f"{rec.cluster_id} was deleted outside tpdeclare; it will be created again",),
+                      hourly_after=hourly_after, address=address, cluster_id=rec.cluster_id, hourly_before=None)
+
+    diffs = _field_changes(before, after, want.ignore_changes)
+    acted = [d for d in diffs if d.effect != "ignored"]
+    replace_paths = tuple(d.field for d in acted if d.effect == OnChange.REPLACE.value)
+    notes = []
+    for d in diffs:
+        if d.effect == "ignored":
+            notes.append(f"{d.field} differs but is in lifecycle.ignore_changes; left as it is")
+        elif d.effect == OnChange.CREATE_ONLY.value:
+            notes.append(
+                f"{d.field} can only be set when a cluster is created; it applies on the next replace "
+                f"(force one with --replace {address})"
+            )
+    if rec.status == TAINTED:
+        return Change(action=Action.REPLACE, before=before, after=after, field_changes=diffs,
+                      replace_paths=replace_paths, reason=REASON_TAINTED,
+                      notes=tuple(notes) + (f"provisioning failed earlier: {rec.message or 'no message'}",),
+                      hourly_after=hourly_after, **common)
+    if rec.status == DELETING:
+        return Change(action=Action.REPLACE, before=before, after=after, field_changes=diffs,
+                      replace_paths=replace_paths, reason=REASON_INTERRUPTED_REPLACE,
+                      notes=tuple(notes) + ("an earlier destroy of this cluster was interrupted",),
+                      hourly_after=hourly_after, **common)
+    if force_replace or replace_paths:
+        return Change(action=Action.REPLACE, before=before, after=after, field_changes=diffs,
+                      replace_paths=replace_paths,
+                      reason=REASON_CANNOT_UPDATE if replace_paths else REASON_REQUESTED,
+                      notes=tuple(notes), hourly_after=hourly_after, **common)
+    if any(d.effect == OnChange.IN_PLACE.value for d in acted):
+        return Change(action=Action.UPDATE, before=before, after=after, field_changes=diffs,
+                      notes=tuple(notes), hourly_after=hourly_after, **common)
+    return Change(action=Action.NOOP, before=before, after=after, field_changes=diffs, notes=tuple(notes),
+                  hourly_after=hourly_after, **common)
+
+
+def _policy(change: Change, want: ClusterSpec | None, rec: Record | None) -> list[str]:
+    """Why this change may not go ahead: prevent_destroy or deletion protection."""
+    if change.action not in (Action.DELETE, Action.REPLACE) or rec is None or rec.status == PENDING:
+        return []
+    verb = "destroy" if change.action is Action.DELETE else "replace"
+    out = []
+    if (want is not None and want.prevent_destroy) or (want is None and rec.spec.get("prevent_destroy")):
+        out.append(
+            f"{change.address}: lifecycle.prevent_destroy forbids this plan to {verb} it ({rec.cluster_id}); "
+            f"set prevent_destroy: false and apply first if you really mean it"
+        )
+    if (change.before or {}).get("deletion_protection"):
+        out.append(
+            f"{change.address}: deletion protection is on for {rec.cluster_id}, so it cannot be {verb}d; "
+            f"apply deletion_protection: false first, then make this change"
+        )
+    return out
