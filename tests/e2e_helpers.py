@@ -39,6 +39,13 @@ class ServedSandbox:
     def post(self, path: str, body: dict | None = None) -> requests.Response:
         return requests.post(self.url + path, json=body or {}, headers={"Authorization": f"Bearer {self.key}"}, timeout=10)
 
+    def delete(self, cluster_id: str) -> requests.Response:
+        return requests.delete(f"{self.url}/cluster/{cluster_id}", headers={"Authorization": f"Bearer {self.key}"}, timeout=10)
+
+    def edit(self, cluster_id: str, body: dict) -> requests.Response:
+        return requests.patch(f"{self.url}/cluster/edit/{cluster_id}", json=body,
+                              headers={"Authorization": f"Bearer {self.key}"}, timeout=10)
+
     def stats(self) -> dict:
         return self.get("/_sandbox/stats")
 

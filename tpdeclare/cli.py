@@ -102,6 +102,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("apply", "Plan, confirm and make the changes (or apply a saved plan file).")
     p.add_argument("spec", nargs="+", metavar="SPEC|PLANFILE")
     planning(p)
+    p.add_argument("--no-refresh", dest="refresh", action="store_false",
+                   help="plan from the state alone (apply reads the engine first by default, as Terraform does)")
+    p.set_defaults(refresh=True)
     executing(p)
 
     p = command("destroy", "Destroy every cluster of the stack.")

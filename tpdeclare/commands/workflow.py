@@ -23,7 +23,9 @@ class Prepared:
 
 
 def observed_fields(clusters) -> dict:
-    """cluster_id -> the observable managed fields, from one `GET /cluster/list`."""
+    """cluster_id -> the observable managed fields, from one `GET /cluster/list` (destroyed ones left out)."""
+    from tpdeclare.apply.protocol import is_gone
+
     return {
         c.cluster_id: {
             "instance_type": c.instance_type,
@@ -34,7 +36,7 @@ def observed_fields(clusters) -> dict:
             "status": c.status,
         }
         for c in clusters
-        if not c.is_destroyed
+        if not is_gone(c)
     }
 
 
