@@ -44,9 +44,8 @@ def refresh(ctx: Context, args) -> int:
                 if rec.spec.get(f) != value:
                     lines.append(f"  ~ {address}: {f} {rec.spec.get(f)!r} -> {value!r} (changed outside tpdeclare)")
                     target.spec[f] = value
-            target.name = target.spec.get("name", target.name)
-            if lines:
-                target.updated_at = utcnow_iso()
+                    target.name = target.spec.get("name", target.name)
+                    target.updated_at = utcnow_iso()
         if not lines:
             ctx.console.print("The state matches the engine: nothing to refresh.")
             return 0
