@@ -73,7 +73,7 @@ def test_round_trip_is_exact():
 def test_dump_is_stable_sorted_indented_with_trailing_newline():
     raw = dump_state(sample_state())
     assert raw.endswith(b"}\n")
-    assert raw.startswith(b'{\n  "format_version": 1,\n  "lineage"')
+    assert raw.startswith(b'{\n  "engine": null,\n  "format_version": 1,\n  "lineage"')
     assert raw == (json.dumps(json.loads(raw), sort_keys=True, indent=2) + "\n").encode()
     assert "message" not in json.loads(raw)["resources"]["trainer"]
 
@@ -82,7 +82,7 @@ def test_truncated_file_names_line_offset_and_backups():
     raw = dump_state(sample_state())
     err = error_of(raw[:100])
     assert err.message == (f"state file {SRC} is truncated or corrupt: the JSON ends early at "
-                           f"line 5, column 6 (byte offset 100, the end of the file)")
+                           f"line 5, column 5 (byte offset 100, the end of the file)")
     assert error_of(raw[:-3]).message.startswith(f"state file {SRC} is truncated or corrupt: the JSON ends early")
     assert f"{SRC}.1" in err.hint and "left untouched" in err.hint
 

@@ -14,8 +14,14 @@ from tpdeclare import errors
 
 
 def _secrets() -> list[str]:
-    key = os.environ.get("TENSORPOOL_KEY", "")
-    return [key] if len(key) >= 4 else []
+    """The API key as the client would find it (env, then ./.env); short values are not key material."""
+    try:
+        from tpdeclare.api.connect import resolve_api_key
+
+        key = resolve_api_key(os.environ, ".") or ""
+    except Exception:  # the handler must never fail while handling
+        key = os.environ.get("TENSORPOOL_KEY", "")
+    return [key] if len(key) >= 8 else []
 
 
 def redact(text: str) -> str:

@@ -19,7 +19,7 @@ class SavedPlan:
 
     path: str
     stack: str
-    spec_files: list[str]
+    spec_files: list[str]  # the spec arguments as given to `plan` (files or directories)
     spec_hash: str
     state_existed: bool
     state_lineage: str | None
@@ -29,47 +29,60 @@ class SavedPlan:
     destroy_all: bool
     targets: list[str]
     replace: list[str]
+    max_hourly_cost: float | None
+    prices: dict | None
     plan: dict
 
-    def check_against(self, prepared) -> None:
-        """Refuse (PlanFileError, nothing changed) unless specs, state and plan are as when it was saved."""
+    def _stale(self, why: str) -> errors.PlanFileError:
+        return errors.PlanFileError(
+            f"the saved plan {self.path} is stale: {why}; nothing was changed",
+            hint="make a new plan with `tpdeclare plan --out FILE` and review it",
+        )
+
+    def check_state(self, state, store) -> None:
+        """Refuse unless the state is exactly the one the plan was made against (before any recovery)."""
+        if state is not None and not self.state_existed:
+            raise self._stale("the plan was made before any state existed, and state exists now (another apply ran)")
+        if state is None and self.state_existed:
+            raise self._stale("the state the plan was made against no longer exists")
+        if state is None:
+            return
+        if state.lineage != self.state_lineage:
+            raise self._stale("the state file is a different one (its lineage differs)")
+        if state.serial != self.state_serial or store.content_hash() != self.state_hash:
+            raise self._stale(
+                f"the state moved on since the plan was made (serial {self.state_serial} -> {state.serial}); "
+                f"another run changed it"
+            )
+
+    def check_plan(self, prepared) -> None:
+        """Refuse unless the specs are the same and planning again gives exactly the saved changes."""
         from tpdeclare.plan.render import plan_to_json
 
-        why = None
+        if prepared.spec.stack != self.stack:
+            raise self._stale(f"the specs now make stack '{prepared.spec.stack}', the plan is for '{self.stack}'")
         if prepared.spec.content_hash != self.spec_hash:
-            why = "the spec files changed after the plan was made"
-        elif prepared.state is not None and not self.state_existed:
-            why = "the plan was made before any state existed, and state exists now (another apply ran)"
-        elif prepared.state is None and self.state_existed:
-            why = "the state the plan was made against no longer exists"
-        elif prepared.state is not None and (
-            prepared.state.lineage != self.state_lineage
-            or prepared.state.serial != self.state_serial
-            or prepared.store.content_hash() != self.state_hash
-        ):
-            why = (
-                f"the state moved on since the plan was made (serial {self.state_serial} -> "
-                f"{prepared.state.serial}); another apply ran"
-                if prepared.state.lineage == self.state_lineage
-                else "the state file is a different one (lineage differs)"
-            )
-        elif plan_to_json(prepared.plan)["resource_changes"] != self.plan["resource_changes"]:
-            why = "the engine's clusters changed since the plan was made"
-        if why:
-            raise errors.PlanFileError(
-                f"the saved plan {self.path} is stale: {why}; nothing was changed",
-                hint="make a new plan with `tpdeclare plan --out FILE` and review it",
-            )
+            raise self._stale("the spec files changed after the plan was made")
+        if plan_to_json(prepared.plan)["resource_changes"] != self.plan["resource_changes"]:
+            raise self._stale("the engine's clusters changed since the plan was made")
+
+    def check_against(self, prepared) -> None:
+        """Both checks, on a prepared run (its state as it is after recovery)."""
+        self.check_state(prepared.state, prepared.store)
+        self.check_plan(prepared)
 
 
-def save_plan(path: str, prepared, args) -> None:
+def save_plan(path: str, prepared, args, prices: dict | None = None) -> None:
+    """Write the plan file; a plan blocked by policy is never saved."""
     from tpdeclare.plan.render import plan_to_json
 
+    if prepared.plan.blocked:
+        raise errors.PlanFileError(f"the plan is blocked by policy, so it was not saved to {path}")
     doc = {
         "kind": MAGIC,
         "version": VERSION,
         "stack": prepared.spec.stack,
-        "spec_files": list(prepared.spec.files),
+        "spec_files": list(args.spec),
         "spec_hash": prepared.spec.content_hash,
         "state": {
             "existed": prepared.state is not None,
@@ -82,6 +95,8 @@ def save_plan(path: str, prepared, args) -> None:
             "destroy_all": bool(getattr(args, "destroy", False)),
             "targets": list(getattr(args, "target", ()) or ()),
             "replace": list(getattr(args, "replace", ()) or ()),
+            "max_hourly_cost": prepared.plan.max_hourly_cost,
+            "prices": prices,
         },
         "plan": plan_to_json(prepared.plan),
     }
@@ -121,7 +136,7 @@ def load_plan(path: str) -> SavedPlan:
                 hint="make the plan again with this version of tpdeclare",
             )
         state, options = doc["state"], doc["options"]
-        return SavedPlan(
+        saved = SavedPlan(
             path=path,
             stack=doc["stack"],
             spec_files=list(doc["spec_files"]),
@@ -134,11 +149,17 @@ def load_plan(path: str) -> SavedPlan:
             destroy_all=bool(options["destroy_all"]),
             targets=list(options["targets"]),
             replace=list(options["replace"]),
+            max_hourly_cost=options.get("max_hourly_cost"),
+            prices=options.get("prices"),
             plan=doc["plan"],
         )
+        from tpdeclare.plan.render import plan_from_json
+
+        plan_from_json(saved.plan)  # every change must be readable before anything trusts the file
+        return saved
     except errors.PlanFileError:
         raise
-    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, IndexError) as exc:
         raise errors.PlanFileError(
             f"{path} is not a readable tpdeclare plan file ({exc})",
             hint="make one with `tpdeclare plan --out FILE`",

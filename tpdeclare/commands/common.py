@@ -64,6 +64,11 @@ class Context:
             raise errors.SpecError(errs)
         return spec
 
+    def prices(self) -> dict | None:
+        """The `--prices FILE` overrides (USD per GPU-hour by kind), validated; None without the flag."""
+        path = getattr(self.args, "prices", None)
+        return load_prices_file(path) if path else None
+
     # ---- state -----------------------------------------------------------------------------------------
     def state_path(self, stack: str) -> Path:
         explicit = getattr(self.args, "state", None)
@@ -104,6 +109,53 @@ class Context:
         return make_client(getattr(self.args, "engine", None), env=os.environ, cwd=str(self.cwd), **kwargs)
 
 
+def ask_yes(ctx: Context, args, question: str, *, doing: str = "apply") -> None:
+    """Ask for a typed `yes` unless --auto-approve; refuse (never hang) without a terminal."""
+    if getattr(args, "auto_approve", False):
+        return
+    if not sys.stdin or not sys.stdin.isatty():
+        raise errors.TpdeclareError(
+            f"refusing to {doing} without confirmation: standard input is not a terminal",
+            hint="review the output above, then run again with --auto-approve"
+            + (" (or apply a saved plan file)" if doing == "apply" else ""),
+        )
+    ctx.console.print(f"\n{question}\n  Only 'yes' will be accepted to approve.\n")
+    ctx.console.print("  Enter a value: ", end="")
+    try:
+        answer = sys.stdin.readline().strip()
+    except KeyboardInterrupt:
+        raise errors.Interrupted("interrupted at the prompt; nothing was changed") from None
+    if answer != "yes":
+        raise errors.TpdeclareError(f"{doing} cancelled; nothing was changed")
+
+
+def load_prices_file(path: str) -> dict:
+    """Read a prices file: a YAML/JSON mapping of GPU kind (H100, CPU, …) to USD per unit-hour."""
+    import yaml
+
+    try:
+        with open(path, "rb") as fh:
+            raw = fh.read(1_000_000)
+        doc = yaml.safe_load(raw)
+    except OSError as exc:
+        raise errors.TpdeclareError(f"cannot read the prices file {path}: {exc.strerror or exc}") from exc
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else path
+        raise errors.TpdeclareError(f"{where}: the prices file is not valid YAML",
+                                    hint="write it as `H100: 2.49` lines, one GPU kind per line") from exc
+    if not isinstance(doc, dict) or not doc:
+        raise errors.TpdeclareError(f"{path}: expected a mapping of GPU kind to USD per hour, e.g. `H100: 2.49`")
+    bad = [k for k, v in doc.items() if not isinstance(k, str) or isinstance(v, bool)
+           or not isinstance(v, (int, float)) or v < 0 or v != v]
+    if bad:
+        raise errors.TpdeclareError(
+            f"{path}: {', '.join(repr(k) for k in bad)}: a price must be a number of USD per hour, 0 or more",
+            hint="write it as `H100: 2.49`",
+        )
+    return {k: float(v) for k, v in doc.items()}
+
+
 def find_state(ctx: Context, spec_arg: list[str] | None):
     """The state store a state-only command means: --state, else a spec's stack, else the only state file."""
     if getattr(ctx.args, "state", None):
@@ -123,5 +175,6 @@ def find_state(ctx: Context, spec_arg: list[str] | None):
     listing = ", ".join(str(c.relative_to(ctx.cwd)) for c in candidates) or "none under ./state"
     raise errors.TpdeclareError(
         f"which state? found {listing}",
-        hint="name the spec (e.g. `tpdeclare state list examples/cluster.yaml`) or pass --state PATH",
+        hint="name the stack's spec (`tpdeclare show examples/cluster.yaml`, "
+        "`tpdeclare state list --spec examples/cluster.yaml`) or pass --state PATH",
     )

@@ -17,8 +17,12 @@ def run(ctx: Context, args) -> int:
 
 def refresh(ctx: Context, args) -> int:
     """Fold the engine's view into state: forget what is gone, record renames and protection toggles."""
+    import json
+
+    from tpdeclare.api.connect import resolve_engine
     from tpdeclare.apply.protocol import utcnow_iso
-    from tpdeclare.commands.apply import confirm
+    from tpdeclare.commands.common import ask_yes
+    from tpdeclare.commands.workflow import check_engine, confirm_missing, observed_fields
     from tpdeclare.fields import OBSERVABLE_FIELDS
 
     spec = ctx.load_spec(args.spec)
@@ -28,7 +32,10 @@ def refresh(ctx: Context, args) -> int:
         if state is None:
             ctx.console.print("No state yet: nothing to refresh.")
             return 0
-        observed = {c.cluster_id: c for c in ctx.client().list_clusters() if not c.is_destroyed}
+        check_engine(state, resolve_engine(getattr(args, "engine", None)), store)
+        client = ctx.client()
+        clusters = client.list_clusters()
+        observed = observed_fields(clusters + confirm_missing(client, state, clusters))
         new = state.copy()
         lines = []
         for address, rec in sorted(state.resources.items()):
@@ -40,10 +47,12 @@ def refresh(ctx: Context, args) -> int:
                 continue
             target = new.resources[address]
             for f in OBSERVABLE_FIELDS:
-                value = getattr(seen, f)
-                if rec.spec.get(f) != value:
-                    lines.append(f"  ~ {address}: {f} {rec.spec.get(f)!r} -> {value!r} (changed outside tpdeclare)")
-                    target.spec[f] = value
+                if rec.spec.get(f) != seen[f]:
+                    lines.append(
+                        f"  ~ {address}: {f} {json.dumps(rec.spec.get(f))} -> {json.dumps(seen[f])} "
+                        f"(changed outside tpdeclare)"
+                    )
+                    target.spec[f] = seen[f]
                     target.name = target.spec.get("name", target.name)
                     target.updated_at = utcnow_iso()
         if not lines:
@@ -51,7 +60,7 @@ def refresh(ctx: Context, args) -> int:
             return 0
         ctx.console.print("Refreshing the state will record these changes made outside tpdeclare:")
         ctx.console.print("\n".join(lines))
-        confirm(ctx, args, "Do you want to update the state?")
+        ask_yes(ctx, args, "Do you want to update the state?", doing="update the state")
         new.serial += 1
         store.write(new)
         ctx.console.print(f"State updated (serial {new.serial}). Run `tpdeclare plan` to see what apply would undo.")
@@ -91,6 +100,14 @@ def import_cluster(ctx: Context, args) -> int:
             raise errors.TpdeclareError(
                 f"the engine has no cluster {args.cluster_id}", hint="check the ID with `tp cluster list`"
             ) from None
+        if info.is_destroying or info.is_destroyed:
+            raise errors.TpdeclareError(f"{info.cluster_id} is being destroyed ({info.status}); it cannot be imported")
+        other = managed_elsewhere(ctx, store, info.cluster_id)
+        if other:
+            raise errors.TpdeclareError(
+                f"{info.cluster_id} is already managed by {other}",
+                hint="one cluster belongs to one stack; `tpdeclare state rm` it there first if it should move",
+            )
         now = utcnow_iso()
         new = state.copy()
         new.resources[args.address] = Record(
@@ -118,6 +135,23 @@ def import_cluster(ctx: Context, args) -> int:
         f"from the spec."
     )
     return 0
+
+
+def managed_elsewhere(ctx: Context, store, cluster_id: str) -> str | None:
+    """`state/<stack>.json, address 'x'` if another stack's state beside this one records the cluster."""
+    from tpdeclare.state.local import LocalStateStore
+
+    for path in sorted(store.path.parent.glob("*.json")):
+        if path == store.path or path.name.startswith("_"):
+            continue
+        try:
+            other = LocalStateStore(path).read()
+        except errors.StateError:
+            continue
+        for rec in (other.resources.values() if other else ()):
+            if rec.cluster_id == cluster_id:
+                return f"{path}, address '{rec.address}'"
+    return None
 
 
 def orphans(ctx: Context, args) -> int:

@@ -43,14 +43,16 @@ def run(ctx: Context, args) -> int:
     ) as p:
         plan = p.plan
         emit_plan(ctx, plan, output_format(args))
+        if plan.blocked:
+            if args.out:
+                ctx.console.warn(f"the plan is blocked by policy, so it was not saved to {args.out}")
+            raise blocked_error(plan)
         if args.out:
             from tpdeclare.planfile import save_plan
 
-            save_plan(args.out, p, args)
+            save_plan(args.out, p, args, prices=ctx.prices())
             if output_format(args) == "text":
                 ctx.console.print(f"\nSaved the plan to {args.out}. Apply exactly it with: tpdeclare apply {args.out}")
-    if plan.blocked:
-        raise blocked_error(plan)
     if args.detailed_exitcode and plan.has_changes:
         return 2
     return 0

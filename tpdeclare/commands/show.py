@@ -22,6 +22,9 @@ def run(ctx: Context, args) -> int:
         else:
             ctx.console.print(render.render_text(plan, ctx.console.palette), end="")
         return 0
+    if args.markdown:
+        raise errors.TpdeclareError("--markdown shows a saved plan; the state has no Markdown form",
+                                    hint="use `tpdeclare show PLANFILE --markdown`, or `tpdeclare show --json`")
     store, _ = find_state(ctx, args.spec)
     state = store.read()
     if state is None:

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import re
+
 from tpdeclare import errors
 from tpdeclare.commands.common import Context, find_state
 from tpdeclare.commands.show import format_record
+
+
+ADDRESS = re.compile(r"[a-z][a-z0-9-]{0,62}")
 
 
 def _read(store):
@@ -45,6 +50,11 @@ def run(ctx: Context, args) -> int:
                 )
         else:
             rec = _need(state, args.source, store)
+            if not ADDRESS.fullmatch(args.destination):
+                raise errors.TpdeclareError(
+                    f"'{args.destination}' is not a valid address",
+                    hint="an address is lowercase letters, digits and hyphens, starting with a letter (at most 63)",
+                )
             if args.destination in state.resources:
                 raise errors.TpdeclareError(
                     f"address '{args.destination}' is already in state",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import threading
 from dataclasses import dataclass, field
+from typing import Callable
 
 from tpdeclare import errors
 from tpdeclare.commands.common import Context
@@ -20,6 +21,7 @@ class Prepared:
     plan: object
     client: object = None
     recovered: list[str] = field(default_factory=list)
+    engine: str | None = None
 
 
 def observed_fields(clusters) -> dict:
@@ -52,22 +54,40 @@ def prepared(
     replace=(),
     stop: threading.Event | None = None,
     spec=None,
+    max_hourly_cost: float | None | object = "from-args",
+    prices: dict | None | object = "from-args",
+    check_state: Callable | None = None,
 ):
-    """Load the spec, hold the state lock for the whole block, settle interrupted work, and plan."""
+    """Load the spec, hold the state lock for the whole block, settle interrupted work, and plan.
+
+    check_state(state, store), if given, runs on the state as read, before recovery may change it
+    (a saved plan checks that it is not stale there).
+    """
+    from tpdeclare.api.connect import resolve_engine
     from tpdeclare.apply.recovery import needs_recovery, recover
     from tpdeclare.plan.planner import make_plan
     from tpdeclare.state.recorder import Recorder
 
     spec = spec or ctx.load_spec(paths)
+    if max_hourly_cost == "from-args":
+        max_hourly_cost = getattr(ctx.args, "max_hourly_cost", None)
+    if prices == "from-args":
+        prices = ctx.prices()
     store = ctx.store(spec.stack)
+    engine = resolve_engine(getattr(ctx.args, "engine", None))
     with ctx.lock(store, command):
         state = ctx.read_state(store, spec.stack)
+        check_engine(state, engine, store)
+        if check_state is not None:
+            check_state(state, store)
         client = None
         clusters = None
         recovered: list[str] = []
         if needs_recovery(state) or refresh:
             client = ctx.client(stop)
             clusters = client.list_clusters()
+            if refresh and state is not None:
+                clusters = clusters + confirm_missing(client, state, clusters)
         if needs_recovery(state):
             recorder = Recorder(store, state)
             recovered = recover(clusters, recorder, lambda line: ctx.console.print(line))
@@ -86,6 +106,37 @@ def prepared(
             targets=targets,
             replace=replace,
             destroy_all=destroy_all,
-            max_hourly_cost=getattr(ctx.args, "max_hourly_cost", None),
+            max_hourly_cost=max_hourly_cost,
+            prices=prices,
         )
-        yield Prepared(spec=spec, store=store, state=state, plan=plan, client=client, recovered=recovered)
+        yield Prepared(spec=spec, store=store, state=state, plan=plan, client=client, recovered=recovered,
+                       engine=engine)
+
+
+def check_engine(state, engine: str, store) -> None:
+    """Refuse a state recorded against another engine: its clusters are not on this one, and planning
+    them as "deleted outside" would create them again while the originals keep billing."""
+    if state is None:
+        return
+    if state.engine is None:
+        state.engine = engine  # recorded with the next write
+        return
+    if state.engine != engine:
+        raise errors.StateError(
+            f"{store.path} records clusters on engine {state.engine}, but this run uses {engine}",
+            hint=f"pass --engine {state.engine} (or set TENSORPOOL_ENGINE), or use another --state for this "
+            f"engine; if that engine's address really changed, edit `engine` in the state file",
+        )
+
+
+def confirm_missing(client, state, clusters) -> list:
+    """Ask for each recorded cluster the list did not show, so only a 404 reads as "gone"."""
+    listed = {c.cluster_id for c in clusters}
+    found = []
+    for rec in state.resources.values():
+        if rec.cluster_id and rec.cluster_id not in listed and rec.status != "pending":
+            try:
+                found.append(client.cluster_info(rec.cluster_id))
+            except errors.NotFound:
+                continue
+    return found

@@ -179,6 +179,8 @@ def parse_state(raw: bytes, *, source: str) -> State:
     for key in ("stack", "lineage"):
         if key in doc and (not isinstance(doc[key], str) or not doc[key]):
             problems.append(f"{key}: expected a non-empty string, got {doc[key]!r}")
+    if doc.get("engine") is not None and (not isinstance(doc["engine"], str) or not doc["engine"]):
+        problems.append(f"engine: expected a non-empty string or null, got {doc['engine']!r}")
     if "tool_version" in doc and not isinstance(doc["tool_version"], str):
         problems.append(f"tool_version: expected a string, got {_type_name(doc['tool_version'])}")
     if "serial" in doc and (not _is_int(doc["serial"]) or doc["serial"] < 0):
@@ -197,6 +199,7 @@ def parse_state(raw: bytes, *, source: str) -> State:
         serial=doc["serial"],
         resources={addr: Record.from_json(addr, data) for addr, data in resources.items()},
         tool_version=doc.get("tool_version", ""),
+        engine=doc.get("engine"),
     )
 
 

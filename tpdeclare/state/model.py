@@ -76,6 +76,7 @@ class State:
     serial: int = 0
     resources: dict[str, Record] = field(default_factory=dict)
     tool_version: str = ""
+    engine: str | None = None  # the API base URL (or "sandbox") the clusters live on; a mismatch is refused
 
     def to_json(self) -> dict:
         from tpdeclare import __version__
@@ -84,6 +85,7 @@ class State:
             "format_version": FORMAT_VERSION,
             "tool_version": __version__,
             "stack": self.stack,
+            "engine": self.engine,
             "lineage": self.lineage,
             "serial": self.serial,
             "resources": {addr: rec.to_json() for addr, rec in sorted(self.resources.items())},
@@ -96,4 +98,5 @@ class State:
             serial=self.serial,
             resources={a: copy.deepcopy(r) for a, r in self.resources.items()},
             tool_version=self.tool_version,
+            engine=self.engine,
         )
