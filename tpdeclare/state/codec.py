@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import gc
 import json
 from typing import Any
 
@@ -85,7 +86,28 @@ def record_keys() -> frozenset[str]:
     return frozenset(f.name for f in dataclasses.fields(Record)) - {"address"}
 
 
+_RECORD_KEYS = record_keys()
+_STATUS_SET = frozenset(STATUSES)
+_STR_OR_NONE = (str, type(None))
+
+
+def _record_is_clean(data: Any) -> bool:
+    """The fast path for a well-formed record (the common case: a file tpdeclare wrote); False means
+    "look closer", and _check_record then says exactly what is wrong."""
+    if type(data) is not dict or not data.keys() <= _RECORD_KEYS:
+        return False
+    if data.get("status") not in _STATUS_SET or type(data.get("name")) is not str or type(data.get("spec")) is not dict:
+        return False
+    for key in _OPTIONAL_STR_KEYS:
+        if type(data.get(key)) not in _STR_OR_NONE:
+            return False
+    ids = data.get("instance_ids", ())
+    return type(ids) in (list, tuple) and all(type(i) is str for i in ids)
+
+
 def _check_record(address: str, data: Any, where: str) -> list[str]:
+    if address and _record_is_clean(data):
+        return []
     problems: list[str] = []
     if not isinstance(data, dict):
         return [f"{where}: expected an object, got {_type_name(data)}"]
@@ -168,6 +190,16 @@ def check_format_version(doc: dict, *, source: str, what: str = "state file") ->
 
 def parse_state(raw: bytes, *, source: str) -> State:
     """Parse and fully validate a state document; any problem is a StateError naming `source`."""
+    paused = gc.isenabled()
+    gc.disable()  # many small acyclic objects: the cyclic GC's scans were a third of the read time
+    try:
+        return _parse_state(raw, source=source)
+    finally:
+        if paused:
+            gc.enable()
+
+
+def _parse_state(raw: bytes, *, source: str) -> State:
     doc = loads_json(raw, source=source)
     if not isinstance(doc, dict):
         raise _fail(source, [f"expected a JSON object at the top level, got {_type_name(doc)}"])
