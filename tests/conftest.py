@@ -29,3 +29,21 @@ def golden(request):
         assert text == path.read_text(), f"output differs from {path}; if intended, run pytest --update-golden"
 
     return check
+
+
+@pytest.fixture
+def sandbox():
+    """`tpdeclare sandbox serve` in a subprocess on 127.0.0.1, stopped after the test."""
+    from e2e_helpers import ServedSandbox
+
+    sb = ServedSandbox()
+    yield sb
+    sb.stop()
+
+
+@pytest.fixture
+def env(sandbox):
+    """The environment of a CLI run against `sandbox` (engine URL and key set, no colour)."""
+    from e2e_helpers import cli_env
+
+    return cli_env(sandbox)

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from e2e_helpers import ServedSandbox, assert_no_traceback, cli_env, run_cli, write
+from e2e_helpers import assert_no_traceback, run_cli, write
 
 SPEC = """
     stack: team
@@ -17,18 +17,6 @@ SPEC = """
       notebook:
         instance_type: 1xH100
 """
-
-
-@pytest.fixture
-def sandbox():
-    sb = ServedSandbox()
-    yield sb
-    sb.stop()
-
-
-@pytest.fixture
-def env(sandbox):
-    return cli_env(sandbox)
 
 
 def ok(proc):

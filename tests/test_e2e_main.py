@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from e2e_helpers import ServedSandbox, assert_no_traceback, cli_env, run_cli, write
+from e2e_helpers import assert_no_traceback, run_cli, write
 
 SPEC = """
     # yaml-language-server: $schema=../specs/cluster.schema.json
@@ -25,18 +25,6 @@ SPEC = """
 
 def spec_text(nodes=1, nb_name="research-notebook", extra=""):
     return SPEC.format(nodes=nodes, nb_name=nb_name, extra=extra)
-
-
-@pytest.fixture
-def sandbox():
-    sb = ServedSandbox()
-    yield sb
-    sb.stop()
-
-
-@pytest.fixture
-def env(sandbox):
-    return cli_env(sandbox)
 
 
 def mutating(stats: dict) -> int:
