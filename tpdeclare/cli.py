@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 
 from tpdeclare import __version__
@@ -56,7 +55,9 @@ def _global_options(parser: argparse.ArgumentParser, suppress: bool) -> None:
     g.add_argument("-v", "--verbose", action="count", default=d(0), help="log API calls to stderr")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The whole parser. Given the arguments about to be parsed, it leaves out the options of
+    `sandbox serve` (and the import of their module) when they cannot be needed: a start-up saving."""
     parser = _Parser(
         prog="tpdeclare",
         description="Declarative TensorPool GPU clusters: validate, plan and apply YAML specs.",
@@ -78,6 +79,8 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--refresh", action="store_true", help="read the engine (one list call) and plan drift too")
         p.add_argument("--max-hourly-cost", type=_non_negative_float, metavar="USD",
                        help="block a plan whose total cost is above this (overrides budget.max_hourly_cost)")
+        p.add_argument("--prices", metavar="FILE",
+                       help="USD per GPU-hour by kind (YAML, e.g. `H100: 2.49`), over the built-in dated table")
 
     def executing(p: argparse.ArgumentParser) -> None:
         p.add_argument("--auto-approve", action="store_true", help="do not ask for a typed `yes`")
@@ -150,14 +153,17 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("sandbox", "The local TensorPool engine.")
     ssub = p.add_subparsers(dest="sandbox_command", metavar="SUBCOMMAND", parser_class=_Parser, required=True)
     serve = ssub.add_parser("serve", help="serve the sandbox engine over HTTP on 127.0.0.1")
-    from tpdeclare.sandbox.serve import add_arguments
+    if argv is None or "sandbox" in argv:
+        from tpdeclare.sandbox.serve import add_arguments
 
-    add_arguments(serve)
+        add_arguments(serve)
     return parser
 
 
 def _setup_logging(verbosity: int) -> None:
     if verbosity:
+        import logging  # not at module level: `tpdeclare --version` and most runs never need it
+
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(logging.Formatter("[%(name)s] %(message)s"))
         logging.getLogger("tpdeclare").addHandler(handler)
@@ -201,11 +207,18 @@ def _dispatch(args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    if (sys.argv[1:] if argv is None else list(argv)) == ["--version"]:
+        # Start-up fast path: what argparse's version action prints, without building every
+        # subcommand's parser (which imports the sandbox's option module) first.
+        sys.stdout.write(f"tpdeclare {__version__}\n")
+        sys.stdout.flush()
+        return 0
     from tpdeclare.error_handler import error_handler
 
     result = [1]
     with error_handler(result):
-        parser = build_parser()
+        argv = sys.argv[1:] if argv is None else list(argv)
+        parser = build_parser(argv)
         args = parser.parse_args(argv)
         if not args.command:
             parser.print_help(sys.stderr)

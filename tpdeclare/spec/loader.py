@@ -37,6 +37,8 @@ from tpdeclare.spec.schema import spec_schema, validate_document
 from tpdeclare.spec.yamlsafe import DEFAULT_MAX_BYTES, SourceMap, dotted, load_yaml, read_bounded
 
 SPEC_SUFFIXES = (".yaml", ".yml")
+_KNOWN_TYPES = frozenset(INSTANCE_TYPES)
+_MULTI_NODE = frozenset(MULTI_NODE_TYPES)
 _CLUSTER_FIELDS = ("instance_type", "num_nodes", "name", "container", "deletion_protection", "public_keys", "lifecycle")
 
 
@@ -294,6 +296,7 @@ class _StackLoader:
         clusters: dict[str, ClusterSpec] = {}
         declared: dict[str, SourceRef] = {}
         names: dict[str, tuple[str, _File, tuple]] = {}
+        default_values = {field: setting.value for field, setting in defaults.items()}
         for f in files:
             section = f.data.get("clusters")
             if not isinstance(section, dict):
@@ -311,21 +314,19 @@ class _StackLoader:
                 declared[address] = key_ref
                 if not isinstance(body, dict) or not self._address_re.search(address):
                     continue  # the schema has reported it
-                spec = self._cluster(f, address, body, stack, defaults, key_ref, names)
+                spec = self._cluster(f, address, body, stack, defaults, key_ref, names, default_values)
                 if spec is not None:
                     clusters[address] = spec
         return clusters
 
     def _cluster(self, f: _File, address: str, body: dict, stack: str | None, defaults: dict[str, _Setting],
-                 key_ref: SourceRef, names: dict) -> ClusterSpec | None:
-        """One cluster with defaults merged under it; None (with errors reported) when it is not usable."""
-        ypath = ("clusters", address)
+                 key_ref: SourceRef, names: dict, default_values: dict[str, Any]) -> ClusterSpec | None:
+        """One cluster with defaults merged under it; None (with errors reported) when it is not usable.
 
-        def value(field: str, fallback: Any = None) -> Any:
-            if field in body:
-                return body[field]
-            setting = defaults.get(field)
-            return setting.value if setting is not None else fallback
+        `default_values` is {field: value} of `defaults`: a field's value is the cluster's own if it
+        sets it (even to null), else the default's, else the fallback (the `.get`s below)."""
+        ypath = ("clusters", address)
+        get, default = body.get, default_values.get
 
         def where(field: str) -> tuple[SourceRef, tuple]:  # made only when a message needs it
             if field in body:
@@ -334,21 +335,21 @@ class _StackLoader:
             return setting.ref, setting.ypath
 
         ok = True
-        itype = value("instance_type")
+        itype = get("instance_type", default("instance_type"))
         if itype is None:
             self.error(f"cluster '{address}' has no instance_type", key_ref, path=ypath,
                        hint="add `instance_type:` (e.g. 1xH100) to the cluster, or to `defaults:`")
             ok = False
         elif not isinstance(itype, str):
             ok = False
-        elif itype not in INSTANCE_TYPES and not self._check_instance_type(
+        elif itype not in _KNOWN_TYPES and not self._check_instance_type(
                 itype, lambda: where("instance_type"), report="instance_type" in body):
             ok = False  # a default's problem is reported once, at `defaults`
 
-        num_nodes = value("num_nodes", 1)
+        num_nodes = get("num_nodes", default("num_nodes", 1))
         if _is_integer(num_nodes):
             num_nodes = int(num_nodes)
-            if ok and num_nodes > 1 and itype in INSTANCE_TYPES and itype not in MULTI_NODE_TYPES:
+            if ok and num_nodes > 1 and itype in _KNOWN_TYPES and itype not in _MULTI_NODE:
                 field = "num_nodes" if "num_nodes" in body or "instance_type" not in body else "instance_type"
                 ref, at = where(field)
                 self.error(
@@ -360,13 +361,11 @@ class _StackLoader:
             ok = False
 
         name = self._cluster_name(address, body, f, stack, key_ref, names)
-        container = value("container")
-        protection = value("deletion_protection", False)
-        keys = value("public_keys", ())
+        container = get("container", default("container"))
+        protection = get("deletion_protection", default("deletion_protection", False))
+        keys = get("public_keys", default("public_keys", ()))
         lifecycle: dict[str, Any] = {}
-        for source in (defaults.get("lifecycle"), body.get("lifecycle")):
-            if isinstance(source, _Setting):
-                source = source.value
+        for source in (default("lifecycle"), get("lifecycle")):
             if isinstance(source, dict):
                 lifecycle.update(source)
         prevent = lifecycle.get("prevent_destroy", False)

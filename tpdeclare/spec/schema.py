@@ -409,7 +409,52 @@ def _compile(schema, root: dict, refs: dict) -> Callable[[Any], bool]:
     if ref_check is not None and type_test is None and enum_set is None and obj is None \
             and not (has_string or has_number or has_array):
         return ref_check  # a bare $ref (plus annotations)
-    return check
+    special = _specialised(schema, pattern, min_len, max_len, minimum, maximum, ex_min)
+    return special if special is not None else check
+
+
+_STRING_KEYS = frozenset({"type", "pattern", "minLength", "maxLength"}) | _ANNOTATIONS
+_NUMBER_KEYS = frozenset({"type", "minimum", "maximum", "exclusiveMinimum"}) | _ANNOTATIONS
+
+
+def _specialised(schema: dict, pattern, min_len, max_len, minimum, maximum, ex_min):
+    """For the leaf shapes a spec is mostly made of (a string, a string or null, a boolean, an
+    integer with bounds), the same test as `check` with only the branches that can apply: a spec
+    validates ~10 of these per cluster. None for any other shape."""
+    kind = schema.get("type")
+    keys = schema.keys()
+    if kind in ("string", ["string", "null"]) and keys <= _STRING_KEYS:
+        nullable = kind != "string"
+
+        def check_string(x) -> bool:
+            if type(x) is not str:
+                return nullable and x is None
+            n = len(x)
+            if n < min_len or (max_len is not None and n > max_len):
+                return False
+            return pattern is None or pattern(x) is not None
+
+        return check_string
+    if kind == "boolean" and keys <= _ANNOTATIONS | {"type"}:
+        return _is_bool
+    if kind == "integer" and keys <= _NUMBER_KEYS:
+
+        def check_integer(x) -> bool:
+            t = type(x)
+            if not (t is int or (t is float and x.is_integer())):
+                return False
+            if minimum is not None and x < minimum:
+                return False
+            if maximum is not None and x > maximum:
+                return False
+            return ex_min is None or x > ex_min
+
+        return check_integer
+    return None
+
+
+def _is_bool(x) -> bool:
+    return type(x) is bool
 
 
 def _compile_object(schema: dict, root: dict, refs: dict) -> Callable[[Any], bool]:

@@ -1,0 +1,183 @@
+"""Generate benchmark inputs on demand: a stack spec (YAML) of N clusters and a state file that records
+all of them as applied (the spec: one YAML file per team, in one directory), optionally with a fraction of the spec changed since, and a matching sandbox
+world (the engine's view of the same clusters) for refresh.
+
+The spec is written the way a person writes one (block style, defaults, a few lifecycle blocks,
+multi-node clusters); the state is written by tpdeclare's own codec, so it is exactly what an apply
+would have left. Deterministic for a given (n, changed, seed).
+
+    python benchmarks/gen.py N [--changed 0.1] [--out DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+from pathlib import Path
+
+from tpdeclare.spec.model import ClusterSpec
+from tpdeclare.state.codec import dump_state
+from tpdeclare.state.model import READY, Record, State
+
+STACK = "fleet"
+KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMbenchmarkbenchmarkbenchmarkbenchmark0 ops@fleet"
+KEY2 = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMbenchmarkbenchmarkbenchmarkbenchmark1 ml@fleet"
+CONTAINERS = ("nvcr.io/nvidia/pytorch:25.01-py3", "nvcr.io/nvidia/pytorch:24.12-py3", None)
+SINGLE = ("1xH100", "2xH100", "4xH100", "8xH100", "1xH200", "8xH200", "8xB200", "1xL40S", "32xCPU")
+TEAMS = ("research", "infra", "vision", "speech", "rl", "eval", "data", "serving")
+
+
+def _clusters(n: int, seed: int) -> list[ClusterSpec]:
+    rng = random.Random(seed)
+    out = []
+    for i in range(n):
+        team = TEAMS[i % len(TEAMS)]
+        address = f"{team}-{i:05d}"
+        itype = rng.choice(SINGLE)
+        nodes = rng.choice((1, 1, 2, 4)) if itype in ("8xH200", "8xB200") else 1
+        container = rng.choice(CONTAINERS)
+        protect = i % 50 == 0
+        keys = (KEY, KEY2) if i % 7 == 0 else (KEY,)
+        name = f"{team}-job-{i:05d}" if i % 3 == 0 else f"{STACK}-{address}"
+        ignore = frozenset({"container"}) if i % 11 == 0 else frozenset()
+        out.append(ClusterSpec(address=address, instance_type=itype, num_nodes=nodes, name=name,
+                               container=container, deletion_protection=protect, public_keys=keys,
+                               prevent_destroy=protect, ignore_changes=ignore))
+    return out
+
+
+def _yaml(clusters: list[ClusterSpec], *, defaults: bool) -> str:
+    lines = ["# yaml-language-server: $schema=../../../../specs/cluster.schema.json", f"stack: {STACK}"]
+    if defaults:
+        lines += ["defaults:", "  public_keys:", f"    - \"{KEY}\""]
+    lines.append("clusters:")
+    for c in clusters:
+        lines.append(f"  {c.address}:")
+        lines.append(f"    instance_type: {c.instance_type}")
+        if c.num_nodes != 1:
+            lines.append(f"    num_nodes: {c.num_nodes}")
+        if c.name != f"{STACK}-{c.address}":
+            lines.append(f"    name: {c.name}")
+        if c.container:
+            lines.append(f"    container: {c.container}")
+        if c.deletion_protection:
+            lines.append("    deletion_protection: true")
+        if c.public_keys != (KEY,):
+            lines.append("    public_keys:")
+            lines.extend(f"      - \"{k}\"" for k in c.public_keys)
+        if c.prevent_destroy or c.ignore_changes:
+            lines.append("    lifecycle:")
+            if c.prevent_destroy:
+                lines.append("      prevent_destroy: true")
+            if c.ignore_changes:
+                lines.append(f"      ignore_changes: [{', '.join(sorted(c.ignore_changes))}]")
+    return "\n".join(lines) + "\n"
+
+
+def _record(c: ClusterSpec, i: int) -> Record:
+    spec = {**c.fields(), "prevent_destroy": c.prevent_destroy}
+    return Record(
+        address=c.address, status=READY, name=c.name, spec=spec,
+        cluster_id=f"c-{i:08x}", instance_ids=[f"i-{i:06x}{k:02x}" for k in range(c.num_nodes)],
+        request_id=f"r-{i:012x}", intent_id=f"00000000-0000-4000-8000-{i:012x}",
+        created_at="2026-11-20T10:00:00Z", updated_at="2026-11-20T10:05:00Z",
+    )
+
+
+def _change(clusters: list[ClusterSpec], fraction: float, seed: int) -> tuple[list[ClusterSpec], dict]:
+    """Change `fraction` of the clusters: 40 % renamed (update in place), 30 % a new container (replace),
+    15 % removed (destroy), and as many new clusters added (create). Protected clusters are left alone
+    (changing them would make the plan blocked, which is a different path)."""
+    rng = random.Random(seed + 1)
+    n_change = round(len(clusters) * fraction)
+    candidates = [i for i, c in enumerate(clusters) if not c.prevent_destroy and not c.ignore_changes]
+    picked = rng.sample(candidates, n_change)
+    n_rename, n_replace = round(n_change * 0.4), round(n_change * 0.3)
+    n_remove = round(n_change * 0.15)
+    n_add = n_change - n_rename - n_replace - n_remove
+    out = list(clusters)
+    for i in picked[:n_rename]:
+        c = out[i]
+        out[i] = ClusterSpec(**{**c.__dict__, "name": c.name + "-v2"})
+    for i in picked[n_rename:n_rename + n_replace]:
+        c = out[i]
+        new = "nvcr.io/nvidia/pytorch:25.02-py3" if c.container != "nvcr.io/nvidia/pytorch:25.02-py3" else None
+        out[i] = ClusterSpec(**{**c.__dict__, "container": new})
+    removed = set(picked[n_rename + n_replace:n_rename + n_replace + n_remove])
+    out = [c for i, c in enumerate(out) if i not in removed]
+    base = len(clusters)
+    out += _clusters(base + n_add, seed + 2)[base:]  # fresh addresses beyond the recorded ones
+    return out, {"update": n_rename, "replace": n_replace, "destroy": n_remove, "create": n_add}
+
+
+def generate(n: int, out: Path, *, changed: float = 0.0, seed: int = 42) -> dict:
+    """Write out/spec/*.yaml (one file per team) and out/state.json (and out/world.json for the sandbox); return a manifest."""
+    out.mkdir(parents=True, exist_ok=True)
+    recorded = _clusters(n, seed)
+    desired, expected = (_change(recorded, changed, seed) if changed else
+                         (recorded, {"update": 0, "replace": 0, "destroy": 0, "create": 0}))
+    state = State(stack=STACK, lineage="6f1c2b9e-0000-4000-8000-00000000beef", serial=n,
+                  resources={c.address: _record(c, i) for i, c in enumerate(recorded)}, tool_version="0.1.0")
+    # One file per team in one directory (one stack): a single 10,000-cluster file would be over the
+    # loader's 1 MB per-file bound, whose hint is exactly this layout.
+    spec_dir = out / "spec"
+    spec_dir.mkdir(exist_ok=True)
+    for old in spec_dir.glob("*.yaml"):
+        old.unlink()
+    for t, team in enumerate(TEAMS):
+        mine = [c for c in desired if c.address.startswith(team + "-")]
+        (spec_dir / f"{team}.yaml").write_text(_yaml(mine, defaults=t == 0))
+    (out / "state.json").write_bytes(dump_state(state))
+    manifest = {"n": n, "changed": changed, "seed": seed, "expected": expected,
+                "spec_files": len(TEAMS),
+                "spec_bytes": sum(f.stat().st_size for f in spec_dir.glob("*.yaml")), "state_bytes": (out / "state.json").stat().st_size}
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    return manifest
+
+
+def world(n: int, out: Path, *, seed: int = 42, created_at: float | None = None) -> Path:
+    """A sandbox world file (tpdeclare.sandbox.world.FileWorld format) holding the N recorded clusters,
+    provisioned long ago (RUNNING), with the IDs, names and fields the state records."""
+    from tpdeclare import catalog
+    from tpdeclare.sandbox.world import fresh_world
+
+    import time
+
+    created_at = time.time() - 3600 if created_at is None else created_at
+    doc = fresh_world()
+    for i, c in enumerate(_clusters(n, seed)):
+        rec = _record(c, i)
+        doc["requests"][rec.request_id] = {
+            "request_id": rec.request_id, "request_type": "CLUSTER_CLAIM", "object_id": rec.cluster_id,
+            "created_at": created_at, "duration": 2.0, "fails": False, "cancelled_at": None,
+        }
+        doc["clusters"][rec.cluster_id] = {
+            "cluster_id": rec.cluster_id, "tp_cluster_name": c.name, "instance_type": c.instance_type,
+            "num_nodes": c.num_nodes, "container": c.container, "deletion_protection": c.deletion_protection,
+            "public_keys": list(c.public_keys), "instance_ids": rec.instance_ids, "created_at": created_at,
+            "hourly_cost": catalog.hourly_cost(c.instance_type, c.num_nodes) or 0.0,
+            "claim_request_id": rec.request_id, "release_request_id": None,
+        }
+    path = out / "world.json"
+    path.write_text(json.dumps(doc, separators=(",", ":"), sort_keys=True))
+    return path
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("n", type=int)
+    p.add_argument("--changed", type=float, default=0.0)
+    p.add_argument("--out", type=Path, default=None)
+    p.add_argument("--world", action="store_true", help="also write a sandbox world file")
+    args = p.parse_args(argv)
+    out = args.out or Path(__file__).parent / "data" / f"gen-{args.n}-{args.changed:g}"
+    print(json.dumps(generate(args.n, out, changed=args.changed)))
+    if args.world:
+        world(args.n, out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
