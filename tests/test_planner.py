@@ -166,3 +166,70 @@ def test_removed_and_gone_outside_is_forgotten():
     plan = make_plan(stack(), state(record(gone, cluster_id="c-deadbeef")), observed={})
     assert plan.forget == ("old",) and plan.has_changes
     assert only(plan, "old").action is Action.NOOP
+
+
+# ---- the fast "unchanged" test never hides a change DeepDiff would report ---------------------------
+from deepdiff import DeepDiff  # noqa: E402
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+from tpdeclare.fields import MANAGED_FIELDS  # noqa: E402
+from tpdeclare.plan.planner import _field_changes, _unchanged  # noqa: E402
+
+_scalars = st.one_of(st.none(), st.booleans(), st.integers(-3, 3), st.sampled_from([0.0, 1.0, 2.0, 2.5]),
+                     st.sampled_from(["", "a", "8xH200", "1xH100"]))
+_fields = st.fixed_dictionaries({name: st.one_of(_scalars, st.lists(_scalars, max_size=3)) for name in MANAGED_FIELDS})
+
+
+@settings(max_examples=400, deadline=None)
+@given(_fields, _fields, st.booleans())
+def test_field_changes_are_deepdiffs(before, after, copy):
+    if copy:
+        after = dict(before)
+    reported = [fc.field for fc in _field_changes(before, after, frozenset())]
+    expected = set(DeepDiff(before, after, verbose_level=0).affected_root_keys)
+    assert reported == [f for f in MANAGED_FIELDS if f in expected]
+    assert _unchanged(before, after) == (not expected)
+
+
+# ---- review findings: lifecycle sync, protection turned off by the replace, budgets that save money ---
+def test_prevent_destroy_change_alone_is_recorded_in_state():
+    old = cluster("nb")
+    new = cluster("nb", prevent_destroy=True)
+    plan = make_plan(stack(new), state(record(old)))
+    assert plan.state_sync == ("nb",) and plan.has_changes
+    assert only(plan, "nb").action is Action.NOOP
+    assert "lifecycle.prevent_destroy: false -> true" in only(plan, "nb").notes[-1]
+
+
+def test_replace_may_turn_deletion_protection_off_first():
+    old = cluster("big", "8xH200", deletion_protection=True)
+    keeps_on = cluster("big", "8xH200", num_nodes=2, deletion_protection=True)
+    turns_off = cluster("big", "8xH200", num_nodes=2, deletion_protection=False)
+    assert any("deletion protection" in b for b in make_plan(stack(keeps_on), state(record(old))).blocked)
+    assert not make_plan(stack(turns_off), state(record(old))).blocked
+
+
+def test_tainted_protected_cluster_can_be_fixed_by_turning_protection_off():
+    old = cluster("nb", deletion_protection=True)
+    want = cluster("nb", deletion_protection=False)
+    plan = make_plan(stack(want), state(record(old, status=TAINTED)))
+    assert only(plan, "nb").action is Action.REPLACE and not plan.blocked
+
+
+def test_destroy_of_protected_cluster_is_blocked_even_if_spec_turns_it_off():
+    old = cluster("nb", deletion_protection=True)
+    want = cluster("nb", deletion_protection=False)
+    plan = make_plan(stack(want), state(record(old)), destroy_all=True)
+    assert any("deletion protection" in b and "apply first" in b for b in plan.blocked)
+
+
+def test_budget_does_not_block_a_plan_that_lowers_the_cost():
+    a, b = cluster("a"), cluster("b")
+    plan = make_plan(stack(a, b, max_hourly_cost=1.0), state(record(a), record(b)), targets=["a"], destroy_all=True)
+    assert not plan.blocked and plan.cost.after_hourly < plan.cost.before_hourly
+
+
+def test_removed_pending_intent_is_forgotten_not_destroyed():
+    want = cluster("nb")
+    plan = make_plan(stack(), state(record(want, status=PENDING)))
+    assert plan.forget == ("nb",) and plan.count(Action.DELETE) == 0

@@ -87,6 +87,7 @@ class Plan:
     prices_as_of: str = ""
     refreshed: bool = False
     forget: tuple[str, ...] = field(default_factory=tuple)  # records gone outside tpdeclare, dropped on apply
+    state_sync: tuple[str, ...] = ()  # records whose lifecycle (prevent_destroy) changed: state-only updates
 
     @property
     def actionable(self) -> tuple[Change, ...]:
@@ -94,7 +95,10 @@ class Plan:
 
     @property
     def has_changes(self) -> bool:
-        return bool(self.actionable) or any(c.moved_from for c in self.changes) or bool(self.forget)
+        return (
+            bool(self.actionable) or any(c.moved_from for c in self.changes) or bool(self.forget)
+            or bool(self.state_sync)
+        )
 
     def count(self, action: Action) -> int:
         return sum(1 for c in self.changes if c.action is action)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Iterable, Mapping
+from dataclasses import replace as replace_fields
 
 from tpdeclare.catalog import PRICES_AS_OF, hourly_cost
 from tpdeclare.fields import FIELDS, MANAGED_FIELDS, OBSERVABLE_FIELDS, OnChange
@@ -36,29 +37,27 @@ def current_fields(record: Record, observed: Mapping | None) -> dict:
     return fields
 
 
-def _same(a, b) -> bool:
-    """The planner's rule for "this field did not change": equal, and of the same type at the top
-    (2 vs 2.0, 1 vs True and None vs "" are changes; list items compare by ==).
-
-    It is the rule of DeepDiff's defaults, which the planner used before (benchmarks/checks/ holds
-    the property check that they agree); DeepDiff cost ~0.2 s to import and ~0.1 ms a call.
-    """
-    return type(a) is type(b) and a == b
+def _unchanged(before: dict, after: dict) -> bool:
+    """The fast test that nothing differs: equal, with each value of the same type (2 vs 2.0 differ)."""
+    return before == after and all(type(v) is type(after[k]) for k, v in before.items())
 
 
 def _field_changes(before: dict, after: dict, ignore: frozenset[str]) -> tuple[FieldChange, ...]:
-    """Field-level differences, in the field table's order."""
-    if before == after:
+    """Field-level differences, by DeepDiff, in the field table's order.
+
+    Most clusters of a plan are unchanged, and DeepDiff costs ~0.2 ms a call (and its import): the
+    fast test answers for those, so DeepDiff runs only for the clusters that really differ.
+    """
+    if _unchanged(before, after):
         return ()
+    from deepdiff import DeepDiff
+
+    changed = set(DeepDiff(before, after, verbose_level=0).affected_root_keys)
     out = []
     for name in MANAGED_FIELDS:  # table order, stable output
-        if name in before:
-            if name in after and _same(before[name], after[name]):
-                continue
-        elif name not in after:
-            continue
-        effect = "ignored" if name in ignore else FIELDS[name][0].value
-        out.append(FieldChange(name, before.get(name), after.get(name), effect))
+        if name in changed:
+            effect = "ignored" if name in ignore else FIELDS[name][0].value
+            out.append(FieldChange(name, before.get(name), after.get(name), effect))
     return tuple(out)
 
 
@@ -139,6 +138,7 @@ def _make_plan(spec, state, *, observed, targets, replace, destroy_all, max_hour
     desired: dict[str, ClusterSpec] = {} if destroy_all else dict(spec.clusters)
     changes: list[Change] = []
     forget: list[str] = []
+    state_sync: list[str] = []
 
     for address in sorted(set(desired) | set(records)):
         if targets and address not in targets and moved_from.get(address) not in targets:
@@ -153,8 +153,13 @@ def _make_plan(spec, state, *, observed, targets, replace, destroy_all, max_hour
         )
         change = _plan_one(address, want, rec, seen, gone_outside, address in replace, costs)
         if moved_from and moved_from.get(address):
-            change = Change(**{**change.__dict__, "moved_from": moved_from[address]})
-        if gone_outside and want is None:
+            change = replace_fields(change, moved_from=moved_from[address])
+        if want is None and rec is not None and rec.status == PENDING:
+            # Recovery looked this name up and did not find it: there is nothing to destroy.
+            forget.append(address)
+            change = Change(address=address, action=Action.NOOP, before=None, after=None,
+                            notes=("an interrupted create never reached the engine; its intent will be dropped",))
+        elif gone_outside and want is None:
             forget.append(address)
             change = Change(
                 address=address,
@@ -164,9 +169,20 @@ def _make_plan(spec, state, *, observed, targets, replace, destroy_all, max_hour
                 notes=(f"{rec.cluster_id or 'the cluster'} no longer exists on the engine; it will be forgotten",),
                 cluster_id=rec.cluster_id,
             )
+        if (
+            want is not None
+            and rec is not None
+            and change.action in (Action.NOOP, Action.UPDATE)
+            and rec.status != PENDING
+            and bool(rec.spec.get("prevent_destroy")) != want.prevent_destroy
+        ):
+            state_sync.append(address)
+            change = replace_fields(change, notes=change.notes + (
+                f"lifecycle.prevent_destroy: {str(bool(rec.spec.get('prevent_destroy'))).lower()} -> "
+                f"{str(want.prevent_destroy).lower()} (recorded in state)",))
         changes.append(change)
         if change.action is Action.DELETE or change.action is Action.REPLACE:
-            blocked.extend(_policy(change, spec.clusters.get(address), rec))
+            blocked.extend(_policy(change, spec.clusters.get(address), rec, destroy_all))
 
     before_total = sum(c.hourly_before or 0.0 for c in changes)
     after_total = sum(c.hourly_after or 0.0 for c in changes)
@@ -186,7 +202,8 @@ def _make_plan(spec, state, *, observed, targets, replace, destroy_all, max_hour
             "no price known for the instance type of " + ", ".join(unpriced) + "; add it under `prices:` to cost it"
         )
     cost = Cost(round(before_total, 6), round(after_total, 6), unpriced)
-    if budget is not None and cost.after_hourly > budget + 1e-9:
+    # Above the budget, a plan may still lower the cost (destroy, shrink): only a plan that would not is blocked.
+    if budget is not None and cost.after_hourly > budget + 1e-9 and cost.after_hourly > cost.before_hourly + 1e-9:
         blocked.append(
             f"budget: the plan would run ${cost.after_hourly:,.2f}/hr, above max_hourly_cost ${budget:,.2f}/hr "
             f"(now ${cost.before_hourly:,.2f}/hr); remove or shrink clusters, or raise budget.max_hourly_cost"
@@ -204,6 +221,7 @@ def _make_plan(spec, state, *, observed, targets, replace, destroy_all, max_hour
         prices_as_of=PRICES_AS_OF,
         refreshed=observed is not None,
         forget=tuple(forget),
+        state_sync=tuple(state_sync),
     )
 
 
@@ -280,20 +298,32 @@ def _plan_one(
                   hourly_after=hourly_after, **common)
 
 
-def _policy(change: Change, want: ClusterSpec | None, rec: Record | None) -> list[str]:
+def _policy(change: Change, want: ClusterSpec | None, rec: Record | None, destroy_all: bool) -> list[str]:
     """Why this change may not go ahead: prevent_destroy or deletion protection."""
     if change.action not in (Action.DELETE, Action.REPLACE) or rec is None or rec.status == PENDING:
         return []
     verb = "destroy" if change.action is Action.DELETE else "replace"
+    removed = want is None  # gone from the spec: only the recorded lifecycle speaks for it
+    undo = (
+        f"put '{change.address}' back in the spec with {{setting}} and apply, then remove it"
+        if removed
+        else "set {setting} in the spec and apply first"
+        if destroy_all or change.action is Action.DELETE
+        else "set {setting} in the spec"
+    )
     out = []
-    if (want is not None and want.prevent_destroy) or (want is None and rec.spec.get("prevent_destroy")):
+    if (want is not None and want.prevent_destroy) or (removed and rec.spec.get("prevent_destroy")):
         out.append(
             f"{change.address}: lifecycle.prevent_destroy forbids this plan to {verb} it ({rec.cluster_id}); "
-            f"set prevent_destroy: false and apply first if you really mean it"
+            f"if you really mean it, {undo.format(setting='prevent_destroy: false')}"
         )
-    if (change.before or {}).get("deletion_protection"):
+    protected_now = bool((change.before or {}).get("deletion_protection"))
+    turned_off = change.action is Action.REPLACE and not destroy_all and not (change.after or {}).get("deletion_protection")
+    if protected_now and not turned_off:
         out.append(
             f"{change.address}: deletion protection is on for {rec.cluster_id}, so it cannot be {verb}d; "
-            f"apply deletion_protection: false first, then make this change"
+            f"{undo.format(setting='deletion_protection: false')}"
+            + (" (the plan then turns protection off before replacing it)" if change.action is Action.REPLACE
+               and not removed and not destroy_all else "")
         )
     return out

@@ -90,6 +90,8 @@ def summary_line(plan: Plan) -> str:
         extras.append(f"{s['move']} to move")
     if plan.forget:
         extras.append(f"{len(plan.forget)} to forget")
+    if plan.state_sync:
+        extras.append(f"{len(plan.state_sync)} lifecycle change{'s' if len(plan.state_sync) != 1 else ''} to record")
     if extras:
         line = line[:-1] + ", " + ", ".join(extras) + "."
     return line
@@ -187,6 +189,7 @@ def plan_to_json(plan: Plan) -> dict:
             for c in plan.changes
         ],
         "forget": list(plan.forget),
+        "state_sync": list(plan.state_sync),
         "cost": {
             "before_hourly": plan.cost.before_hourly,
             "after_hourly": plan.cost.after_hourly,
@@ -237,6 +240,7 @@ def plan_from_json(doc: dict) -> Plan:
         prices_as_of=cost.get("prices_as_of", ""),
         refreshed=doc.get("refreshed", False),
         forget=tuple(doc.get("forget", ())),
+        state_sync=tuple(doc.get("state_sync", ())),
     )
 
 
