@@ -11,12 +11,12 @@ from tpdeclare.state.model import Record
 CLOCK_SKEW_SECONDS = 300.0
 
 
-
 def utcnow_iso() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _parse_time(text: str | None) -> datetime | None:
+def parse_time(text: str | None) -> datetime | None:
+    """An ISO 8601 time (`Z` allowed) as an aware datetime; None if absent or unreadable."""
     if not text:
         return None
     try:
@@ -44,8 +44,8 @@ def stranger_reason(found, intent: Record) -> str | None:
             f"it is a {found.num_nodes} × {found.instance_type} cluster, but the intent asked for "
             f"{want.get('num_nodes')} × {want.get('instance_type')}"
         )
-    made = _parse_time(found.created_at)
-    intended = _parse_time(intent.created_at)
+    made = parse_time(found.created_at)
+    intended = parse_time(intent.created_at)
     if made is not None and intended is not None and (intended - made).total_seconds() > CLOCK_SKEW_SECONDS:
         return f"it was created at {found.created_at}, before tpdeclare recorded its intent at {intent.created_at}"
     return None

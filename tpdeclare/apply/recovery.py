@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Callable
 
 from tpdeclare.apply.protocol import is_gone, live_by_name, status_of, stranger_reason, utcnow_iso
+from tpdeclare.errors import TpdeclareError
 from tpdeclare.state.model import CREATING, DELETING, PENDING, READY, TAINTED, State
 from tpdeclare.state.recorder import Recorder
 
@@ -15,8 +16,17 @@ def needs_recovery(state: State | None) -> bool:
     return state is not None and any(r.status in UNSETTLED for r in state.resources.values())
 
 
-def recover(clusters: list, recorder: Recorder, report: Callable[[str], None]) -> list[str]:
-    """Settle every unsettled record against `clusters` (one `GET /cluster/list`); returns what it said.
+def recover(
+    clusters: list,
+    recorder: Recorder,
+    report: Callable[[str], None],
+    *,
+    only: tuple[str, ...] = UNSETTLED,
+    request_info: Callable[[str], object] | None = None,
+) -> list[str]:
+    """Settle every unsettled record (of the statuses in `only`) against `clusters` (one
+    `GET /cluster/list`); returns what it said. `request_info` (the client's), when given, fetches the
+    server's words for a provisioning that FAILED.
 
     pending  — found under our name and plausibly ours: adopted; not found: kept pending (the plan creates it,
                and a name conflict then is known to be ours); found but a stranger's: the intent is dropped.
@@ -32,12 +42,12 @@ def recover(clusters: list, recorder: Recorder, report: Callable[[str], None]) -
     by_id = {c.cluster_id: c for c in clusters}
     by_name = live_by_name(clusters)
     for rec in sorted(recorder.snapshot().resources.values(), key=lambda r: r.address):
-        if rec.status not in UNSETTLED:
+        if rec.status not in UNSETTLED or rec.status not in only:
             continue
         if rec.status == PENDING:
             found = by_name.get(rec.name)
             if found is None:
-                say(f"{rec.address}: an interrupted create of '{rec.name}' never reached the engine")
+                say(f"{rec.address}: an interrupted create of '{rec.name}' is not on the engine (yet); the intent is kept")
                 continue
             why = stranger_reason(found, rec)
             if why is not None:
@@ -65,7 +75,7 @@ def recover(clusters: list, recorder: Recorder, report: Callable[[str], None]) -
                 rec.status = new_status
                 rec.instance_ids = list(found.instance_ids) or rec.instance_ids
                 if new_status == TAINTED:
-                    rec.message = rec.message or "provisioning FAILED"
+                    rec.message = rec.message or _failure_words(rec, request_info) or "provisioning FAILED"
                 rec.updated_at = utcnow_iso()
                 recorder.put(rec)
                 what = "is ready" if new_status == READY else "failed to provision (tainted: it will be replaced)"
@@ -80,3 +90,13 @@ def recover(clusters: list, recorder: Recorder, report: Callable[[str], None]) -
             else:
                 say(f"{rec.address}: an interrupted destroy of {rec.cluster_id} is unfinished ({found.status})")
     return said
+
+
+def _failure_words(rec, request_info) -> str | None:
+    """The server's message on a FAILED create request, if it can be had (never raises)."""
+    if request_info is None or not rec.request_id:
+        return None
+    try:
+        return request_info(rec.request_id).external_message or None
+    except TpdeclareError:
+        return None
