@@ -112,3 +112,24 @@ def test_state_mv_refuses_an_invalid_address(tmp_path, sandbox, env):
     assert run_cli(tmp_path, "apply", "team.yaml", "--auto-approve", "--target", "notebook", env=env).returncode == 0
     proc = run_cli(tmp_path, "state", "mv", "notebook", "Bad Name!", "--spec", "team.yaml", env=env)
     assert proc.returncode == 1 and "not a valid address" in proc.stderr
+
+
+def test_planning_flags_are_refused_with_a_saved_plan(tmp_path, sandbox, env):
+    write(tmp_path / "team.yaml", SPEC)
+    assert run_cli(tmp_path, "plan", "team.yaml", "--out", "p.plan", env=env).returncode == 0
+    proc = run_cli(tmp_path, "apply", "p.plan", "--target", "notebook", env=env)
+    assert proc.returncode == 1 and "--target cannot be used when applying a saved plan" in proc.stderr
+    assert sandbox.stats()["mutating_requests"] == 0
+
+
+def test_replace_turns_protection_off_when_the_spec_says_so(tmp_path, sandbox, env):
+    spec = write(tmp_path / "team.yaml", SPEC.replace("instance_type: 1xH100", "instance_type: 1xH100\n        deletion_protection: true"))
+    assert run_cli(tmp_path, "apply", "team.yaml", "--auto-approve", "--target", "notebook", env=env).returncode == 0
+    old = sandbox.by_name()["team-notebook"]["cluster_id"]
+    spec.write_text(spec.read_text().replace("deletion_protection: true", "deletion_protection: false")
+                    .replace("instance_type: 1xH100", "instance_type: 2xH100"))
+    proc = run_cli(tmp_path, "apply", "team.yaml", "--auto-approve", "--target", "notebook", env=env)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "Turning deletion protection off before the replace" in proc.stdout
+    new = sandbox.by_name()["team-notebook"]
+    assert new["cluster_id"] != old and new["instance_type"] == "2xH100"

@@ -216,6 +216,8 @@ class Executor:
         elif change.action is Action.DELETE:
             self._delete(change.address, rec)
         elif change.action is Action.REPLACE:
+            if rec is not None and rec.cluster_id and rec.spec.get("deletion_protection") and not want.deletion_protection:
+                self._lift_protection(change.address, rec)  # the plan showed it turned off before the replace
             self._delete(change.address, rec)
             if self.stop.is_set():
                 raise _Stopped()
@@ -453,6 +455,14 @@ class Executor:
         self.report(
             f"{change.address}: Modifications complete after {elapsed_text(self.clock() - started)} [id={rec.cluster_id}]"
         )
+
+    def _lift_protection(self, address: str, rec: Record) -> None:
+        """Turn deletion protection off (PATCH /cluster/edit) and record it, so the replace can destroy."""
+        self.report(f"{address}: Turning deletion protection off before the replace... [id={rec.cluster_id}]")
+        self.client.edit_cluster(rec.cluster_id, deletion_protection=False)
+        rec.spec = {**rec.spec, "deletion_protection": False}
+        rec.updated_at = utcnow_iso()
+        self.recorder.put(rec)
 
     # ---- delete --------------------------------------------------------------------------------------
     def _delete(self, address: str, rec: Record | None) -> None:

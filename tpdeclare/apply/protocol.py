@@ -8,7 +8,7 @@ from tpdeclare.state.model import Record
 
 # A cluster found under our name is adopted only if it was made after our intent (allowing this much
 # clock skew between us and the engine) and matches the shape we asked for. Anything else is a stranger.
-CLOCK_SKEW_SECONDS = 300.0
+CLOCK_SKEW_SECONDS = 120.0
 
 
 def utcnow_iso() -> str:

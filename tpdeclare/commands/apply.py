@@ -5,32 +5,12 @@ from __future__ import annotations
 import io
 import os
 import signal
-import sys
 import threading
 
 from tpdeclare import errors
-from tpdeclare.commands.common import Context
+from tpdeclare.commands.common import Context, ask_yes
 from tpdeclare.commands.plan import blocked_error, emit_plan
 from tpdeclare.commands.workflow import prepared
-
-
-def confirm(ctx: Context, args, question: str) -> None:
-    """Ask for a typed `yes`; refuse (never hang) without a terminal."""
-    if args.auto_approve:
-        return
-    if not sys.stdin or not sys.stdin.isatty():
-        raise errors.TpdeclareError(
-            "refusing to apply without confirmation: standard input is not a terminal",
-            hint="review the plan above, then run again with --auto-approve (or apply a saved plan file)",
-        )
-    ctx.console.print(f"\n{question}\n  Only 'yes' will be accepted to approve.\n")
-    ctx.console.print("  Enter a value: ", end="")
-    try:
-        answer = sys.stdin.readline().strip()
-    except KeyboardInterrupt:
-        raise errors.Interrupted("interrupted at the prompt; nothing was changed") from None
-    if answer != "yes":
-        raise errors.TpdeclareError("apply cancelled; nothing was changed")
 
 
 class StopOnSignal:
@@ -104,6 +84,14 @@ def _run(ctx: Context, args, destroy: bool, signals: StopOnSignal) -> int:
         if is_plan_file(paths[0]):
             saved = load_plan(paths[0])
             paths = saved.spec_files
+            given = [flag for flag, value in (("--target", args.target), ("--replace", args.replace),
+                                              ("--max-hourly-cost", args.max_hourly_cost), ("--prices", args.prices),
+                                              ("--no-refresh", not args.refresh)) if value]
+            if given:
+                raise errors.TpdeclareError(
+                    f"{', '.join(given)} cannot be used when applying a saved plan: it applies exactly what it says",
+                    hint="give those options to `tpdeclare plan --out FILE` instead, then apply the new file",
+                )
     verb = "tpdeclare destroy" if destroy else "tpdeclare apply"
     word = "Destroy" if destroy else "Apply"
     # A saved plan is re-made with the budget and prices it was made with, and its state is checked as
@@ -145,11 +133,12 @@ def _run(ctx: Context, args, destroy: bool, signals: StopOnSignal) -> int:
             return 0
         if saved is None and plan.has_changes:
             question = (
-                f"Do you really want to destroy every cluster of stack '{plan.stack}'?"
+                "Do you really want to destroy "
+                + (f"these clusters of stack '{plan.stack}'?" if args.target else f"every cluster of stack '{plan.stack}'?")
                 if destroy
                 else "Do you want to perform these actions?"
             )
-            confirm(ctx, args, question)
+            ask_yes(ctx, args, question)
         signals.immediate = False  # from here on a signal stops the run gracefully
         if signals.stop.is_set():
             raise errors.Interrupted(f"{word} interrupted before any cluster was changed", hint="run the same command again")

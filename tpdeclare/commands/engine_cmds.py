@@ -84,6 +84,11 @@ def import_cluster(ctx: Context, args) -> int:
         state = ctx.read_state(store, spec.stack) or State(stack=spec.stack)
         if args.address in state.resources:
             rec = state.resources[args.address]
+            if rec.status == "pending":
+                raise errors.TpdeclareError(
+                    f"address '{args.address}' has an interrupted create of '{rec.name}' in flight",
+                    hint="run `tpdeclare apply` first: it adopts the cluster if the create reached the engine",
+                )
             raise errors.TpdeclareError(
                 f"address '{args.address}' already manages {rec.cluster_id}",
                 hint="`tpdeclare state rm` it first if you mean to swap clusters",
@@ -164,6 +169,8 @@ def orphans(ctx: Context, args) -> int:
     store = ctx.store(spec.stack)
     state = ctx.read_state(store, spec.stack)
     managed = {r.cluster_id for r in state.resources.values()} if state else set()
+    # A name under a pending intent is ours-to-be: the next apply adopts it, so it is no orphan.
+    intended = {r.name for r in state.resources.values() if r.status == "pending"} if state else set()
     declared = {c.name for c in spec.clusters.values()}
     prefix = f"{spec.stack}-"
     found = [
@@ -171,6 +178,7 @@ def orphans(ctx: Context, args) -> int:
         for c in ctx.client().list_clusters()
         if not is_gone(c)
         and c.cluster_id not in managed
+        and c.name not in intended
         and ((c.name or "").startswith(prefix) or c.name in declared)
     ]
     if not found:

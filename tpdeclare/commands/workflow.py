@@ -90,7 +90,8 @@ def prepared(
                 clusters = clusters + confirm_missing(client, state, clusters)
         if needs_recovery(state):
             recorder = Recorder(store, state)
-            recovered = recover(clusters, recorder, lambda line: ctx.console.print(line))
+            recovered = recover(clusters, recorder, lambda line: ctx.console.print(line),
+                                request_info=client.request_info)
             recorder.checkpoint()
             state = recorder.snapshot()
         unknown = [t for t in (*targets, *replace) if t not in spec.clusters and (state is None or t not in state.resources)]
