@@ -35,6 +35,7 @@ class FieldChange:
     before: object
     after: object
     effect: str  # "replace" | "in_place" | "create_only" | "ignored"
+    detail: str | None = None  # for list fields: how the items changed ("1 added, 0 removed")
 
 
 @dataclass(frozen=True)

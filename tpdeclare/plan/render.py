@@ -139,6 +139,8 @@ def _render_change(c: Change, p: Palette) -> list[str]:
                 "ignored": " # ignored (lifecycle.ignore_changes)",
                 "create_only": " # applies on the next replace",
             }.get(fc.effect, "")
+            if fc.detail:
+                tail = f" # {fc.detail}" + (f";{tail[2:]}" if tail else "")
             out.append(
                 p.paint(
                     "33", f"      ~ {f:<{width}} = {_value(f, fc.before)} -> {_value(f, fc.after)}{tail}"
@@ -177,7 +179,8 @@ def plan_to_json(plan: Plan) -> dict:
                 "after": c.after,
                 "replace_paths": [[f] for f in c.replace_paths],
                 "field_changes": [
-                    {"field": fc.field, "before": fc.before, "after": fc.after, "effect": fc.effect}
+                    {"field": fc.field, "before": fc.before, "after": fc.after, "effect": fc.effect,
+                     "detail": fc.detail}
                     for fc in c.field_changes
                 ],
                 "action_reason": c.reason,
@@ -215,7 +218,8 @@ def plan_from_json(doc: dict) -> Plan:
             before=rc["before"],
             after=rc["after"],
             field_changes=tuple(
-                FieldChange(fc["field"], fc["before"], fc["after"], fc["effect"]) for fc in rc.get("field_changes", ())
+                FieldChange(fc["field"], fc["before"], fc["after"], fc["effect"], fc.get("detail"))
+                for fc in rc.get("field_changes", ())
             ),
             replace_paths=tuple(p[0] for p in rc.get("replace_paths", ())),
             reason=rc.get("action_reason"),
