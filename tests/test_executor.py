@@ -628,3 +628,22 @@ def test_recovery_fetches_the_servers_words_for_a_failed_provisioning(path):
     said = recover(client.list_clusters(), recorder, lambda line: None, request_info=request_info)
     assert recorder.get("a").status == TAINTED and recorder.get("a").message == "no capacity in us-east"
     assert said == [f"a: {failed} from an interrupted run failed to provision (tainted: it will be replaced)"]
+
+
+def test_a_dropped_intent_never_adopts_another_address_cluster(path):
+    """Review finding: x's interrupted intent for 'shared' is dropped while y (same name) is created;
+    y's new cluster must stay y's, and no later run may destroy it as x's."""
+    client = FakeClient()
+    y = cluster("y", name="shared")
+    now = datetime.now(timezone.utc)
+    pend = Record(address="x", status=PENDING, name="shared", spec=recorded_spec(cluster("x", name="shared")),
+                  intent_id="i1", created_at=iso(now - timedelta(minutes=5)), updated_at=iso(now - timedelta(minutes=5)))
+    st = State(stack="demo")
+    st.resources["x"] = pend
+    for parallelism in (1, 4):
+        run(path, client, stack(y), st if parallelism == 1 else None, parallelism=parallelism)
+        recorded = {a: r.cluster_id for a, r in on_disk(path).resources.items()}
+        assert set(recorded) == {"y"}
+        assert [c["cluster_id"] for c in client.alive()] == [recorded["y"]]
+    plan = make_plan(stack(y), on_disk(path))
+    assert not [c for c in plan.changes if c.is_change]

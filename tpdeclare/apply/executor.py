@@ -25,7 +25,15 @@ from datetime import datetime, timezone
 from typing import Callable
 
 from tpdeclare import errors
-from tpdeclare.apply.protocol import is_gone, live_by_name, parse_time, status_of, stranger_reason, utcnow_iso
+from tpdeclare.apply.protocol import (
+    is_gone,
+    live_by_name,
+    parse_time,
+    recorded_elsewhere,
+    status_of,
+    stranger_reason,
+    utcnow_iso,
+)
 from tpdeclare.plan.model import Action, Change, Plan
 from tpdeclare.plan.planner import recorded_spec
 from tpdeclare.spec.model import ClusterSpec, StackSpec
@@ -124,10 +132,12 @@ class Executor:
         if spec.files:
             self._import_hint_files = " ".join(spec.files)
         intents = self._apply_state_only(plan, spec)
+        # Dropped intents are settled first, before any create: a create of this run must not be
+        # mistaken for the late landing of an intent being dropped (the same name, in another address).
+        drops: list[tuple[str, Change]] = [("intent", c) for c in plan.changes if c.address in intents]
         work: list[tuple[str, Change]] = [("change", c) for c in plan.changes if c.is_change]
         waits = set(self.waits(plan))
         work += [("wait", c) for c in plan.changes if c.address in waits]
-        work += [("intent", c) for c in plan.changes if c.address in intents]
         lock = threading.Lock()
 
         def one(kind: str, change: Change) -> None:
@@ -161,9 +171,11 @@ class Executor:
                 elif change.action is Action.DELETE:
                     result.destroyed += 1
 
-        if work:
-            with ThreadPoolExecutor(max_workers=min(self.parallelism, len(work))) as pool:
-                futures = [pool.submit(one, kind, c) for kind, c in work]
+        for phase in (drops, work):
+            if not phase:
+                continue
+            with ThreadPoolExecutor(max_workers=min(self.parallelism, len(phase))) as pool:
+                futures = [pool.submit(one, kind, c) for kind, c in phase]
                 for f in as_completed(futures):
                     f.result()
         if self.stop.is_set():
@@ -253,6 +265,10 @@ class Executor:
         candidates = [intent]
         if earlier is not None and (earlier.name != intent.name or _shape(earlier) != _shape(intent)):
             candidates.append(earlier)
+        if earlier is not None and earlier.name != intent.name:
+            # The intent is about to be rewritten under the new name: give the old name's create its
+            # grace period to land first (the lookup below then adopts it), so it cannot land untracked.
+            self._look_for_late_create(address, earlier)
         self.recorder.put(intent)  # durable before the POST leaves
         started = self.clock()
         self.report(f"{address}: Creating...")
@@ -358,7 +374,7 @@ class Executor:
             found = by_name.get(cand.name)
             if found is None:
                 continue
-            why = stranger_reason(found, cand)
+            why = stranger_reason(found, cand) or recorded_elsewhere(found, address, self.recorder.records())
             if why is None:
                 return found, cand
             if cand is intent:
@@ -589,7 +605,8 @@ class Executor:
         while True:
             found = live_by_name(self._read(self.client.list_clusters)).get(rec.name)
             if found is not None:
-                return found if stranger_reason(found, rec) is None else None  # a stranger: ours cannot exist
+                ours = stranger_reason(found, rec) is None and not recorded_elsewhere(found, address, self.recorder.records())
+                return found if ours else None  # a stranger's, or another address's: ours cannot exist
             written = parse_time(rec.updated_at or rec.created_at)
             age = (self.wall_clock() - written).total_seconds() if written is not None else float("inf")
             if age >= self.late_create_grace:

@@ -51,6 +51,15 @@ def stranger_reason(found, intent: Record) -> str | None:
     return None
 
 
+def recorded_elsewhere(found, address: str, records: dict) -> str | None:
+    """Why `found` cannot be the intent's at `address`: its ID is already recorded at another address
+    (names are unique, so that address's create made it, not ours)."""
+    for other, rec in records.items():
+        if other != address and rec.cluster_id == found.cluster_id:
+            return f"it is already recorded at address '{other}'"
+    return None
+
+
 def status_of(found) -> str:
     """The record status an engine cluster status maps to."""
     from tpdeclare.state.model import CREATING, READY, TAINTED

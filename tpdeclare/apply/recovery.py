@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from tpdeclare.apply.protocol import is_gone, live_by_name, status_of, stranger_reason, utcnow_iso
+from tpdeclare.apply.protocol import is_gone, live_by_name, recorded_elsewhere, status_of, stranger_reason, utcnow_iso
 from tpdeclare.errors import TpdeclareError
 from tpdeclare.state.model import CREATING, DELETING, PENDING, READY, TAINTED, State
 from tpdeclare.state.recorder import Recorder
@@ -49,13 +49,13 @@ def recover(
             if found is None:
                 say(f"{rec.address}: an interrupted create of '{rec.name}' is not on the engine (yet); the intent is kept")
                 continue
-            why = stranger_reason(found, rec)
+            why = stranger_reason(found, rec) or recorded_elsewhere(found, rec.address, recorder.records())
             if why is not None:
                 # Names are unique: with a stranger holding it, our create cannot have succeeded.
                 recorder.remove(rec.address)
                 say(
-                    f"{rec.address}: the name '{rec.name}' belongs to {found.cluster_id}, which tpdeclare did not "
-                    f"create ({why}); the interrupted intent is dropped"
+                    f"{rec.address}: the name '{rec.name}' belongs to {found.cluster_id}, which this intent did not "
+                    f"make ({why}); the interrupted intent is dropped"
                 )
                 continue
             rec.cluster_id = found.cluster_id
