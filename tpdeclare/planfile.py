@@ -66,11 +66,6 @@ class SavedPlan:
         if plan_to_json(prepared.plan)["resource_changes"] != self.plan["resource_changes"]:
             raise self._stale("the engine's clusters changed since the plan was made")
 
-    def check_against(self, prepared) -> None:
-        """Both checks, on a prepared run (its state as it is after recovery)."""
-        self.check_state(prepared.state, prepared.store)
-        self.check_plan(prepared)
-
 
 def save_plan(path: str, prepared, args, prices: dict | None = None) -> None:
     """Write the plan file; a plan blocked by policy is never saved."""

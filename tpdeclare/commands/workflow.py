@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable
 
 from tpdeclare import errors
@@ -20,7 +20,6 @@ class Prepared:
     state: object
     plan: object
     client: object = None
-    recovered: list[str] = field(default_factory=list)
     engine: str | None = None
 
 
@@ -63,7 +62,7 @@ def prepared(
     check_state(state, store), if given, runs on the state as read, before recovery may change it
     (a saved plan checks that it is not stale there).
     """
-    from tpdeclare.api.connect import resolve_engine
+    from tpdeclare.api.connect import SANDBOX, check_engine_url, resolve_engine
     from tpdeclare.apply.recovery import needs_recovery, recover
     from tpdeclare.plan.planner import make_plan
     from tpdeclare.state.recorder import Recorder
@@ -75,6 +74,8 @@ def prepared(
         prices = ctx.prices()
     store = ctx.store(spec.stack)
     engine = resolve_engine(getattr(ctx.args, "engine", None))
+    if engine != SANDBOX:
+        check_engine_url(engine)  # before it can be recorded in state, even by a plan that stays offline
     with ctx.lock(store, command):
         state = ctx.read_state(store, spec.stack)
         check_engine(state, engine, store)
@@ -82,7 +83,6 @@ def prepared(
             check_state(state, store)
         client = None
         clusters = None
-        recovered: list[str] = []
         if needs_recovery(state) or refresh:
             client = ctx.client(stop)
             clusters = client.list_clusters()
@@ -90,7 +90,7 @@ def prepared(
                 clusters = clusters + confirm_missing(client, state, clusters)
         if needs_recovery(state):
             recorder = Recorder(store, state)
-            recovered = recover(clusters, recorder, lambda line: ctx.console.print(line),
+            recover(clusters, recorder, lambda line: ctx.console.print(line),
                                 request_info=client.request_info)
             recorder.checkpoint()
             state = recorder.snapshot()
@@ -110,8 +110,7 @@ def prepared(
             max_hourly_cost=max_hourly_cost,
             prices=prices,
         )
-        yield Prepared(spec=spec, store=store, state=state, plan=plan, client=client, recovered=recovered,
-                       engine=engine)
+        yield Prepared(spec=spec, store=store, state=state, plan=plan, client=client, engine=engine)
 
 
 def check_engine(state, engine: str, store) -> None:

@@ -148,7 +148,7 @@ class _StackLoader:
                 continue
             self.diagnostics.extend(validate_document(doc.data, doc.source_map))
             files.append(_File(path, doc.data, doc.source_map, raw))
-        if not names:
+        if not files:  # nothing could be read: what was said about each file is all there is to say
             return self._result(None)
 
         stack = self._stack_name(files, names, paths, dirs)
