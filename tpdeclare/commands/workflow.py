@@ -41,6 +41,9 @@ def observed_fields(clusters) -> dict:
     }
 
 
+FROM_ARGS = object()  # prepared(): take this setting from the command line's options
+
+
 @contextlib.contextmanager
 def prepared(
     ctx: Context,
@@ -53,8 +56,8 @@ def prepared(
     replace=(),
     stop: threading.Event | None = None,
     spec=None,
-    max_hourly_cost: float | None | object = "from-args",
-    prices: dict | None | object = "from-args",
+    max_hourly_cost: float | None | object = FROM_ARGS,
+    prices: dict | None | object = FROM_ARGS,
     check_state: Callable | None = None,
 ):
     """Load the spec, hold the state lock for the whole block, settle interrupted work, and plan.
@@ -68,9 +71,9 @@ def prepared(
     from tpdeclare.state.recorder import Recorder
 
     spec = spec or ctx.load_spec(paths)
-    if max_hourly_cost == "from-args":
+    if max_hourly_cost is FROM_ARGS:
         max_hourly_cost = getattr(ctx.args, "max_hourly_cost", None)
-    if prices == "from-args":
+    if prices is FROM_ARGS:
         prices = ctx.prices()
     store = ctx.store(spec.stack)
     engine = resolve_engine(getattr(ctx.args, "engine", None))
@@ -90,8 +93,7 @@ def prepared(
                 clusters = clusters + confirm_missing(client, state, clusters)
         if needs_recovery(state):
             recorder = Recorder(store, state)
-            recover(clusters, recorder, lambda line: ctx.console.print(line),
-                                request_info=client.request_info)
+            recover(clusters, recorder, ctx.console.print, request_info=client.request_info)
             recorder.checkpoint()
             state = recorder.snapshot()
         unknown = [t for t in (*targets, *replace) if t not in spec.clusters and (state is None or t not in state.resources)]
