@@ -177,10 +177,14 @@ from tpdeclare.plan.planner import _field_changes, _unchanged  # noqa: E402
 
 _scalars = st.one_of(st.none(), st.booleans(), st.integers(-3, 3), st.sampled_from([0.0, 1.0, 2.0, 2.5]),
                      st.sampled_from(["", "a", "8xH200", "1xH100"]))
-_fields = st.fixed_dictionaries({name: st.one_of(_scalars, st.lists(_scalars, max_size=3)) for name in MANAGED_FIELDS})
+_values = st.recursive(
+    _scalars, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.sampled_from(["k", "v"]), inner, max_size=2),
+    max_leaves=6,
+)
+_fields = st.fixed_dictionaries({name: _values for name in MANAGED_FIELDS})
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=1500, deadline=None)
 @given(_fields, _fields, st.booleans())
 def test_field_changes_are_deepdiffs(before, after, copy):
     """DeepDiff (order of list items ignored) is the oracle for which fields changed."""
@@ -191,6 +195,30 @@ def test_field_changes_are_deepdiffs(before, after, copy):
     assert reported == [f for f in MANAGED_FIELDS if f in expected]
     if _unchanged(before, after):
         assert not expected
+
+
+@pytest.mark.parametrize(
+    "before, after",
+    [
+        ([True, False, 2], [True, False, 2.0]),  # found by hypothesis 6.170
+        ([False, True, False], [False, 1, False]),
+        ([[1]], [[1.0]]),
+        ([{"k": 1}], [{"k": True}]),
+        ({"k": [1, 1]}, {"k": [1]}),
+        (["a", "a"], ["a"]),
+        ([0.0], [-0.0]),
+        (0.0, -0.0),
+        (float("nan"), float("nan")),
+        (1, True),
+        ([], None),
+    ],
+)
+def test_planner_and_deepdiff_agree_on_known_edges(before, after):
+    b = {name: None for name in MANAGED_FIELDS} | {"public_keys": before}
+    a = {name: None for name in MANAGED_FIELDS} | {"public_keys": after}
+    reported = [fc.field for fc in _field_changes(b, a, frozenset())]
+    expected = set(DeepDiff(b, a, ignore_order=True).affected_root_keys)
+    assert reported == [f for f in MANAGED_FIELDS if f in expected]
 
 
 def test_reordered_keys_are_no_change_and_added_keys_are_counted():

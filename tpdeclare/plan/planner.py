@@ -37,18 +37,31 @@ def current_fields(record: Record, observed: Mapping | None) -> dict:
     return fields
 
 
+def _same(a: object, b: object) -> bool:
+    """Equal with the same type at every level (2 vs 2.0 and True vs 1 differ, inside lists too):
+    where this holds, DeepDiff reports no change either."""
+    if type(a) is not type(b):
+        return False
+    if type(a) is list:
+        return len(a) == len(b) and all(map(_same, a, b))  # type: ignore[arg-type]
+    if type(a) is dict:
+        return a.keys() == b.keys() and all(_same(v, b[k]) for k, v in a.items())  # type: ignore[attr-defined,index]
+    return a == b
+
+
 def _unchanged(before: dict, after: dict) -> bool:
-    """The fast test that nothing differs: equal, with each value of the same type (2 vs 2.0 differ)."""
-    return before == after and all(type(v) is type(after[k]) for k, v in before.items())
+    """The fast test that nothing differs: the same keys, each value `_same`."""
+    return before.keys() == after.keys() and all(_same(v, after[k]) for k, v in before.items())
 
 
-def _list_detail(before, after) -> str | None:
-    """How a list field (public_keys) changed, by DeepDiff with order ignored; None if it did not."""
+def _container_detail(before: object, after: object) -> str | None:
+    """How a list (or mapping) value changed, by DeepDiff with the order of list items ignored; None if
+    it did not (reordered or repeated items: the same set of keys)."""
     from deepdiff import DeepDiff  # only when a list field differs: its import costs ~0.1-0.3 s
 
     diff = DeepDiff(before, after, ignore_order=True)
     if not diff:
-        return None  # reordered or repeated items: the same set of keys
+        return None
     counts = (
         (len(diff.get("iterable_item_added", {})), "added"),
         (len(diff.get("iterable_item_removed", {})), "removed"),
@@ -60,10 +73,11 @@ def _list_detail(before, after) -> str | None:
 def _field_changes(before: dict, after: dict, ignore: frozenset[str]) -> tuple[FieldChange, ...]:
     """Field-level differences, in the field table's order.
 
-    Scalars differ when their values or types differ (DeepDiff's rule, written out: a changed cluster
-    at 10,000-cluster scale cannot afford a DeepDiff call each; tests/test_planner.py checks the two
-    agree). List fields go to DeepDiff with order ignored, so reordering public_keys is no change and a
-    change says how many keys came and went.
+    The rule is DeepDiff's with the order of list items ignored (tests/test_planner.py checks the two
+    agree on arbitrary values). Values that are `_same` never differ, and scalars that are not always
+    do: a changed cluster at 10,000-cluster scale cannot afford a DeepDiff call per field. Lists and
+    mappings that are not `_same` go to DeepDiff, so reordering public_keys is no change and a change
+    says how many keys came and went.
     """
     if _unchanged(before, after):
         return ()
@@ -71,10 +85,10 @@ def _field_changes(before: dict, after: dict, ignore: frozenset[str]) -> tuple[F
     for name in MANAGED_FIELDS:  # table order, stable output
         a, b = before.get(name), after.get(name)
         detail = None
-        if type(a) is type(b) and a == b:
+        if _same(a, b):
             continue
-        if isinstance(a, list) and isinstance(b, list):
-            detail = _list_detail(a, b)
+        if isinstance(a, (list, dict)) and isinstance(b, (list, dict)):
+            detail = _container_detail(a, b)
             if detail is None:
                 continue
         effect = "ignored" if name in ignore else FIELDS[name][0].value

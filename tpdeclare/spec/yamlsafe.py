@@ -16,7 +16,7 @@ Choices worth knowing:
 from __future__ import annotations
 
 import math
-import threading
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,12 +46,18 @@ _SEQ, _MAP = _Y + "seq", _Y + "map"
 _KEY_TAGS = frozenset({_STR, _INT, _FLOAT, _BOOL, _NULL, _TIMESTAMP, _VALUE})
 _PLAIN_DATA_HINT = "tpdeclare specs are plain data: strings, numbers, true/false, lists and mappings"
 
-# libyaml composes recursively on the C stack (~0.5 KB a level; measured). Inputs that could nest
-# deeper than _C_SAFE_DEPTH are composed on a thread with a stack sized for them, and inputs that
-# could nest deeper than _C_THREAD_DEPTH are first checked level by level from the event stream.
-_C_SAFE_DEPTH = 1_000
-_C_THREAD_DEPTH = 32_000
-_STACK_BYTES_PER_LEVEL = 2_048  # 4x the measured need
+# Composing recurses once per nesting level: on the C stack with libyaml (which, from 0.2.6, also stops
+# at 1,000 levels with its own words), on Python's stack without it. An input that could nest deeper than
+# the bound below is first walked level by level from the event stream of the pure-Python parser (no
+# recursion, no library nesting limit), so tpdeclare's own limit speaks first, with the place and the
+# YAML path, whatever libyaml version PyYAML was built with; the tree is then shallow for any stack.
+_SHALLOW_BOUND = 500 if _CParser is not None else 200
+# A line whose indentation and block indicators (`- `, `? `, `: `) run this long could open many block
+# collections; real specs indent less than 20 columns.
+_DEEP_PREFIX_COLUMNS = 64
+_DEEP_PREFIX = re.compile(rb"(?m)^[ \t?:-]{%d}" % _DEEP_PREFIX_COLUMNS)
+# Line breaks PyYAML reads besides LF (CR, NEL, LS, PS in UTF-8): a line must not hide behind them.
+_OTHER_BREAKS = (b"\r", b"\xc2\x85", b"\xe2\x80\xa8", b"\xe2\x80\xa9")
 
 
 class SourceMap:
@@ -249,6 +255,15 @@ if _CParser is not None:
             _FastResolver.__init__(self)
 
 
+class _PyEventLoader(yaml.reader.Reader, yaml.scanner.Scanner, yaml.parser.Parser):
+    """Events only, in pure Python: its scanner and parser are loops, not recursion."""
+
+    def __init__(self, stream):
+        yaml.reader.Reader.__init__(self, stream)
+        yaml.scanner.Scanner.__init__(self)
+        yaml.parser.Parser.__init__(self)
+
+
 class _PyNodeLoader(
     yaml.reader.Reader, yaml.scanner.Scanner, yaml.parser.Parser, yaml.composer.Composer, _FastResolver
 ):
@@ -262,27 +277,9 @@ class _PyNodeLoader(
 
 def _compose(raw: bytes, max_depth: int, file: str):
     """The document's node tree (None for an empty document), refusing nesting deeper than max_depth."""
-    bound = _nesting_bound(raw)
-    if _CParser is None:  # pure Python: recursion is bounded by Python's limit, not the C stack
-        if bound > max_depth:
-            _check_depth_from_events(raw, max_depth, file, _PyNodeLoader)
-        loader = _PyNodeLoader(raw)
-        try:
-            return loader.get_single_node()
-        finally:
-            loader.dispose()
-    if bound > _C_SAFE_DEPTH:
-        if bound <= _C_THREAD_DEPTH:
-            try:
-                return _on_big_stack(_compose_c, raw, stack_bytes=(bound + 64) * _STACK_BYTES_PER_LEVEL + (1 << 20))
-            except _NoThread:
-                pass
-        _check_depth_from_events(raw, max_depth, file)  # after this, the tree is shallow enough for any stack
-    return _compose_c(raw)
-
-
-def _compose_c(raw: bytes):
-    loader = _CNodeLoader(raw)
+    if _nesting_bound(raw) > _SHALLOW_BOUND:
+        _check_depth_from_events(raw, max_depth, file)
+    loader = _PyNodeLoader(raw) if _CParser is None else _CNodeLoader(raw)
     try:
         return loader.get_single_node()
     finally:
@@ -290,70 +287,67 @@ def _compose_c(raw: bytes):
 
 
 def _nesting_bound(raw: bytes) -> int:
-    """An upper bound on how deep the node tree can nest (cheap: C-speed counts, no parsing).
+    """An upper bound on how deep the node tree can nest (cheap: C-speed counts and one regex search).
 
-    Flow collections nest at most once per `[`/`{`; block collections at most twice per column of the
-    longest line (a block collection nested in another starts further right, or at the same column for
-    a list under a key).
+    Flow collections nest at most once per `[`/`{`. A block collection starts after its line's
+    indentation and indicators, at a column at least its parent's (equal only for a list under a key),
+    so block nesting is at most twice the longest such prefix, plus two.
     """
-    longest = max(map(len, raw.split(b"\n")))
-    return raw.count(b"[") + raw.count(b"{") + 2 * longest + 2
+    flow = raw.count(b"[") + raw.count(b"{")
+    for brk in _OTHER_BREAKS:
+        if brk in raw:
+            raw = raw.replace(brk, b"\n")
+    if _DEEP_PREFIX.search(raw):
+        return flow + 2 * max(map(len, raw.split(b"\n"))) + 2
+    return flow + 2 * _DEEP_PREFIX_COLUMNS + 2
 
 
-def _check_depth_from_events(raw: bytes, max_depth: int, file: str, loader_class=None) -> None:
-    """Walk the event stream (no recursion) and abort at the first collection nested too deep."""
+class _Frame:
+    """One open collection while walking events: where the next node in it sits."""
+
+    __slots__ = ("path", "is_map", "index", "key", "expect_key")
+
+    def __init__(self, path: tuple, is_map: bool):
+        self.path = path
+        self.is_map = is_map
+        self.index = 0
+        self.key: object = None
+        self.expect_key = True
+
+    def next_path(self, event) -> tuple | None:
+        """The YAML path of the node `event` starts inside this collection; None for a mapping key."""
+        if not self.is_map:
+            self.index += 1
+            return (*self.path, self.index - 1)
+        if self.expect_key:
+            self.expect_key = False
+            self.key = event.value if isinstance(event, yaml.ScalarEvent) else "?"
+            return None
+        self.expect_key = True
+        return (*self.path, self.key)
+
+
+def _check_depth_from_events(raw: bytes, max_depth: int, file: str) -> None:
+    """Walk the pure-Python parser's event stream (no recursion, no nesting limit of its own) and abort
+    at the first collection nested too deep, naming its place and YAML path as the value builder would."""
     starts = (yaml.SequenceStartEvent, yaml.MappingStartEvent)
     ends = (yaml.SequenceEndEvent, yaml.MappingEndEvent)
-    loader = (loader_class or _CNodeLoader)(raw)
-    depth = 0
+    nodes = (yaml.ScalarEvent, yaml.AliasEvent, *starts)
+    loader = _PyEventLoader(raw)
+    stack: list[_Frame] = []
     try:
         while loader.check_event():
             event = loader.get_event()
-            if isinstance(event, starts):
-                depth += 1
-                if depth > max_depth + 1:  # the root mapping is level 0 to the builder
-                    raise _Abort(_too_deep(file, event.start_mark, max_depth))
+            if isinstance(event, nodes):
+                path = stack[-1].next_path(event) if stack else ()
+                if isinstance(event, starts):
+                    if len(stack) > max_depth:  # the root mapping is level 0 to the builder
+                        raise _Abort(_too_deep(file, event.start_mark, max_depth, path or ()))
+                    stack.append(_Frame(path or (), isinstance(event, yaml.MappingStartEvent)))
             elif isinstance(event, ends):
-                depth -= 1
+                stack.pop()
     finally:
         loader.dispose()
-
-
-def _on_big_stack(fn, *args, stack_bytes: int):
-    """Run fn(*args) on a fresh thread with a stack of at least stack_bytes; re-raise what it raised."""
-    outcome: list = []
-
-    def run():
-        try:
-            outcome.append((True, fn(*args)))
-        except BaseException as exc:  # handed back to the calling thread
-            outcome.append((False, exc))
-
-    stack_bytes = -(-max(stack_bytes, 1 << 20) // (1 << 16)) * (1 << 16)  # whole 64 KiB units
-    with _STACK_LOCK:
-        try:
-            previous = threading.stack_size(stack_bytes)
-        except (ValueError, RuntimeError) as exc:  # a platform that will not size thread stacks
-            raise _NoThread() from exc
-        try:
-            worker = threading.Thread(target=run, name="tpdeclare-yaml", daemon=True)
-            worker.start()
-        except RuntimeError as exc:  # no threads left
-            raise _NoThread() from exc
-        finally:
-            threading.stack_size(previous)
-    worker.join()
-    ok, value = outcome[0]
-    if ok:
-        return value
-    raise value
-
-
-class _NoThread(Exception):
-    """A thread with a big stack could not be started."""
-
-
-_STACK_LOCK = threading.Lock()
 
 
 # --- building values ------------------------------------------------------------------------------
@@ -601,6 +595,15 @@ def _source_line(raw: bytes, line: int) -> str:
     return ""
 
 
+def _second_document(exc: yaml.YAMLError, raw: bytes) -> bool:
+    """A composer error at a `---` or `...` line: the file holds more than one document (decided from the
+    source, not from the library's wording)."""
+    mark = getattr(exc, "problem_mark", None)
+    if not isinstance(exc, yaml.composer.ComposerError) or mark is None:
+        return False
+    return _source_line(raw, mark.line).lstrip().startswith(("---", "..."))
+
+
 def _syntax_diagnostic(exc: yaml.YAMLError, raw: bytes, file: str) -> Diagnostic:
     """A YAML parse error as a diagnostic at the problem's place, with a hint for the usual causes."""
     if isinstance(exc, yaml.reader.ReaderError):
@@ -615,7 +618,7 @@ def _syntax_diagnostic(exc: yaml.YAMLError, raw: bytes, file: str) -> Diagnostic
     context = getattr(exc, "context", None)
     context_mark = getattr(exc, "context_mark", None)
     summary = f"invalid YAML: {problem}"
-    if context and "expected a single document" in context:
+    if _second_document(exc, raw) or (context and "expected a single document" in context):
         summary, context = "invalid YAML: a second document starts here; a spec file holds one", None
     if context and context_mark is not None and mark is not None and context_mark.line != mark.line:
         summary += f" ({context} at line {context_mark.line + 1})"
@@ -630,7 +633,7 @@ def _syntax_diagnostic(exc: yaml.YAMLError, raw: bytes, file: str) -> Diagnostic
         indent = text[: len(text) - len(text.lstrip(" \t"))]
         if "\t" in indent or "\t" in problem or (previous and "\t" in previous[: len(previous) - len(previous.lstrip(" \t"))]):
             hint = "YAML does not allow tabs for indentation; use spaces"
-        elif "expected a single document" in problem or "another document" in problem:
+        elif _second_document(exc, raw) or "expected a single document" in problem or "another document" in problem:
             hint = "a spec file holds one YAML document; remove the extra `---` or split it into another file"
         elif "mapping values are not allowed" in problem:
             hint = "quote a value that contains ': ', or check this line's indentation"
