@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import hashlib
 import json
 import os
@@ -80,7 +82,7 @@ def test_existing_loose_file_mode_is_tightened(store, path):
     path.parent.mkdir(parents=True)
     path.write_bytes(dump_state(state))
     os.chmod(path, 0o644)
-    state.serial = 2
+    state = replace(state, serial=2)
     store.write(state)
     assert mode(path) == 0o600 and mode(store.backup_path(1)) == 0o600
 
@@ -94,8 +96,8 @@ def test_crash_during_replace_leaves_old_file_and_no_temp(store, path, monkeypat
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(os, "replace", boom)
-    state.serial = 2
-    state.resources["b"] = rec("b")
+    state = replace(state, serial=2)
+    state = replace(state, resources={**state.resources, "b": rec("b")})
     with pytest.raises(StateError) as info:
         store.write(state)
     assert info.value.message == f"cannot write state {path}: No space left on device"
@@ -122,7 +124,7 @@ def test_numbered_backups_rotate(path):
     store = LocalStateStore(path, backups=3)
     state = State(stack="research")
     for serial in range(1, 8):
-        state.serial = serial
+        state = replace(state, serial=serial)
         store.write(state)
     serial_of = lambda p: json.loads(p.read_bytes())["serial"]  # noqa: E731
     assert serial_of(path) == 7
@@ -133,7 +135,7 @@ def test_numbered_backups_rotate(path):
 def test_default_keeps_five_backups(store, path):
     state = State(stack="research")
     for serial in range(1, 10):
-        state.serial = serial
+        state = replace(state, serial=serial)
         store.write(state)
     assert [json.loads(store.backup_path(n).read_bytes())["serial"] for n in range(1, 6)] == [8, 7, 6, 5, 4]
     assert not store.backup_path(6).exists()
@@ -151,7 +153,7 @@ def test_backups_zero(path):
     store = LocalStateStore(path, backups=0)
     state = State(stack="research", serial=1)
     store.write(state)
-    state.serial = 2
+    state = replace(state, serial=2)
     store.write(state)
     assert sorted(p.name for p in path.parent.iterdir()) == ["research.json"]
 
@@ -178,7 +180,7 @@ def test_unreadable_file_is_refused_and_never_overwritten(store, path, content, 
         fresh.read()
     assert words in info.value.message and str(path) in info.value.message
     for writer in (fresh, LocalStateStore(path)):  # with and without a prior read
-        state.serial = 5
+        state = replace(state, serial=5)
         with pytest.raises(StateError) as info:
             writer.write(state)
         assert info.value.message.startswith("refusing to overwrite the state: ")
@@ -214,9 +216,9 @@ def test_write_refuses_a_file_changed_since_read(store, path):
     store.write(state)
     other = LocalStateStore(path)
     other_state = other.read()
-    other_state.serial = 2
+    other_state = replace(other_state, serial=2)
     other.write(other_state)
-    state.serial = 3
+    state = replace(state, serial=3)
     with pytest.raises(StateError, match="changed on disk since this run read it"):
         store.write(state)
     assert json.loads(path.read_bytes())["serial"] == 2
@@ -253,7 +255,7 @@ def test_journal_move(store, path):
     store.append([put(1, rec("a", cluster_id="c-1")), {"serial": 2, "op": "move", "address": "a", "to": "b"}],
                  stack="research", lineage="L")
     back = LocalStateStore(path).read()
-    assert back.resources == {"b": Record(**{**rec("a", cluster_id="c-1").__dict__, "address": "b"})}
+    assert back.resources == {"b": replace(rec("a", cluster_id="c-1"), address="b")}
     with pytest.raises(StateError, match="malformed"):
         store.append([{"serial": 3, "op": "move", "address": "b"}])
 
@@ -391,8 +393,8 @@ def test_entries_already_in_the_snapshot_are_skipped(store, path):
     store.append([put(1, rec("a")), put(2, rec("b"))], stack="research", lineage="L")
     journal = store.journal_path.read_bytes()
     state = store.read()
-    state.resources["b"] = rec("b", "tainted")  # changed after serial 2, by a snapshot at 3
-    state.serial = 3
+    state = replace(state, resources={**state.resources, "b": rec("b", "tainted")})  # changed after serial 2, by a snapshot at 3
+    state = replace(state, serial=3)
     store.write(state)
     store.journal_path.write_bytes(journal)  # as if the journal removal never happened
     back = LocalStateStore(path).read()

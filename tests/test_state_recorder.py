@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import tempfile
 import threading
 import time
@@ -58,7 +60,8 @@ def test_put_remove_snapshot_records(path):
     recorder = Recorder(store, State(stack="research"))
     r = rec("a", "pending")
     recorder.put(r)
-    r.status = "mutated-after-put"  # the recorder keeps its own copy
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        r.status = "mutated-after-put"  # records are frozen values: nothing can change one behind the recorder
     recorder.put(rec("b"))
     recorder.remove("a")
     recorder.remove("missing")  # nothing to do: no serial, no entry
@@ -66,7 +69,7 @@ def test_put_remove_snapshot_records(path):
     assert recorder.records() == {"b": rec("b")}
     assert recorder.get("b") == rec("b") and recorder.get("a") is None
     snap = recorder.snapshot()
-    snap.resources.clear()
+    dict.clear(snap.resources)  # type: ignore[arg-type]  # a snapshot is the recorder's no longer
     assert recorder.records() == {"b": rec("b")}
     assert_same(LocalStateStore(path).read(), recorder.snapshot())
 

@@ -20,7 +20,7 @@ import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Callable
 
@@ -37,7 +37,7 @@ from tpdeclare.apply.protocol import (
 from tpdeclare.plan.model import Action, Change, Plan
 from tpdeclare.plan.planner import recorded_spec
 from tpdeclare.spec.model import ClusterSpec, StackSpec
-from tpdeclare.state.model import CREATING, DELETING, PENDING, READY, TAINTED, Record
+from tpdeclare.state.model import CREATING, DELETING, PENDING, READY, TAINTED, Record, RecordStatus
 from tpdeclare.state.recorder import Recorder
 
 PROGRESS_EVERY_SECONDS = 10.0
@@ -210,8 +210,7 @@ class Executor:
                 and rec.status != PENDING
                 and bool(rec.spec.get("prevent_destroy")) != want.prevent_destroy
             ):
-                rec.spec = {**rec.spec, "prevent_destroy": want.prevent_destroy}
-                self.recorder.put(rec)
+                self.recorder.put(replace(rec, spec={**rec.spec, "prevent_destroy": want.prevent_destroy}))
         return intents
 
     def _apply_change(self, change: Change, want: ClusterSpec | None) -> None:
@@ -258,8 +257,8 @@ class Executor:
             spec=recorded_spec(want),
             intent_id=earlier.intent_id if earlier is not None and earlier.intent_id else str(uuid.uuid4()),
             created_at=earlier.created_at if earlier is not None and earlier.created_at else utcnow_iso(),
+            updated_at=utcnow_iso(),
         )
-        intent.updated_at = utcnow_iso()
         # What an earlier attempt may have made: this intent, and an interrupted one if it asked for
         # another name or shape (the spec changed since).
         candidates = [intent]
@@ -314,7 +313,7 @@ class Executor:
                 name=want.name,
                 spec=intent.spec,
                 cluster_id=res.cluster_id,
-                instance_ids=list(res.instance_ids),
+                instance_ids=tuple(res.instance_ids),
                 request_id=res.request_id,
                 intent_id=intent.intent_id,
                 created_at=intent.created_at,
@@ -390,19 +389,19 @@ class Executor:
         return None
 
     def _adopt(self, address: str, found, matched: Record, started: float) -> None:
+        status = status_of(found)
         rec = Record(
             address=address,
-            status=status_of(found),
+            status=status,
             name=matched.name,
             spec=dict(matched.spec),  # what the attempt that made it asked for
             cluster_id=found.cluster_id,
-            instance_ids=list(found.instance_ids),
+            instance_ids=tuple(found.instance_ids),
             intent_id=matched.intent_id,
             created_at=matched.created_at,
             updated_at=utcnow_iso(),
+            message="the engine reports the cluster FAILED" if status == TAINTED else None,
         )
-        if rec.status == TAINTED:
-            rec.message = "the engine reports the cluster FAILED"
         self.recorder.put(rec)
         self.report(f"{address}: adopted {found.cluster_id}, created by an earlier attempt")
         if rec.status == TAINTED:
@@ -438,15 +437,15 @@ class Executor:
         if info is not None:
             ok, message = info.succeeded, info.external_message
         else:
-            ok, message = self._poll_cluster(rec, on_poll, started, what, until_gone=False)
-        rec.updated_at = utcnow_iso()
+            ok, message, seen = self._poll_cluster(rec, on_poll, started, what, until_gone=False)
+            if seen is not None and seen.instance_ids:
+                rec = replace(rec, instance_ids=tuple(seen.instance_ids))
         if ok:
-            rec.status = READY
+            rec = replace(rec, status=READY, updated_at=utcnow_iso())
             self.recorder.put(rec)
             self.report(f"{rec.address}: Creation complete after {elapsed_text(self.clock() - started)} [id={rec.cluster_id}]")
             return
-        rec.status = TAINTED
-        rec.message = message or "provisioning FAILED"
+        rec = replace(rec, status=TAINTED, message=message or "provisioning FAILED", updated_at=utcnow_iso())
         self.recorder.put(rec)
         raise errors.ApiError(
             f"provisioning of {rec.cluster_id} failed: {rec.message}",
@@ -463,10 +462,7 @@ class Executor:
             cluster_name=edits.get("name"),
             deletion_protection=edits.get("deletion_protection"),
         )
-        rec.spec = {**rec.spec, **edits}
-        if "name" in edits:
-            rec.name = edits["name"]
-        rec.updated_at = utcnow_iso()
+        rec = replace(rec, spec={**rec.spec, **edits}, name=edits.get("name", rec.name), updated_at=utcnow_iso())
         self.recorder.put(rec)
         self.report(
             f"{change.address}: Modifications complete after {elapsed_text(self.clock() - started)} [id={rec.cluster_id}]"
@@ -476,9 +472,7 @@ class Executor:
         """Turn deletion protection off (PATCH /cluster/edit) and record it, so the replace can destroy."""
         self.report(f"{address}: Turning deletion protection off before the replace... [id={rec.cluster_id}]")
         self.client.edit_cluster(rec.cluster_id, deletion_protection=False)
-        rec.spec = {**rec.spec, "deletion_protection": False}
-        rec.updated_at = utcnow_iso()
-        self.recorder.put(rec)
+        self.recorder.put(replace(rec, spec={**rec.spec, "deletion_protection": False}, updated_at=utcnow_iso()))
 
     # ---- delete --------------------------------------------------------------------------------------
     def _delete(self, address: str, rec: Record | None) -> None:
@@ -491,8 +485,7 @@ class Executor:
         if self.stop.is_set():
             raise _Stopped()
         before = rec.status
-        rec.status = DELETING
-        rec.updated_at = utcnow_iso()
+        rec = replace(rec, status=DELETING, updated_at=utcnow_iso())
         self.recorder.put(rec)  # durable before the DELETE leaves
         started = self.clock()
         self.report(f"{address}: Destroying... [id={rec.cluster_id}]")
@@ -553,10 +546,8 @@ class Executor:
         self.recorder.remove(address)
         self.report(f"{address}: Destruction complete after {elapsed_text(self.clock() - started)}")
 
-    def _restore(self, rec: Record, status: str) -> None:
-        rec.status = status
-        rec.updated_at = utcnow_iso()
-        self.recorder.put(rec)
+    def _restore(self, rec: Record, status: RecordStatus) -> None:
+        self.recorder.put(replace(rec, status=status, updated_at=utcnow_iso()))
 
     def _resolve_intent_before_destroy(self, address: str, rec: Record) -> Record | None:
         """An intent whose create was never confirmed, at an address the plan destroys: look it up
@@ -592,10 +583,8 @@ class Executor:
         )
 
     def _record_found(self, rec: Record, found) -> Record:
-        rec.cluster_id = found.cluster_id
-        rec.instance_ids = list(found.instance_ids)
-        rec.status = status_of(found)
-        rec.updated_at = utcnow_iso()
+        rec = replace(rec, cluster_id=found.cluster_id, instance_ids=tuple(found.instance_ids),
+                      status=status_of(found), updated_at=utcnow_iso())
         self.recorder.put(rec)
         return rec
 
@@ -651,25 +640,25 @@ class Executor:
                 self._sleep(_backoff(failures))
 
     def _poll_cluster(self, rec: Record, on_poll, started: float, what: str, *, until_gone: bool):
-        """Watch `GET /cluster/info` until the cluster is running/failed (or gone, for a destroy)."""
+        """Watch `GET /cluster/info` until the cluster is running/failed (or gone, for a destroy):
+        (done, failure words, the last ClusterInfo seen)."""
         while True:
             try:
                 info = self._read(lambda: self.client.cluster_info(rec.cluster_id))
             except errors.NotFound:
                 if until_gone:
-                    return True, None
+                    return True, None, None
                 raise errors.ApiError(
                     f"{rec.cluster_id} disappeared while it was being created",
                     hint="the next run forgets it and plans it again",
                 ) from None
             if until_gone:
                 if info.is_destroyed:
-                    return True, None
+                    return True, None, info
             elif info.is_running:
-                rec.instance_ids = list(info.instance_ids) or rec.instance_ids
-                return True, None
+                return True, None, info
             elif info.is_failed:
-                return False, "the engine reports the cluster FAILED"
+                return False, "the engine reports the cluster FAILED", info
             elif is_gone(info):
                 raise errors.ApiError(
                     f"{rec.cluster_id} is being destroyed by someone else while it was being created",

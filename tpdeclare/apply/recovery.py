@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Callable
 
 from tpdeclare.apply.protocol import is_gone, live_by_name, recorded_elsewhere, status_of, stranger_reason, utcnow_iso
@@ -58,10 +59,8 @@ def recover(
                     f"make ({why}); the interrupted intent is dropped"
                 )
                 continue
-            rec.cluster_id = found.cluster_id
-            rec.instance_ids = list(found.instance_ids)
-            rec.status = status_of(found)
-            rec.updated_at = utcnow_iso()
+            rec = replace(rec, cluster_id=found.cluster_id, instance_ids=tuple(found.instance_ids),
+                          status=status_of(found), updated_at=utcnow_iso())
             recorder.put(rec)
             say(f"{rec.address}: adopted {found.cluster_id} left by an interrupted run ({found.status})")
         elif rec.status == CREATING:
@@ -72,11 +71,11 @@ def recover(
                 continue
             new_status = status_of(found)
             if new_status != CREATING:
-                rec.status = new_status
-                rec.instance_ids = list(found.instance_ids) or rec.instance_ids
+                message = rec.message
                 if new_status == TAINTED:
-                    rec.message = rec.message or _failure_words(rec, request_info) or "provisioning FAILED"
-                rec.updated_at = utcnow_iso()
+                    message = rec.message or _failure_words(rec, request_info) or "provisioning FAILED"
+                rec = replace(rec, status=new_status, instance_ids=tuple(found.instance_ids) or rec.instance_ids,
+                              message=message, updated_at=utcnow_iso())
                 recorder.put(rec)
                 what = "is ready" if new_status == READY else "failed to provision (tainted: it will be replaced)"
                 say(f"{rec.address}: {rec.cluster_id} from an interrupted run {what}")

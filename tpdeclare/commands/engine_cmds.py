@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from tpdeclare import errors
 from tpdeclare.commands.common import Context, find_state
 
@@ -32,36 +34,36 @@ def refresh(ctx: Context, args) -> int:
         if state is None:
             ctx.console.print("No state yet: nothing to refresh.")
             return 0
-        check_engine(state, resolve_engine(getattr(args, "engine", None)), store)
+        state = check_engine(state, resolve_engine(getattr(args, "engine", None)), store)
         client = ctx.client()
         clusters = client.list_clusters()
         observed = observed_fields(clusters + confirm_missing(client, state, clusters))
-        new = state.copy()
+        resources = dict(state.resources)
         lines = []
         for address, rec in sorted(state.resources.items()):
             seen = observed.get(rec.cluster_id) if rec.cluster_id else None
             if seen is None:
                 if rec.status != "pending":
                     lines.append(f"  - {address}: {rec.cluster_id} no longer exists on the engine; it will be forgotten")
-                    del new.resources[address]
+                    del resources[address]
                 continue
-            target = new.resources[address]
+            spec = dict(rec.spec)
             for f in OBSERVABLE_FIELDS:
                 if rec.spec.get(f) != seen[f]:
                     lines.append(
                         f"  ~ {address}: {f} {json.dumps(rec.spec.get(f))} -> {json.dumps(seen[f])} "
                         f"(changed outside tpdeclare)"
                     )
-                    target.spec[f] = seen[f]
-                    target.name = target.spec.get("name", target.name)
-                    target.updated_at = utcnow_iso()
+                    spec[f] = seen[f]
+            if spec != rec.spec:
+                resources[address] = replace(rec, spec=spec, name=spec.get("name", rec.name), updated_at=utcnow_iso())
         if not lines:
             ctx.console.print("The state matches the engine: nothing to refresh.")
             return 0
         ctx.console.print("Refreshing the state will record these changes made outside tpdeclare:")
         ctx.console.print("\n".join(lines))
         ask_yes(ctx, args, "Do you want to update the state?", doing="update the state")
-        new.serial += 1
+        new = state.with_resources(resources)
         store.write(new)
         ctx.console.print(f"State updated (serial {new.serial}). Run `tpdeclare plan` to see what apply would undo.")
     return 0
@@ -114,8 +116,8 @@ def import_cluster(ctx: Context, args) -> int:
                 hint="one cluster belongs to one stack; `tpdeclare state rm` it there first if it should move",
             )
         now = utcnow_iso()
-        new = state.copy()
-        new.resources[args.address] = Record(
+        resources = dict(state.resources)
+        resources[args.address] = Record(
             address=args.address,
             status=status_of(info),
             name=info.name,
@@ -129,12 +131,11 @@ def import_cluster(ctx: Context, args) -> int:
                 "prevent_destroy": want.prevent_destroy,
             },
             cluster_id=info.cluster_id,
-            instance_ids=list(info.instance_ids),
+            instance_ids=tuple(info.instance_ids),
             created_at=info.created_at or now,
             updated_at=now,
         )
-        new.serial += 1
-        store.write(new)
+        store.write(state.with_resources(resources))
     ctx.console.print(
         f"Imported {info.cluster_id} ({info.name}) as '{args.address}'. Run `tpdeclare plan` to see how it differs "
         f"from the spec."

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from tpdeclare import errors
 from tpdeclare.commands.common import Context, find_state
@@ -39,11 +40,12 @@ def run(ctx: Context, args) -> int:
         ctx.console.print(format_record(_need(_read(store), args.address, store)))
         return 0
     with ctx.lock(store, f"tpdeclare state {args.state_command}"):
-        state = _read(store).copy()
+        state = _read(store)
+        resources = dict(state.resources)
         if args.state_command == "rm":
             for address in args.address:
                 rec = _need(state, address, store)
-                del state.resources[address]
+                del resources[address]
                 ctx.console.print(
                     f"Removed {address} ({rec.cluster_id or 'no id'}) from state. The cluster itself is untouched "
                     f"and still bills; `tpdeclare orphans` lists it."
@@ -60,10 +62,8 @@ def run(ctx: Context, args) -> int:
                     f"address '{args.destination}' is already in state",
                     hint="remove it first with `tpdeclare state rm`, or pick another address",
                 )
-            del state.resources[args.source]
-            rec.address = args.destination
-            state.resources[args.destination] = rec
+            del resources[args.source]
+            resources[args.destination] = replace(rec, address=args.destination)
             ctx.console.print(f"Moved {args.source} to {args.destination} ({rec.cluster_id or 'no id'}).")
-        state.serial += 1
-        store.write(state)
+        store.write(state.with_resources(resources))
     return 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable
 
 from tpdeclare import errors
@@ -81,7 +81,7 @@ def prepared(
         check_engine_url(engine)  # before it can be recorded in state, even by a plan that stays offline
     with ctx.lock(store, command):
         state = ctx.read_state(store, spec.stack)
-        check_engine(state, engine, store)
+        state = check_engine(state, engine, store)
         if check_state is not None:
             check_state(state, store)
         client = None
@@ -115,20 +115,21 @@ def prepared(
         yield Prepared(spec=spec, store=store, state=state, plan=plan, client=client, engine=engine)
 
 
-def check_engine(state, engine: str, store) -> None:
-    """Refuse a state recorded against another engine: its clusters are not on this one, and planning
-    them as "deleted outside" would create them again while the originals keep billing."""
+def check_engine(state, engine: str, store):
+    """The state bound to `engine` (recorded with its next write). Refuses a state recorded against
+    another engine: its clusters are not on this one, and planning them as "deleted outside" would
+    create them again while the originals keep billing."""
     if state is None:
-        return
+        return None
     if state.engine is None:
-        state.engine = engine  # recorded with the next write
-        return
+        return replace(state, engine=engine)
     if state.engine != engine:
         raise errors.StateError(
             f"{store.path} records clusters on engine {state.engine}, but this run uses {engine}",
             hint=f"pass --engine {state.engine} (or set TENSORPOOL_ENGINE), or use another --state for this "
             f"engine; if that engine's address really changed, edit `engine` in the state file",
         )
+    return state
 
 
 def confirm_missing(client, state, clusters) -> list:

@@ -158,20 +158,25 @@ def scan_journal(data: bytes, *, source: str) -> JournalScan:
 
 
 def replay(state: State, entries: tuple[JournalEntry, ...] | list[JournalEntry]) -> State:
-    """Apply journal entries newer than `state.serial` to `state` (in place) and return it."""
+    """`state` with the journal entries newer than its serial applied (a new State)."""
+    resources = dict(state.resources)
+    serial = state.serial
     for entry in entries:
-        if entry.serial <= state.serial:
+        if entry.serial <= serial:
             continue  # already folded into the snapshot
         if entry.op == "put":
-            state.resources[entry.address] = entry.record
+            assert entry.record is not None  # _check_entry guarantees it
+            resources[entry.address] = entry.record
         elif entry.op == "remove":
-            state.resources.pop(entry.address, None)
+            resources.pop(entry.address, None)
         else:
-            moved = state.resources.pop(entry.address, None)
-            if moved is not None:
-                state.resources[entry.to] = dataclasses.replace(moved, address=entry.to)
-        state.serial = entry.serial
-    return state
+            moved = resources.pop(entry.address, None)
+            if moved is not None and entry.to is not None:
+                resources[entry.to] = dataclasses.replace(moved, address=entry.to)
+        serial = entry.serial
+    if serial == state.serial:
+        return state
+    return dataclasses.replace(state, resources=resources, serial=serial)
 
 
 def _fsync_dir(directory: Path) -> None:

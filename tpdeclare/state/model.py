@@ -1,45 +1,67 @@
-"""The state document: lineage, serial and one record per managed cluster (DESIGN §4)."""
+"""The state document's values: lineage, serial and one frozen record per managed cluster (DESIGN §4)."""
 
 from __future__ import annotations
 
-import copy
+import dataclasses
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
 
 FORMAT_VERSION = 1
 
-# Record statuses: the in-between ones are resolved by recovery at the start of every run.
-PENDING = "pending"  # create intent durable; POST /cluster/create not answered yet
-CREATING = "creating"  # 202 received; cluster_id known; provisioning not finished
-READY = "ready"
-DELETING = "deleting"  # DELETE sent (or about to be); not confirmed gone
-TAINTED = "tainted"  # provisioning FAILED: replaced on the next apply
-STATUSES = (PENDING, CREATING, READY, DELETING, TAINTED)
+
+class RecordStatus(StrEnum):
+    """Where a managed cluster stands; the in-between ones are resolved by recovery at the start of every run.
+
+    The values are the words written in the state file (a StrEnum, so they compare equal to them)."""
+
+    PENDING = "pending"  # create intent durable; POST /cluster/create not answered yet
+    CREATING = "creating"  # 202 received; cluster_id known; provisioning not finished
+    READY = "ready"
+    DELETING = "deleting"  # DELETE sent (or about to be); not confirmed gone
+    TAINTED = "tainted"  # provisioning FAILED: replaced on the next apply
 
 
-@dataclass
+PENDING = RecordStatus.PENDING
+CREATING = RecordStatus.CREATING
+READY = RecordStatus.READY
+DELETING = RecordStatus.DELETING
+TAINTED = RecordStatus.TAINTED
+STATUSES: tuple[str, ...] = tuple(s.value for s in RecordStatus)
+_BY_VALUE = {s.value: s for s in RecordStatus}
+
+
+@dataclass(frozen=True, slots=True)
 class Record:
-    """What tpdeclare knows of one cluster it manages."""
+    """What tpdeclare knows of one cluster it manages. Frozen: change it with `dataclasses.replace`."""
 
     address: str
-    status: str
+    status: RecordStatus
     name: str
-    spec: dict  # the managed fields as applied (ClusterSpec.fields())
+    spec: Mapping[str, Any]  # the managed fields as applied (ClusterSpec.fields()) plus prevent_destroy
     cluster_id: str | None = None
-    instance_ids: list[str] = field(default_factory=list)
+    instance_ids: tuple[str, ...] = ()
     request_id: str | None = None
     intent_id: str | None = None
     created_at: str | None = None
     updated_at: str | None = None
     message: str | None = None  # e.g. the server's words on a FAILED provisioning
 
-    def to_json(self) -> dict:
-        data = {
-            "status": self.status,
+    def __post_init__(self) -> None:
+        if type(self.status) is not RecordStatus:  # a plain status word: the enum member it names
+            object.__setattr__(self, "status", RecordStatus(self.status))
+        if type(self.instance_ids) is not tuple:
+            object.__setattr__(self, "instance_ids", tuple(self.instance_ids))
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "status": self.status.value,
             "cluster_id": self.cluster_id,
             "instance_ids": list(self.instance_ids),
             "name": self.name,
-            "spec": copy.deepcopy(self.spec),
+            "spec": {k: (list(v) if isinstance(v, (list, tuple)) else v) for k, v in self.spec.items()},
             "request_id": self.request_id,
             "intent_id": self.intent_id,
             "created_at": self.created_at,
@@ -50,15 +72,15 @@ class Record:
         return data
 
     @classmethod
-    def from_json(cls, address: str, data: dict) -> "Record":
-        """Build from a state-file entry; the store validates the shape before calling this."""
+    def from_json(cls, address: str, data: Mapping[str, Any]) -> Record:
+        """Build from a state-file entry; the codec validates the shape before calling this."""
         return cls(
             address=address,
-            status=data["status"],
+            status=_BY_VALUE[data["status"]],
             name=data.get("name") or "",
             spec=dict(data.get("spec") or {}),
             cluster_id=data.get("cluster_id"),
-            instance_ids=list(data.get("instance_ids") or []),
+            instance_ids=tuple(data.get("instance_ids") or ()),
             request_id=data.get("request_id"),
             intent_id=data.get("intent_id"),
             created_at=data.get("created_at"),
@@ -67,18 +89,27 @@ class Record:
         )
 
 
-@dataclass
+def new_lineage() -> str:
+    return str(uuid.uuid4())
+
+
+@dataclass(frozen=True)
 class State:
-    """One stack's state: its identity (lineage), version (serial) and records."""
+    """One stack's state: its identity (lineage), version (serial) and records. Frozen: every change
+    makes a new State (`with_resources`, `dataclasses.replace`)."""
 
     stack: str
-    lineage: str = field(default_factory=lambda: str(uuid.uuid4()))
+    lineage: str = field(default_factory=new_lineage)
     serial: int = 0
-    resources: dict[str, Record] = field(default_factory=dict)
+    resources: Mapping[str, Record] = field(default_factory=dict)
     tool_version: str = ""
     engine: str | None = None  # the API base URL (or "sandbox") the clusters live on; a mismatch is refused
 
-    def to_json(self) -> dict:
+    def with_resources(self, resources: Mapping[str, Record]) -> State:
+        """The next version of this state (serial + 1) holding `resources`."""
+        return dataclasses.replace(self, resources=dict(resources), serial=self.serial + 1)
+
+    def to_json(self) -> dict[str, Any]:
         from tpdeclare import __version__
 
         return {
@@ -90,13 +121,3 @@ class State:
             "serial": self.serial,
             "resources": {addr: rec.to_json() for addr, rec in sorted(self.resources.items())},
         }
-
-    def copy(self) -> "State":
-        return State(
-            stack=self.stack,
-            lineage=self.lineage,
-            serial=self.serial,
-            resources={a: copy.deepcopy(r) for a, r in self.resources.items()},
-            tool_version=self.tool_version,
-            engine=self.engine,
-        )

@@ -13,7 +13,6 @@ and later changes are refused; `checkpoint()` can still save the in-memory state
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import threading
 from typing import Protocol
@@ -36,7 +35,9 @@ class Recorder:
 
     def __init__(self, store: JournalStore, state: State):
         self._store = store
-        self._state = state.copy()  # ours alone; callers see copies via snapshot()/records()
+        self._base = state  # identity (stack, lineage, engine) of what is recorded
+        self._records: dict[str, Record] = dict(state.resources)  # frozen values: shared safely
+        self._serial = state.serial
         self._cond = threading.Condition(threading.Lock())
         self._queue: list[dict] = []
         self._writing = False  # a leader is inside store.append
@@ -50,7 +51,7 @@ class Recorder:
     @property
     def serial(self) -> int:
         with self._cond:
-            return self._state.serial
+            return self._serial
 
     @property
     def durable_serial(self) -> int:
@@ -58,31 +59,32 @@ class Recorder:
             return self._durable
 
     def snapshot(self) -> State:
-        """A copy of the current in-memory state."""
+        """The current state (a frozen value)."""
         with self._cond:
-            return self._state.copy()
+            return self._state()
+
+    def _state(self) -> State:
+        return dataclasses.replace(self._base, resources=dict(self._records), serial=self._serial)
 
     def records(self) -> dict[str, Record]:
-        """Copies of the current records, by address."""
+        """The current records, by address (a new dict of frozen values)."""
         with self._cond:
-            return {a: copy.deepcopy(r) for a, r in self._state.resources.items()}
+            return dict(self._records)
 
     def get(self, address: str) -> Record | None:
-        """A copy of the record at `address`, or None."""
+        """The record at `address`, or None."""
         with self._cond:
-            record = self._state.resources.get(address)
-            return copy.deepcopy(record) if record is not None else None
+            return self._records.get(address)
 
     # -- changes --------------------------------------------------------------------------------
 
     def put(self, record: Record) -> None:
         """Store `record` at its address; returns once the change is durable (StateError if not)."""
-        record = copy.deepcopy(record)
         with self._cond:
             self._refuse_if_failed(record.address)
-            self._state.serial += 1
-            serial = self._state.serial
-            self._state.resources[record.address] = record
+            self._serial += 1
+            serial = self._serial
+            self._records[record.address] = record
             self._queue.append({"serial": serial, "op": "put", "address": record.address,
                                 "record": record.to_json()})
             self._wait_durable(serial, record.address)
@@ -91,11 +93,11 @@ class Recorder:
         """Forget the record at `address` (a no-op if there is none); returns once durable."""
         with self._cond:
             self._refuse_if_failed(address)
-            if address not in self._state.resources:
+            if address not in self._records:
                 return
-            self._state.serial += 1
-            serial = self._state.serial
-            del self._state.resources[address]
+            self._serial += 1
+            serial = self._serial
+            del self._records[address]
             self._queue.append({"serial": serial, "op": "remove", "address": address})
             self._wait_durable(serial, address)
 
@@ -106,17 +108,17 @@ class Recorder:
         cluster would be forgotten."""
         with self._cond:
             self._refuse_if_failed(from_address)
-            record = self._state.resources.get(from_address)
+            record = self._records.get(from_address)
             if record is None or from_address == to_address:
                 return
-            if to_address in self._state.resources:
+            if to_address in self._records:
                 raise StateError(f"cannot move {from_address!r} to {to_address!r}: that address "
                                  f"already holds a cluster in the state",
                                  hint="remove or move the existing record first")
-            self._state.serial += 1
-            serial = self._state.serial
-            del self._state.resources[from_address]
-            self._state.resources[to_address] = dataclasses.replace(record, address=to_address)
+            self._serial += 1
+            serial = self._serial
+            del self._records[from_address]
+            self._records[to_address] = dataclasses.replace(record, address=to_address)
             self._queue.append({"serial": serial, "op": "move", "address": from_address,
                                 "to": to_address})
             self._wait_durable(serial, to_address)
@@ -126,7 +128,7 @@ class Recorder:
         with self._cond:
             while self._writing:
                 self._cond.wait()
-            state = self._state.copy()
+            state = self._state()
             try:
                 self._store.write(state)
             except StateError:
@@ -169,7 +171,7 @@ class Recorder:
             error: BaseException | None = None
             self._cond.release()
             try:
-                self._store.append(batch, stack=self._state.stack, lineage=self._state.lineage)
+                self._store.append(batch, stack=self._base.stack, lineage=self._base.lineage)
             except BaseException as exc:  # noqa: BLE001 - every waiter must learn of it
                 error = exc
             finally:
