@@ -109,7 +109,7 @@ def parse_dialect(text: str | None, *, source: str = "--dialect") -> Dialect:
             continue
         if preset.reshapes_reads and result.reshapes_reads:
             raise TpdeclareError(f"{source} {text!r}: {name} cannot be combined with {result.name}",
-                                 hint="aliased, aliased-bare and text-only each describe list and info differently")
+                                 hint="aliased, aliased-bare and text-only each reshape list and info; " + DIALECT_HELP)
         result = replace(
             result,
             name=name if result is DEFAULT else f"{result.name}+{name}",
