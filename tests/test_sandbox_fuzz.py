@@ -139,6 +139,7 @@ def test_num_nodes_coercion_corpus(num_nodes, verdict):
     (0, False), (0.0, False), ("n", False), ("f", False), (None, None), (2, "bool_parsing"), (2.0, "bool_parsing"),
     (-1, "bool_parsing"), ("sure", "bool_parsing"), (" true", "bool_parsing"), ("", "bool_parsing"),
     (0.5, "bool_type"), (float("inf"), "bool_type"), ([], "bool_type"), ({}, "bool_type"),
+    (2**63 - 1, "bool_parsing"), (2**63, "bool_type"), (-(2**63), "bool_parsing"), (-(2**63) - 1, "bool_type"),
 ])
 def test_bool_coercion_corpus(flag, verdict):
     body = {"deletion_protection": flag}

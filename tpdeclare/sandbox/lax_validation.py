@@ -20,6 +20,7 @@ from tpdeclare.sandbox.responses import Response, error_item, validation_error
 MAX_DEPTH = 64  # JSON nested deeper than this is refused before parsing (no recursion, no 500)
 MAX_INT_DIGITS = 4300  # pydantic's limit for an int written as a string
 _FLOAT_INT_LIMIT = 2.0**63  # a float at or beyond this cannot become a (64-bit) int in pydantic
+_I64_LIMIT = 2**63  # an int beyond the 64-bit range is not even considered as a bool
 
 # The whitespace pydantic strips around an int written as a string (Rust's char::is_whitespace).
 _WHITESPACE = "\t\n\x0b\x0c\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a" \
@@ -104,7 +105,7 @@ def lax_bool(value: Any) -> bool:
     if isinstance(value, int):
         if value in (0, 1):
             return value == 1
-        raise _Invalid("bool_parsing")
+        raise _Invalid("bool_parsing" if -_I64_LIMIT <= value < _I64_LIMIT else "bool_type")
     if isinstance(value, str):
         word = BOOL_WORDS.get(value.lower())
         if word is None:
