@@ -256,8 +256,12 @@ class FileWorld(WorldStore):
     def _append_log(self, entries: list[JsonDict], *, truncate: bool) -> None:
         data = b"".join(json.dumps(e, separators=(",", ":")).encode() + b"\n" for e in entries)
         try:
-            fd = os.open(self.log_path, os.O_WRONLY | os.O_CREAT | (os.O_TRUNC if truncate else os.O_APPEND), 0o600)
-            with os.fdopen(fd, "wb") as fh:
+            flags = os.O_RDWR | os.O_CREAT | (os.O_TRUNC if truncate else os.O_APPEND)
+            fd = os.open(self.log_path, flags, 0o600)
+            with os.fdopen(fd, "r+b") as fh:
+                size = os.fstat(fd).st_size
+                if size and os.pread(fd, 1, size - 1) != b"\n":
+                    data = b"\n" + data  # a torn last line (a crash mid-append) stays on its own line
                 fh.write(data)
         except OSError as exc:
             raise TpdeclareError(f"cannot write the sandbox log {self.log_path}: {exc.strerror}") from exc
