@@ -218,6 +218,38 @@ def test_the_default_dialect_still_edits_at_once():
     assert call("DELETE", f"/cluster/{cid}").status == 202
 
 
+@pytest.mark.parametrize("dialect", [*sorted(PRESETS), "aliased+lowercase+async-edit"])
+def test_contract_validators_per_dialect_accept_its_answers_and_not_the_defaults(dialect):
+    from tpdeclare.sandbox.contract import dialect_contract, load_contract
+
+    _, clock, call = _engine(dialect)
+    created = _one_cluster(call, clock)
+    mine = dialect_contract(parse_dialect(dialect))
+    answers = {
+        ("GET", "/cluster/list"): call.ok("GET", "/cluster/list"),
+        ("GET", "/cluster/info/{cluster}"): call.ok("GET", f"/cluster/info/{created['cluster_id']}"),
+        ("GET", "/request/info/{request_id}"): call.ok("GET", f"/request/info/{created['request_id']}"),
+        ("PATCH", "/cluster/edit/{cluster}"): call.ok("PATCH", f"/cluster/edit/{created['cluster_id']}",
+                                                      {"cluster_name": "x"}, status=202),
+    }
+    status = {"PATCH": 202, "GET": 200}
+    differs_from_default = set()
+    for (method, template), body in answers.items():
+        validator = mine.response_validator(method, template, status[method])
+        assert list(validator.iter_errors(body)) == [], (dialect, template)
+        strict = load_contract().response_validator(method, template, status[method])
+        if list(strict.iter_errors(body)):
+            differs_from_default.add(template)
+    expected = {
+        "default": set(), "async-edit": set(), "lowercase": {"/cluster/list", "/cluster/info/{cluster}",
+                                                            "/request/info/{request_id}"},
+        "aliased": {"/cluster/list", "/cluster/info/{cluster}"}, "aliased-bare": {"/cluster/list",
+                                                                                   "/cluster/info/{cluster}"},
+        "text-only": {"/cluster/list", "/cluster/info/{cluster}"},
+    }.get(dialect, {"/cluster/list", "/cluster/info/{cluster}", "/request/info/{request_id}"})
+    assert differs_from_default == expected
+
+
 # ------------------------------------------------------------------------------------------ selection
 
 

@@ -258,6 +258,24 @@ def test_deep_and_odd_bodies_are_4xx_over_http(body):
             assert r.json()["detail"][0]["type"] in ("json_invalid", "string_type", "model_attributes_type")
 
 
+@pytest.mark.parametrize("target, status", [
+    ("//[", 404), ("//[/cluster/list", 404), ("http://engine.test/cluster/list?include_org=true", 200),
+    ("HTTPS://engine.test/healthz", 200), ("*", 404), ("", 404), ("/cluster/list#frag", 200), ("/%", 404),
+    ("/cluster/info/%zz", 404), ("/request/info/..%2F..%2Fx", 404), ("/cluster/list?%", 200),
+])
+def test_odd_request_targets(target, status):
+    engine, _ = make_engine()
+    r = Caller(engine)("GET", target)
+    assert r.status == status, (target, r.body)
+
+
+def test_head_answers_like_get_without_changing_anything():
+    with served_sandbox() as (base, engine):
+        r = requests.head(base + "/healthz", timeout=10)
+        assert (r.status_code, r.content) == (200, b"")
+        assert requests.head(base + "/cluster/create", timeout=10).status_code == 405
+
+
 @pytest.mark.parametrize("method", ["FOO", "PROPFIND", "TRACE", "CONNECT"])
 def test_unknown_methods_get_fastapis_405_or_404_over_http(method):
     with served_sandbox() as (base, _):

@@ -1,4 +1,4 @@
-"""Reads specs/tensorpool-api.json: JSON Schema validators for its request and response bodies."""
+"""Reads specs/tensorpool-api.json (or a dialect's served version of it): JSON Schema validators for its bodies."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from functools import lru_cache
 from typing import Any
 
 from tpdeclare.resources import load_spec_json
+from tpdeclare.sandbox.dialects import Dialect
 from tpdeclare.sandbox.world import JsonDict
 
 CONTRACT_FILE = "tensorpool-api.json"
@@ -109,3 +110,11 @@ def request_schema(name: str) -> JsonDict:
     """`components/schemas/<name>` of the shipped contract, as plain JSON (no validator needed)."""
     schema: JsonDict = load_spec_json(CONTRACT_FILE)["components"]["schemas"][name]
     return schema
+
+
+@lru_cache(maxsize=16)
+def dialect_contract(dialect: Dialect) -> ApiContract:
+    """The document a dialect serves at GET /openapi.json, as validators (what its answers conform to)."""
+    from tpdeclare.sandbox.openapi_doc import served_document
+
+    return ApiContract(served_document(dialect))

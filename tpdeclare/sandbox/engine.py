@@ -25,7 +25,7 @@ import threading
 import time
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs
 
 from tpdeclare.errors import TpdeclareError
 from tpdeclare.sandbox import mutations, queries
@@ -35,7 +35,14 @@ from tpdeclare.sandbox.call_context import Call, Settings
 from tpdeclare.sandbox.dialects import Dialect, parse_dialect
 from tpdeclare.sandbox.faults import RETRY_AFTER_STATUSES, FaultPlan
 from tpdeclare.sandbox.responses import Drop, Response, detail, json_response, message, seconds
-from tpdeclare.sandbox.routes import MUTATING_ENDPOINTS, PUBLIC_ENDPOINTS, bearer_problem, key_accepted, route
+from tpdeclare.sandbox.routes import (
+    MUTATING_ENDPOINTS,
+    PUBLIC_ENDPOINTS,
+    bearer_problem,
+    key_accepted,
+    route,
+    split_target,
+)
 from tpdeclare.sandbox.world import MemoryWorld, WorldSession, WorldStore, fresh_counters, fresh_world
 
 __all__ = ["DEFAULT_BALANCE", "Drop", "Engine", "Response", "coerce_seed"]
@@ -152,13 +159,12 @@ class Engine:
         Never raises for anything a client sends; raises TpdeclareError only when the world store is
         unusable (e.g. an unreadable world file), which the HTTP server turns into a 500."""
         method = method.upper()
-        split = urlsplit(target)
-        path = split.path or "/"
+        path, query = split_target(target)
         body = body or b""
         match = route(method, path)
         endpoint = match.endpoint
         if endpoint is not None and endpoint.startswith("_"):
-            return self._control(endpoint, split.query, body)
+            return self._control(endpoint, query, body)
         lowered = {str(k).lower(): v for k, v in headers.items()}
         key, auth_problem = bearer_problem(lowered.get("authorization"))
         if endpoint is None:
@@ -167,7 +173,7 @@ class Engine:
             response = detail(status, word, {"Allow": ", ".join(sorted(allowed))} if allowed else {})
             with self._lock, self.world.session() as s:
                 rl.count(s, "unknown", status)
-                self._record(s, method, split, "unknown", status, [], body, response, key)
+                self._record(s, method, path, query, "unknown", status, [], body, response, key)
             return response
 
         with self._lock:
@@ -178,7 +184,7 @@ class Engine:
             self._sleep(faults.latency)
 
         with self._lock, self.world.session() as s:
-            call = Call(s, self._clock(), match.params, parse_qs(split.query, keep_blank_values=True), body,
+            call = Call(s, self._clock(), match.params, parse_qs(query, keep_blank_values=True), body,
                         self.settings, self._spend, self._rng.random, self._faults.provision_failed)
             if faults.latency > 0:
                 call.count_fault("latency")
@@ -197,12 +203,12 @@ class Engine:
                 call.count_fault("drop")
             outcome: int | str = "dropped" if drop else response.status
             rl.count(s, endpoint, outcome)
-            self._record(s, method, split, endpoint, outcome, call.injected, body, response, key)
+            self._record(s, method, path, query, endpoint, outcome, call.injected, body, response, key)
         return Drop() if drop else response
 
-    def _record(self, s: WorldSession, method: str, split: Any, endpoint: str, status: int | str,
+    def _record(self, s: WorldSession, method: str, path: str, query: str, endpoint: str, status: int | str,
                 injected: list[str], body: bytes, response: Response, key: str | None) -> None:
-        rl.record(s, now=self._clock(), method=method, path=split.path or "/", query=split.query,
+        rl.record(s, now=self._clock(), method=method, path=path, query=query,
                   endpoint=endpoint, status=status, faults=injected, body=body, response=response,
                   secret=self.api_key or key)
 

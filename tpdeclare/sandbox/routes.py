@@ -1,7 +1,8 @@
 """The sandbox's route table and how a request finds its endpoint (FastAPI's rules), and the bearer-key check.
 
-Order matters as in FastAPI: the first full match wins; a path that matches only under another method
-is a 405 with `Allow`; no match at all is a 404. A new endpoint is one row here and one handler.
+Order matters as in FastAPI: the first full match wins (HEAD matches a GET route); a path that
+matches only under another method is a 405 with `Allow`; no match at all is a 404. A new endpoint is
+one row here and one handler (`engine.HANDLERS`).
 """
 
 from __future__ import annotations
@@ -46,6 +47,17 @@ class Match:
     allowed: frozenset[str]
 
 
+def split_target(target: str) -> tuple[str, str]:
+    """(path, query) of an HTTP request target: origin form (`/p?q`) or absolute form (`http://h/p?q`).
+    Never raises: urllib's URL parser refuses some targets a client can send (`//[`)."""
+    head, _, query = target.partition("?")
+    head = head.partition("#")[0]
+    scheme, sep, rest = head.partition("://")
+    if sep and scheme.lower() in ("http", "https") and "/" not in scheme:
+        head = "/" + rest.partition("/")[2]
+    return head or "/", query.partition("#")[0]
+
+
 def route(method: str, path: str) -> Match:
     """The endpoint for `method path` (endpoint None: 405 if `allowed`, else 404)."""
     allowed: set[str] = set()
@@ -53,7 +65,7 @@ def route(method: str, path: str) -> Match:
         m = regex.match(path)
         if m is None:
             continue
-        if route_method == method:
+        if route_method == method or (method == "HEAD" and route_method == "GET"):  # Starlette's rule
             return Match(name, {k: unquote(v) for k, v in m.groupdict().items()}, frozenset(allowed))
         allowed.add(route_method)
     return Match(None, {}, frozenset(allowed))
