@@ -16,12 +16,14 @@ import yaml
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
+from tpdeclare.resources import spec_path
+from tpdeclare.sandbox.contract import load_contract
+from tpdeclare.sandbox.dialects import PRESETS, parse_dialect
+from tpdeclare.sandbox.engine import Drop
+from tpdeclare.sandbox.openapi_doc import served_document
 
 from e2e_helpers import TEST_KEY, ServedSandbox
 from sandbox_fixtures import KEY, Caller, FakeClock, make_engine, served_sandbox
-from tpdeclare.resources import spec_path
-from tpdeclare.sandbox.contract import load_contract
-from tpdeclare.sandbox.engine import Drop
 
 DOC = json.loads(spec_path("tensorpool-api.json").read_text())
 # The published create endpoint, as `shared/` (beside the repository) holds it. CI runs in a fresh clone
@@ -29,6 +31,7 @@ DOC = json.loads(spec_path("tensorpool-api.json").read_text())
 SEED = Path(__file__).resolve().parents[2] / "shared" / "seed" / "cluster-create-openapi.md"
 URI = "urn:test:contract"
 METHODS = ("get", "post", "put", "patch", "delete")
+PROVENANCE = {"published", "official-cli", "assumed", "sandbox-only"}
 
 
 # ------------------------------------------------------------------------------------------ a small resolver
@@ -65,6 +68,15 @@ def _template(path: str) -> str | None:
     candidates = [t for t in DOC["paths"] if re.fullmatch(re.sub(r"\{[^}]+\}", "[^/]+", t), path)]
     candidates.sort(key=lambda t: t.count("{"))
     return candidates[0] if candidates else None
+
+
+def _unmarked(node):
+    """The document without its `x-provenance` marks (what the published copies are compared with)."""
+    if isinstance(node, dict):
+        return {k: _unmarked(v) for k, v in node.items() if k != "x-provenance"}
+    if isinstance(node, list):
+        return [_unmarked(v) for v in node]
+    return node
 
 
 def _walk(node, path=""):
@@ -105,7 +117,8 @@ def test_documents_the_endpoints_tpdeclare_uses():
     }
     documented = {(t, m) for t, item in DOC["paths"].items() for m in item}
     assert expected <= documented
-    assert {t for t, _ in documented - expected} == {"/_sandbox/stats", "/_sandbox/reset", "/_sandbox/faults"}
+    assert {t for t, _ in documented - expected} == {"/openapi.json", "/_sandbox/stats", "/_sandbox/log",
+                                                     "/_sandbox/reset", "/_sandbox/faults"}
 
 
 @pytest.mark.parametrize("name", sorted(DOC["components"]["schemas"]))
@@ -311,16 +324,17 @@ def test_embedded_copy_matches_the_seed_file_when_present():
 
 
 def test_seed_schemas_are_copied_verbatim():
+    doc = _unmarked(DOC)
     for label, seed in _published_copies():
         for name in SEED_SCHEMAS:
-            assert DOC["components"]["schemas"][name] == seed["components"]["schemas"][name], (label, name)
-        create = DOC["paths"]["/cluster/create"]["post"]
+            assert doc["components"]["schemas"][name] == seed["components"]["schemas"][name], (label, name)
+        create = doc["paths"]["/cluster/create"]["post"]
         seed_create = seed["paths"]["/cluster/create"]["post"]
         assert create["requestBody"] == seed_create["requestBody"], label
         assert create["responses"]["202"] == seed_create["responses"]["202"], label
         assert create["responses"]["422"] == seed_create["responses"]["422"], label
         assert create["operationId"] == seed_create["operationId"], label
-        assert DOC["components"]["securitySchemes"]["HTTPBearer"] == seed["components"]["securitySchemes"]["HTTPBearer"]
+        assert doc["components"]["securitySchemes"]["HTTPBearer"] == seed["components"]["securitySchemes"]["HTTPBearer"]
 
 
 def test_assumed_shapes_are_marked():
@@ -329,6 +343,112 @@ def test_assumed_shapes_are_marked():
     cluster = DOC["components"]["schemas"]["ClusterInfo"]
     assert cluster["required"] == ["cluster_id", "tp_cluster_name", "instance_type", "num_nodes", "container",
                                    "deletion_protection", "status", "instances", "created_at"]
+
+
+# ------------------------------------------------------------------------------------------ provenance
+
+# Where each thing comes from, as ../shared/tensorpool-api.md says it ([doc] published, [cli] official CLI,
+# [3p] and [assumed] assumed). The file must agree with this table; the table with the md file when present.
+EXPECTED_PROVENANCE = {
+    ("operation", "/health", "post"): "official-cli",
+    ("operation", "/healthz", "get"): "published",
+    ("operation", "/openapi.json", "get"): "published",
+    ("operation", "/cluster/create", "post"): "published",
+    ("operation", "/request/info/{request_id}", "get"): "published",
+    ("operation", "/cluster/list", "get"): "official-cli",
+    ("operation", "/cluster/info/{cluster}", "get"): "official-cli",
+    ("operation", "/cluster/edit/{cluster}", "patch"): "published",
+    ("operation", "/cluster/{cluster}", "delete"): "published",
+    **{("field", "ClusterCreateRestRequest", f): "published" for f in (
+        "instance_type", "public_keys", "num_nodes", "tp_cluster_name", "container", "deletion_protection",
+        "save_keys")},
+    **{("field", "ClusterCreateRestResponse", f): "published" for f in ("cluster_id", "instance_ids", "request_id",
+                                                                         "message")},
+    **{("field", "RequestInfo", f): "published" for f in ("request_id", "request_type", "status", "created_at",
+                                                           "object_id", "external_message")},
+    **{("field", "ClusterInfo", f): "assumed" for f in ("cluster_id", "tp_cluster_name", "instance_type", "num_nodes",
+                                                         "container", "deletion_protection", "status", "instances",
+                                                         "created_at")},
+    **{("field", "InstanceInfo", f): "assumed" for f in ("instance_id", "status")},
+    ("field", "ClusterListResponse", "message"): "official-cli",
+    ("field", "ClusterListResponse", "clusters"): "assumed",
+    ("field", "ClusterInfoResponse", "message"): "official-cli",
+    ("field", "ClusterInfoResponse", "cluster_info"): "assumed",
+    ("field", "ClusterEditRequest", "cluster_name"): "published",
+    ("field", "ClusterEditRequest", "deletion_protection"): "published",
+    ("field", "ClusterEditResponse", "message"): "published",
+    **{("field", "ClusterDeleteResponse", f): "published" for f in ("cluster_id", "request_id", "message")},
+    ("field", "HealthResponse", "message"): "official-cli",
+    ("field", "HealthzResponse", "status"): "assumed",
+    **{("field", "Error", f): "official-cli" for f in ("message", "error", "external_message", "detail")},
+    ("response", "/cluster/{cluster}", "409"): "assumed",
+    ("response", "/cluster/edit/{cluster}", "409"): "assumed",
+    ("response", "/cluster/create", "202"): "published",
+    ("response", "/cluster/create", "402"): "published",
+}
+SHARED_API_MD = SEED.parents[1] / "tensorpool-api.md"
+
+
+def _provenance_sites(doc: dict):
+    """(where, node) for everything that must say its provenance: operations, parameters, inline responses,
+    component responses and headers, and every property of every schema in components (nested ones too)."""
+    for template, item in doc["paths"].items():
+        for method, op in item.items():
+            yield f"{method.upper()} {template}", op
+            for param in op.get("parameters", []):
+                yield f"{method.upper()} {template} parameter {param['name']}", param
+            for status, response in op["responses"].items():
+                if "$ref" not in response:
+                    yield f"{method.upper()} {template} -> {status}", response
+    for kind in ("responses", "headers"):
+        for name, node in doc["components"][kind].items():
+            yield f"components/{kind}/{name}", node
+    for where, node in _walk(doc["components"]["schemas"], "components/schemas"):
+        for name, prop in node.get("properties", {}).items():
+            if isinstance(prop, dict):
+                yield f"{where}/properties/{name}", prop
+
+
+def test_every_operation_response_and_field_says_its_provenance():
+    problems = [f"{where}: x-provenance {node.get('x-provenance')!r}" for where, node in _provenance_sites(DOC)
+                if node.get("x-provenance") not in PROVENANCE]
+    assert not problems, "\n".join(problems)
+    assert len(list(_provenance_sites(DOC))) > 130  # the walk really visits the document
+
+
+def test_provenance_matches_what_is_known():
+    schemas = DOC["components"]["schemas"]
+    for (kind, a, b), expected in EXPECTED_PROVENANCE.items():
+        if kind == "operation":
+            node = DOC["paths"][a][b]
+        elif kind == "field":
+            node = schemas[a]["properties"][b]
+        else:
+            node = next(op for op in DOC["paths"][a].values())["responses"][b]
+        assert node["x-provenance"] == expected, (kind, a, b)
+    for where, node in _provenance_sites(DOC):
+        if node.get("description", "").startswith("[assumed]"):
+            assert node["x-provenance"] == "assumed", where
+        if where.startswith(("GET /_sandbox", "POST /_sandbox")) or "/Sandbox" in where:
+            assert node["x-provenance"] == "sandbox-only", where
+    for name, schema in schemas.items():  # every schema the published create endpoint names is published
+        if name in SEED_SCHEMAS:
+            assert {p["x-provenance"] for p in schema["properties"].values()} == {"published"}, name
+
+
+def test_provenance_table_agrees_with_the_shared_api_notes_when_present():
+    if not SHARED_API_MD.exists():  # CI has shared/ beside the clone; the table above is still checked
+        return
+    rows = re.findall(r"^\| `(GET|POST|PATCH|DELETE) (/[^`]*)` \|.*\| ([^|]+) \|$", SHARED_API_MD.read_text(), re.M)
+    assert len(rows) >= 6
+    first_word = {"doc": "published", "cli": "official-cli"}
+    for method, path, sure in rows:
+        template = re.sub(r"\{[^}]+\}", lambda m: m.group(0), path.split("?")[0])
+        op = DOC["paths"].get(template, {}).get(method.lower())
+        if op is None:  # storage endpoints and the like: not (yet) in the contract
+            continue
+        word = sure.strip().split(",")[0].split()[0]
+        assert op["x-provenance"] == first_word.get(word, op["x-provenance"]), (method, path, sure)
 
 
 def test_contract_module_matches_paths_like_the_engine():
@@ -416,27 +536,28 @@ class HttpDriver(Driver):
         return Exchange(method, target, r.status_code, r.headers, r.content)
 
 
-ENGINE_OPTIONS = {"provision_seconds": 10, "destroy_seconds": 10, "balance": 30.0, "seed": 5}
+ENGINE_OPTIONS = {"provision_seconds": 10, "destroy_seconds": 10, "edit_seconds": 4, "balance": 30.0, "seed": 5}
 
 
-def _run_script(transport: str) -> list[Exchange]:
+def _run_script(transport: str, dialect: str = "default") -> list[Exchange]:
     """The scripted session over one transport: the engine itself, the engine served over HTTP in this
     process (fake clock), or `tpdeclare sandbox serve` in a subprocess (real clock, times scaled down)."""
     if transport == "engine":
-        engine, clock = make_engine(**ENGINE_OPTIONS)
+        engine, clock = make_engine(dialect=dialect, **ENGINE_OPTIONS)
         driver = EngineDriver(engine, clock)
         _scripted_session(driver)
         return driver.log
     if transport == "http":
         clock = FakeClock()
-        with served_sandbox(clock=clock, sleep=clock.sleep, **ENGINE_OPTIONS) as (base_url, engine):
+        with served_sandbox(clock=clock, sleep=clock.sleep, dialect=dialect, **ENGINE_OPTIONS) as (base_url, engine):
             driver = HttpDriver(base_url, KEY, clock.advance, engine.set_faults)
             _scripted_session(driver)
             return driver.log
     assert transport == "serve"
     scale = 0.04  # 10 scripted seconds are 0.4 real ones; a destroy takes longer here, so that the
     # "edit while destroying" answer (409) stays reachable even on a slow machine
-    served = ServedSandbox("--destroy-seconds", "2", "--balance", str(ENGINE_OPTIONS["balance"]),
+    served = ServedSandbox("--destroy-seconds", "2", "--balance", str(ENGINE_OPTIONS["balance"]), "--edit-seconds",
+                           str(ENGINE_OPTIONS["edit_seconds"] * scale), "--dialect", dialect,
                            provision_seconds=10 * scale, key=TEST_KEY)
     try:
         def set_faults(spec):
@@ -454,7 +575,9 @@ def _scripted_session(call: Driver) -> None:
     """Every endpoint, and every documented status of each (the conformance test checks the coverage)."""
     call("POST", "/health")
     call("POST", "/health", key=None)
+    call("POST", "/health", key="wrong-key")
     call("GET", "/healthz", key=None)
+    call("GET", "/openapi.json", key=None)
     call("GET", "/cluster/list")  # empty list
 
     created = call.create("8xH200", "alpha", num_nodes=1, container="img:1").json()
@@ -485,12 +608,14 @@ def _scripted_session(call: Driver) -> None:
     call("GET", f"/cluster/info/{cid}", key=None)  # 401
 
     call("PATCH", f"/cluster/edit/{cid}", {"cluster_name": "beta", "deletion_protection": True})  # 202
+    call.advance(ENGINE_OPTIONS["edit_seconds"])  # an asynchronous edit takes effect now
     call("PATCH", f"/cluster/edit/{cid}", {"cluster_name": ""})  # 400
     call("PATCH", "/cluster/edit/c-00000000", {"cluster_name": "z"})  # 404
     call("PATCH", f"/cluster/edit/{cid}", {"deletion_protection": "sure"})  # 422
     call("PATCH", f"/cluster/edit/{cid}", {"cluster_name": "z"}, key=None)  # 401
     call("DELETE", f"/cluster/{cid}")  # 409 protected
     call("PATCH", f"/cluster/edit/{cid}", {"deletion_protection": False})
+    call.advance(ENGINE_OPTIONS["edit_seconds"])
     release = call("DELETE", f"/cluster/{cid}").json()["request_id"]  # 202
     call("DELETE", f"/cluster/{cid}")  # 202 again, same request
     call("GET", f"/cluster/info/{cid}")  # DESTROYING
@@ -508,6 +633,7 @@ def _scripted_session(call: Driver) -> None:
     call("GET", f"/cluster/info/{failed['cluster_id']}")  # FAILED
 
     requests_by_endpoint = {
+        "openapi": ("GET", "/openapi.json", None),
         "health": ("POST", "/health", None),
         "healthz": ("GET", "/healthz", None),
         "create": ("POST", "/cluster/create", {"instance_type": "1xH100"}),
@@ -524,6 +650,8 @@ def _scripted_session(call: Driver) -> None:
     call.set_faults(None)
 
     call("GET", "/_sandbox/stats", key=None)
+    call("GET", "/_sandbox/log?since=3", key=None)
+    call("GET", "/_sandbox/log?since=soon", key=None)
     call("POST", "/_sandbox/faults", {"spec": "list:latency=0"}, key=None)
     call("POST", "/_sandbox/faults", {"spec": "list:nope=1"}, key=None)
     call("POST", "/_sandbox/reset", key=None)
@@ -541,10 +669,29 @@ def _strict(doc: dict) -> dict:
     return strict
 
 
-@pytest.mark.parametrize("transport", ["engine", "http", "serve"])
-def test_every_sandbox_answer_conforms_to_the_contract(transport):
-    log = _run_script(transport)
-    strict = _strict(DOC)
+COMBINED_DIALECTS = ("aliased+lowercase+async-edit", "aliased-bare+lowercase", "text-only+async-edit")
+CONFORMANCE_RUNS = ([("engine", name) for name in [*sorted(PRESETS), *COMBINED_DIALECTS]]
+                    + [("http", "default"), ("http", "async-edit"), ("serve", "default"), ("serve", "aliased")])
+
+
+def _reference(dialect: str) -> dict:
+    """What a dialect's answers must match: its served document for the API, the contract for the
+    sandbox-only paths and /openapi.json itself (which FastAPI does not list in the document)."""
+    merged = copy.deepcopy(served_document(parse_dialect(dialect)))
+    for template, item in DOC["paths"].items():
+        if template not in merged["paths"]:
+            merged["paths"][template] = copy.deepcopy(item)
+    for kind, named in DOC["components"].items():
+        for name, node in named.items():
+            merged["components"].setdefault(kind, {}).setdefault(name, copy.deepcopy(node))
+    return merged
+
+
+@pytest.mark.parametrize("transport, dialect", CONFORMANCE_RUNS)
+def test_every_sandbox_answer_conforms_to_its_served_document(transport, dialect):
+    log = _run_script(transport, dialect)
+    ref = _reference(dialect)
+    strict = _strict(ref)
     seen: set[tuple[str, str, str]] = set()
     problems = []
     for r in log:
@@ -556,7 +703,9 @@ def test_every_sandbox_answer_conforms_to_the_contract(transport):
         if transport != "engine":  # over HTTP the body length is declared, and exact
             assert int(r.headers["Content-Length"]) == len(r.body), where
         body = json.loads(r.body)
-        op = DOC["paths"].get(template, {}).get(method.lower()) if template else None
+        if path == "/openapi.json" and r.status == 200:
+            assert body == served_document(parse_dialect(dialect)), where
+        op = ref["paths"].get(template, {}).get(method.lower()) if template else None
         if op is None:  # no such route: FastAPI's own 404/405 body
             assert r.status in (404, 405), where
             pointers = ["#/components/schemas/Error"]
@@ -565,21 +714,21 @@ def test_every_sandbox_answer_conforms_to_the_contract(transport):
                 problems.append(f"{where}: status not documented")
                 continue
             seen.add((template, method.lower(), str(r.status)))
-            pointer, response = _response_pointer(DOC, template, method.lower(), r.status)
+            pointer, response = _response_pointer(ref, template, method.lower(), r.status)
             assert "application/json" in response.get("content", {}), f"{where}: no body documented"
             pointers = [pointer + "/content/application~1json/schema"]
             for header, spec in response.get("headers", {}).items():
-                _, spec = _follow(DOC, spec)
+                _, spec = _follow(ref, spec)
                 if header not in r.headers:
                     problems.append(f"{where}: missing header {header}")
                 elif not Draft202012Validator(spec["schema"]).is_valid(r.headers[header]):
                     problems.append(f"{where}: header {header}={r.headers[header]!r} does not match")
         for pointer in pointers:
-            for doc, label in ((DOC, "contract"), (strict, "exact fields")):
+            for doc, label in ((ref, "contract"), (strict, "exact fields")):
                 for error in _validator(doc, pointer).iter_errors(body):
                     problems.append(f"{where} ({label}): {error.message} at {list(error.absolute_path)}")
     assert not problems, "\n".join(problems)
 
-    documented = {(t, m, s) for t, item in DOC["paths"].items() for m, op in item.items() for s in op["responses"]}
+    documented = {(t, m, s) for t, item in ref["paths"].items() for m, op in item.items() for s in op["responses"]}
     missing = documented - seen
     assert not missing, f"the scripted session never produced: {sorted(missing)}"

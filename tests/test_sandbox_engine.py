@@ -9,13 +9,13 @@ import re
 import stat
 
 import pytest
-
-from sandbox_fixtures import KEY, Caller, FakeClock, make_engine
 from tpdeclare import catalog
 from tpdeclare.errors import TpdeclareError
 from tpdeclare.sandbox.engine import Drop, Engine, Response
 from tpdeclare.sandbox.faults import EndpointFaults, FaultPlan
 from tpdeclare.sandbox.world import FileWorld, MemoryWorld
+
+from sandbox_fixtures import KEY, Caller, FakeClock, make_engine
 
 
 @pytest.fixture
@@ -27,14 +27,31 @@ def eng():
 # ------------------------------------------------------------------------------------------ auth, routing
 
 
-def test_health_needs_a_bearer_key(eng):
+@pytest.mark.parametrize("headers, body", [
+    ({}, {"detail": "Not authenticated"}),
+    ({"Authorization": ""}, {"detail": "Not authenticated"}),
+    ({"Authorization": "Bearer "}, {"detail": "Not authenticated"}),
+    ({"Authorization": "Bearer"}, {"detail": "Not authenticated"}),
+    ({"Authorization": KEY}, {"detail": "Not authenticated"}),  # a scheme and no credentials
+    ({"authorization": "  "}, {"detail": "Not authenticated"}),
+    ({"Authorization": "Basic abc"}, {"detail": "Invalid authentication credentials"}),
+    ({"Authorization": "Token abc"}, {"detail": "Invalid authentication credentials"}),
+])
+def test_missing_auth_is_fastapis_401(eng, headers, body):
     engine, _, call = eng
     assert call.ok("POST", "/health") == {"message": "Sandbox engine is healthy"}
-    for headers in ({}, {"Authorization": "Bearer "}, {"Authorization": "Basic abc"}, {"Authorization": KEY}):
-        r = engine.handle("POST", "/health", headers, b"")
-        assert r.status == 401
-        assert r.json() == {"message": "Invalid or missing API key"}
-        assert r.headers["WWW-Authenticate"] == "Bearer"
+    r = engine.handle("POST", "/health", headers, b"")
+    assert (r.status, r.json()) == (401, body)
+    assert r.headers["WWW-Authenticate"] == "Bearer"
+
+
+def test_a_wrong_key_is_the_apis_own_401():
+    engine, _ = make_engine(api_key="s3cret")
+    r = Caller(engine, key="other")("POST", "/health")
+    assert (r.status, r.json()) == (401, {"message": "Invalid or missing API key"})
+    assert Caller(engine, key="s3cret")("post", "/health").status == 200  # bearer is case-insensitive too
+    r = engine.handle("POST", "/health", {"Authorization": "bearer s3cret"}, b"")
+    assert r.status == 200
 
 
 def test_configured_key_is_the_only_one_accepted():
@@ -158,21 +175,31 @@ def test_422_missing_field(eng):
 
 def test_422_wrong_types_name_each_field(eng):
     _, _, call = eng
-    detail = _detail(call("POST", "/cluster/create", {"instance_type": 8, "num_nodes": "two", "save_keys": "no",
-                                                      "public_keys": ["ok", 3]}))
+    detail = _detail(call("POST", "/cluster/create", {"instance_type": 8, "num_nodes": "two", "save_keys": "nope",
+                                                      "public_keys": ["ok", 3], "container": [],
+                                                      "deletion_protection": {}}))
+    # pydantic's order: the model's fields in declaration order
+    assert [(tuple(i["loc"]), i["type"]) for i in detail] == [
+        (("body", "instance_type"), "string_type"),
+        (("body", "public_keys", 1), "string_type"),
+        (("body", "num_nodes"), "int_parsing"),
+        (("body", "container"), "string_type"),
+        (("body", "deletion_protection"), "bool_type"),
+        (("body", "save_keys"), "bool_parsing"),
+    ]
     by_loc = {tuple(i["loc"]): i for i in detail}
-    assert by_loc[("body", "instance_type")]["type"] == "string_type"
-    assert by_loc[("body", "num_nodes")]["type"] == "int_type"
-    assert by_loc[("body", "num_nodes")]["msg"] == "Input should be a valid integer"
-    assert by_loc[("body", "save_keys")]["type"] == "bool_type"
-    assert by_loc[("body", "public_keys", 1)]["type"] == "string_type"
+    assert by_loc[("body", "num_nodes")]["msg"] == (
+        "Input should be a valid integer, unable to parse string as an integer")
+    assert by_loc[("body", "num_nodes")]["input"] == "two"
+    [item] = _detail(call("POST", "/cluster/create", {"instance_type": "1xH100", "num_nodes": [2]}))
+    assert (item["type"], item["msg"]) == ("int_type", "Input should be a valid integer")
 
 
 def test_422_num_nodes_below_one(eng):
     _, _, call = eng
     [item] = _detail(call.create("8xH200", "x", num_nodes=0))
     assert item == {"type": "greater_than_equal", "loc": ["body", "num_nodes"],
-                    "msg": "Input should be greater than or equal to 1", "input": 0}
+                    "msg": "Input should be greater than or equal to 1", "input": 0, "ctx": {"ge": 1}}
     [item] = _detail(call.create("8xH200", "x", num_nodes=1.5))
     assert item["type"] == "int_from_float"
 
@@ -189,7 +216,7 @@ def test_422_bad_json_empty_body_and_non_object(eng):
 
 def test_422_comes_before_business_rules_and_changes_nothing(eng):
     engine, _, call = eng
-    _detail(call.create("1xH100", "x", deletion_protection="yes"))
+    _detail(call.create("1xH100", "x", deletion_protection="sure"))
     assert call.ok("GET", "/cluster/list")["clusters"] == []
     assert engine.stats()["creates_accepted"] == 0
 

@@ -11,8 +11,6 @@ from urllib.parse import urlsplit
 
 import pytest
 import requests
-
-from sandbox_fixtures import served_sandbox
 from tpdeclare.errors import TpdeclareError
 from tpdeclare.sandbox.inprocess import (
     INPROCESS_BASE_URL,
@@ -22,6 +20,8 @@ from tpdeclare.sandbox.inprocess import (
 )
 from tpdeclare.sandbox.serve import add_arguments, run_serve
 from tpdeclare.sandbox.world import FileWorld
+
+from sandbox_fixtures import served_sandbox
 
 AUTH = {"Authorization": "Bearer test-key"}
 T = 5  # every request gets a timeout
@@ -187,7 +187,8 @@ def test_serve_arguments_and_help():
     parser = argparse.ArgumentParser()
     add_arguments(parser)
     text = parser.format_help()
-    for word in ("--faults", "latency", "drop", "failed", "provision", "--allow-remote", "--data", "--seed"):
+    for word in ("--faults", "latency", "drop", "failed", "provision", "--allow-remote", "--data", "--seed",
+                 "--dialect", "aliased", "lowercase", "combine with +", "--edit-seconds"):
         assert word in text
 
 

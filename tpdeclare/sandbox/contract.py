@@ -1,4 +1,4 @@
-"""Reads specs/tensorpool-api.json: JSON Schema validators for its request and response bodies."""
+"""Reads specs/tensorpool-api.json (or a dialect's served version of it): JSON Schema validators for its bodies."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ from functools import lru_cache
 from typing import Any
 
 from tpdeclare.resources import load_spec_json
+from tpdeclare.sandbox.dialects import Dialect
+from tpdeclare.sandbox.world import JsonDict
 
 CONTRACT_FILE = "tensorpool-api.json"
 _DOC_URI = "urn:tpdeclare:tensorpool-api"
@@ -15,7 +17,7 @@ _DOC_URI = "urn:tpdeclare:tensorpool-api"
 class ApiContract:
     """The API contract document, with $refs resolvable from any schema inside it."""
 
-    def __init__(self, doc: dict):
+    def __init__(self, doc: dict[str, Any]):
         from jsonschema import Draft202012Validator
         from referencing import Registry, Resource
         from referencing.jsonschema import DRAFT202012
@@ -30,11 +32,11 @@ class ApiContract:
             for template in doc["paths"]
         ]
 
-    def validator(self, pointer: str):
+    def validator(self, pointer: str) -> Any:
         """A Draft 2020-12 validator for the schema at a JSON pointer (`#/components/schemas/X`)."""
         return self._validator_cls({"$ref": _DOC_URI + pointer}, registry=self._registry)
 
-    def schema_validator(self, name: str):
+    def schema_validator(self, name: str) -> Any:
         """A validator for `components/schemas/<name>` (cached: the engine asks on every request)."""
         validator = self._by_name.get(name)
         if validator is None:
@@ -62,7 +64,7 @@ class ApiContract:
         matches.sort(key=lambda t: t.count("{"))
         return matches[0] if matches else None
 
-    def response_validator(self, method: str, template: str, status: int):
+    def response_validator(self, method: str, template: str, status: int) -> Any:
         """A validator for the JSON body of one documented response, or None if it declares no body.
 
         Raises KeyError if the operation or status is not documented."""
@@ -71,12 +73,12 @@ class ApiContract:
             return None
         return self.validator(pointer + "/content/application~1json/schema")
 
-    def response_headers(self, method: str, template: str, status: int) -> dict:
+    def response_headers(self, method: str, template: str, status: int) -> JsonDict:
         """The headers a documented response declares (name -> header object)."""
         _, response = self._response(method, template, status)
         return {name: self.resolve(h) for name, h in response.get("headers", {}).items()}
 
-    def request_validator(self, method: str, template: str):
+    def request_validator(self, method: str, template: str) -> Any:
         """A validator for the JSON request body of an operation, or None if it takes none."""
         operation = self.doc["paths"][template][method.lower()]
         if "requestBody" not in operation:
@@ -84,7 +86,7 @@ class ApiContract:
         pointer = f"#/paths/{_escape(template)}/{method.lower()}/requestBody/content/application~1json/schema"
         return self.validator(pointer)
 
-    def _response(self, method: str, template: str, status: int) -> tuple[str, dict]:
+    def _response(self, method: str, template: str, status: int) -> tuple[str, JsonDict]:
         operation = self.doc["paths"][template][method.lower()]
         node = operation["responses"][str(status)]
         pointer = f"#/paths/{_escape(template)}/{method.lower()}/responses/{status}"
@@ -102,3 +104,17 @@ def _escape(part: str) -> str:
 def load_contract() -> ApiContract:
     """The shipped contract document (cached)."""
     return ApiContract(load_spec_json(CONTRACT_FILE))
+
+
+def request_schema(name: str) -> JsonDict:
+    """`components/schemas/<name>` of the shipped contract, as plain JSON (no validator needed)."""
+    schema: JsonDict = load_spec_json(CONTRACT_FILE)["components"]["schemas"][name]
+    return schema
+
+
+@lru_cache(maxsize=16)
+def dialect_contract(dialect: Dialect) -> ApiContract:
+    """The document a dialect serves at GET /openapi.json, as validators (what its answers conform to)."""
+    from tpdeclare.sandbox.openapi_doc import served_document
+
+    return ApiContract(served_document(dialect))

@@ -5,7 +5,7 @@ Grammar (whitespace is ignored; the empty string means no faults):
     FAULTS   := SECTION (";" SECTION)*
     SECTION  := TARGETS ":" SETTING ("," SETTING)*
     TARGETS  := TARGET ("|" TARGET)*
-    TARGET   := "*" | health | healthz | create | request_info | list | info | edit | delete
+    TARGET   := "*" | health | healthz | openapi | create | request_info | list | info | edit | delete
               | provision
     SETTING  := KEY "=" NUMBER
     KEY      := latency                   seconds to wait before answering (>= 0)
@@ -19,9 +19,9 @@ Grammar (whitespace is ignored; the empty string means no faults):
               | failed                    (provision only) probability that a create's provisioning
                                           ends FAILED; decided when the create is accepted
 
-`*` means every API endpoint except `healthz` (so readiness checks stay reliable unless a test targets
-it by name). An endpoint's own section overrides `*` key by key, and a later section overrides an
-earlier one. For each endpoint the error probabilities must add up to at most 1.
+`*` means every API endpoint except `healthz` and `openapi` (so readiness checks and discovery stay
+reliable unless a test targets them by name). An endpoint's own section overrides `*` key by key, and
+a later section overrides an earlier one. For each endpoint the error probabilities must add up to at most 1.
 
 Example: `*:latency=0.05,500=0.1,503=0.05;create:drop=0.2,429=0.1;provision:failed=0.2`
 """
@@ -33,7 +33,9 @@ from dataclasses import dataclass, field
 
 from tpdeclare.errors import TpdeclareError
 
-ENDPOINTS: tuple[str, ...] = ("health", "healthz", "create", "request_info", "list", "info", "edit", "delete")
+ENDPOINTS: tuple[str, ...] = ("health", "healthz", "openapi", "create", "request_info", "list", "info", "edit",
+                              "delete")
+SPARED_BY_STAR = frozenset({"healthz", "openapi"})
 ERROR_STATUSES: tuple[int, ...] = (500, 502, 503, 504, 429)
 RETRY_AFTER_STATUSES: frozenset[int] = frozenset({429, 503})
 _TARGETS = ENDPOINTS + ("*", "provision")
@@ -116,7 +118,7 @@ class FaultPlan:
         star = settings.get("*", {})
         endpoints: dict[str, EndpointFaults] = {}
         for name in ENDPOINTS:
-            merged = dict(star) if name != "healthz" else {}
+            merged = dict(star) if name not in SPARED_BY_STAR else {}
             merged.update(settings.get(name, {}))
             if not merged:
                 continue

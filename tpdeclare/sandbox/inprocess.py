@@ -6,6 +6,8 @@ so separate tpdeclare commands see the same clusters and the timeline survives b
 Environment variables (read by `make_inprocess_session`):
     TPDECLARE_SANDBOX_PROVISION_SECONDS   seconds a create takes to reach COMPLETED (default 5)
     TPDECLARE_SANDBOX_DESTROY_SECONDS     seconds a destroy takes (default: the provisioning time)
+    TPDECLARE_SANDBOX_EDIT_SECONDS        seconds an edit takes in an async-edit dialect (default: the destroy time)
+    TPDECLARE_SANDBOX_DIALECT             the dialect to speak (tpdeclare/sandbox/dialects.py; default: default)
     TPDECLARE_SANDBOX_RETRY_AFTER         Retry-After of polls, 429 and 503 (default 1; 0 if provisioning is 0)
     TPDECLARE_SANDBOX_BALANCE             starting balance in USD (default 10000)
     TPDECLARE_SANDBOX_FAULTS              a fault spec (grammar: tpdeclare/sandbox/faults.py)
@@ -23,12 +25,14 @@ import time
 from collections.abc import Mapping
 from http import HTTPStatus
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import BaseAdapter, HTTPAdapter
 
 from tpdeclare.errors import TpdeclareError
+from tpdeclare.sandbox.dialects import parse_dialect
 from tpdeclare.sandbox.engine import Drop, Engine, coerce_seed
 from tpdeclare.sandbox.world import FileWorld
 
@@ -45,8 +49,9 @@ class SandboxAdapter(BaseAdapter):
         super().__init__()
         self.engine = engine
 
-    def send(self, request, stream=False, timeout=None, verify=True, cert=None, proxies=None):
-        split = urlsplit(request.url)
+    def send(self, request: requests.PreparedRequest, stream: bool = False, timeout: Any = None,
+             verify: Any = True, cert: Any = None, proxies: Any = None) -> requests.Response:
+        split = urlsplit(str(request.url))
         target = (split.path or "/") + (f"?{split.query}" if split.query else "")
         started = time.monotonic()
         result = self.engine.handle(request.method or "GET", target, dict(request.headers), _body_bytes(request.body))
@@ -75,7 +80,8 @@ class SandboxAdapter(BaseAdapter):
             preload_content=False,
             decode_content=False,
         )
-        response = HTTPAdapter.build_response(self, request, raw)  # only sets attributes; `self` = connection
+        # build_response only sets attributes (`self` stands in for the connection adapter)
+        response = HTTPAdapter.build_response(self, request, raw)  # type: ignore[arg-type]
         if not stream:
             _ = response.content
         return response
@@ -84,7 +90,7 @@ class SandboxAdapter(BaseAdapter):
         self.engine.world.close()
 
 
-def _body_bytes(body) -> bytes:
+def _body_bytes(body: Any) -> bytes:
     if body is None:
         return b""
     if isinstance(body, bytes):
@@ -110,6 +116,12 @@ def _env_float(env: Mapping[str, str], name: str, default: float | None) -> floa
     return value
 
 
+def _env_seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    """_env_float with a default that is a number."""
+    value = _env_float(env, name, default)
+    return default if value is None else value
+
+
 def make_inprocess_engine(data_path: str | os.PathLike[str] | None = None,
                           env: Mapping[str, str] | None = None) -> Engine:
     """The Engine that `--engine sandbox` uses, configured from TPDECLARE_SANDBOX_* variables."""
@@ -118,12 +130,14 @@ def make_inprocess_engine(data_path: str | os.PathLike[str] | None = None,
         return Engine(
             FileWorld(data_path if data_path is not None else DEFAULT_DATA_PATH),
             api_key=env.get("TPDECLARE_SANDBOX_KEY") or None,
-            provision_seconds=_env_float(env, "TPDECLARE_SANDBOX_PROVISION_SECONDS", DEFAULT_PROVISION_SECONDS),
+            provision_seconds=_env_seconds(env, "TPDECLARE_SANDBOX_PROVISION_SECONDS", DEFAULT_PROVISION_SECONDS),
             destroy_seconds=_env_float(env, "TPDECLARE_SANDBOX_DESTROY_SECONDS", None),
+            edit_seconds=_env_float(env, "TPDECLARE_SANDBOX_EDIT_SECONDS", None),
             retry_after=_env_float(env, "TPDECLARE_SANDBOX_RETRY_AFTER", None),
-            balance=_env_float(env, "TPDECLARE_SANDBOX_BALANCE", 10_000.0),
+            balance=_env_seconds(env, "TPDECLARE_SANDBOX_BALANCE", 10_000.0),
             faults=env.get("TPDECLARE_SANDBOX_FAULTS") or None,
             seed=coerce_seed(env.get("TPDECLARE_SANDBOX_SEED")),
+            dialect=parse_dialect(env.get("TPDECLARE_SANDBOX_DIALECT") or None, source="TPDECLARE_SANDBOX_DIALECT"),
         )
     except TpdeclareError as exc:
         if "fault spec" in exc.message:

@@ -7,16 +7,20 @@ import ipaddress
 import signal
 import sys
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tpdeclare.errors import TpdeclareError
+from tpdeclare.sandbox.dialects import DIALECT_HELP
 from tpdeclare.sandbox.faults import GRAMMAR_HELP
+
+if TYPE_CHECKING:
+    from tpdeclare.sandbox.engine import Engine
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8787
 
 FAULTS_HELP = (
-    "inject faults. " + GRAMMAR_HELP.replace("%", "%%") + ". '*' covers every endpoint but healthz; an "
+    "inject faults. " + GRAMMAR_HELP.replace("%", "%%") + ". '*' covers every endpoint but healthz and openapi; an "
     "endpoint's own section overrides '*' key by key. Errors (500/502/503/504/429) are decided before "
     "any state change (429 and 503 carry Retry-After); drop commits the request and then closes the "
     "connection with no answer."
@@ -36,6 +40,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="how long a create takes to reach COMPLETED (default: %(default)s)")
     parser.add_argument("--destroy-seconds", type=float, default=None, metavar="S",
                         help="how long a destroy takes (default: same as --provision-seconds)")
+    parser.add_argument("--edit-seconds", type=float, default=None, metavar="S",
+                        help="how long an edit takes in an async-edit dialect (default: same as --destroy-seconds)")
     parser.add_argument("--retry-after", type=float, default=None, metavar="S",
                         help="Retry-After sent with request polls, 429 and 503 (default: 1, or 0 when "
                              "--provision-seconds is 0)")
@@ -43,11 +49,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="starting account balance; a create needs one hour of its cost (default: %(default)s)")
     parser.add_argument("--faults", default=None, metavar="SPEC", help=FAULTS_HELP)
     parser.add_argument("--seed", default=None, help="seed for fault draws and IDs (reproducible runs)")
+    parser.add_argument("--dialect", default="default", metavar="NAME", help=DIALECT_HELP.replace("%", "%%"))
     parser.add_argument("--data", default=None, metavar="FILE",
                         help="persist the world to this JSON file (default: in memory only)")
 
 
-def _options(args: argparse.Namespace | dict | None, kwargs: dict) -> dict:
+def _options(args: argparse.Namespace | dict[str, Any] | None, kwargs: dict[str, Any]) -> dict[str, Any]:
     defaults = vars(_parser().parse_args([]))
     given = vars(args) if isinstance(args, argparse.Namespace) else dict(args or {})
     return {**defaults, **given, **kwargs}
@@ -74,8 +81,9 @@ def _log_requests() -> None:
         logger.addHandler(handler)
 
 
-def build_engine(opts: dict):
+def build_engine(opts: dict[str, Any]) -> Engine:
     """The Engine (and its world store) that a set of serve options describes."""
+    from tpdeclare.sandbox.dialects import parse_dialect
     from tpdeclare.sandbox.engine import Engine, coerce_seed
     from tpdeclare.sandbox.faults import FaultPlan
     from tpdeclare.sandbox.world import FileWorld, MemoryWorld
@@ -87,14 +95,16 @@ def build_engine(opts: dict):
         api_key=opts.get("key"),
         provision_seconds=opts["provision_seconds"],
         destroy_seconds=opts.get("destroy_seconds"),
+        edit_seconds=opts.get("edit_seconds"),
         retry_after=opts.get("retry_after"),
         balance=opts["balance"],
         faults=faults,
         seed=coerce_seed(opts.get("seed")),
+        dialect=parse_dialect(opts.get("dialect")),
     )
 
 
-def run_serve(args: argparse.Namespace | dict | None = None, *, stop_event: threading.Event | None = None,
+def run_serve(args: argparse.Namespace | dict[str, Any] | None = None, *, stop_event: threading.Event | None = None,
               **kwargs: Any) -> int:
     """Serve until SIGINT/SIGTERM (or `stop_event` is set), then stop cleanly; returns 0.
 

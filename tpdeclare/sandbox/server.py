@@ -7,6 +7,7 @@ import logging
 import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 from tpdeclare.sandbox.engine import Drop, Engine
 
@@ -35,7 +36,7 @@ class _Handler(BaseHTTPRequestHandler):
         except Exception as exc:  # an engine bug or an unreadable world file: answer 500, keep serving
             log.exception("sandbox engine failed on %s %s", self.command, self.path)
             self._send(500, {"Content-Type": "application/json"},
-                       json.dumps({"message": f"Sandbox engine error: {exc}"}).encode())
+                       json.dumps({"message": f"Sandbox engine error: {exc!s}"}).encode())
             return
         if isinstance(result, Drop):
             self.close_connection = True
@@ -47,6 +48,13 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(result.status, result.headers, result.body)
 
     do_GET = do_POST = do_PATCH = do_DELETE = do_PUT = do_HEAD = do_OPTIONS = _dispatch
+
+    def __getattr__(self, name: str) -> Any:
+        """Any other method (`do_FOO`) goes to the engine too, which answers 405 or 404 as FastAPI does,
+        instead of http.server's 501."""
+        if name.startswith("do_"):
+            return self._dispatch
+        raise AttributeError(name)
 
     def _read_body(self) -> bytes | None:
         if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
@@ -63,7 +71,7 @@ class _Handler(BaseHTTPRequestHandler):
         return self.rfile.read(length) if length else b""
 
     def _read_chunked(self) -> bytes | None:
-        chunks = []
+        chunks: list[bytes] = []
         total = 0
         while True:
             line = self.rfile.readline(65537)
@@ -97,7 +105,7 @@ class _Handler(BaseHTTPRequestHandler):
     def version_string(self) -> str:  # the base class appends " " + sys_version even when it is empty
         return self.server_version
 
-    def log_message(self, format: str, *args) -> None:  # noqa: A002 - the base class's signature
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's signature
         log.debug("%s - " + format, self.address_string(), *args)
 
 
@@ -118,19 +126,20 @@ class SandboxHTTPServer(ThreadingHTTPServer):
     @property
     def base_url(self) -> str:
         host, port = self.server_address[:2]
-        return f"http://{host}:{port}"
+        text = host.decode() if isinstance(host, bytes) else str(host)
+        return f"http://{text}:{port}"
 
-    def process_request(self, request, client_address) -> None:
+    def process_request(self, request: Any, client_address: Any) -> None:
         with self._connections_lock:
             self._connections.add(request)
         super().process_request(request, client_address)
 
-    def shutdown_request(self, request) -> None:
+    def shutdown_request(self, request: Any) -> None:
         with self._connections_lock:
             self._connections.discard(request)
         super().shutdown_request(request)
 
-    def handle_error(self, request, client_address) -> None:
+    def handle_error(self, request: Any, client_address: Any) -> None:
         log.debug("connection from %s failed", client_address, exc_info=True)
 
     def start(self) -> SandboxHTTPServer:

@@ -5,7 +5,9 @@ A request of `duration` seconds started at `t0` is PENDING for the first 10 % of
 the rest, then COMPLETED (or FAILED when its failure was decided at creation, or when the cluster it
 claims was destroyed before it finished). A cluster is PROVISIONING for the first 70 % of its claim
 request, CONFIGURING for the rest, then RUNNING (or FAILED); once a release is requested it is
-DESTROYING until the release completes, after which it is gone.
+DESTROYING until the release completes, after which it is gone. An asynchronous edit (CLUSTER_EDIT,
+the async-edit dialect) changes the cluster's name or protection only once its request completed:
+until then the cluster shows its old values (`current`), and the new name is already reserved.
 
 A cluster accrues `hourly_cost` per hour, per second, from creation until it is gone (or until its
 provisioning failed, whichever is first).
@@ -13,7 +15,9 @@ provisioning failed, whichever is first).
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
+
+from tpdeclare.sandbox.world import JsonDict
 
 PENDING_FRACTION = 0.10
 CONFIGURING_FRACTION = 0.70
@@ -21,7 +25,7 @@ CONFIGURING_FRACTION = 0.70
 # Request statuses [doc] and types.
 PENDING, PROCESSING, COMPLETED, FAILED = "PENDING", "PROCESSING", "COMPLETED", "FAILED"
 TERMINAL = frozenset({COMPLETED, FAILED})
-CLUSTER_CLAIM, CLUSTER_RELEASE = "CLUSTER_CLAIM", "CLUSTER_RELEASE"
+CLUSTER_CLAIM, CLUSTER_RELEASE, CLUSTER_EDIT = "CLUSTER_CLAIM", "CLUSTER_RELEASE", "CLUSTER_EDIT"
 
 # Cluster statuses [3p].
 PROVISIONING, CONFIGURING, RUNNING, DESTROYING = "PROVISIONING", "CONFIGURING", "RUNNING", "DESTROYING"
@@ -37,10 +41,10 @@ INSTANCE_STATUS = {
 
 def iso(ts: float) -> str:
     """Epoch seconds as `2026-11-26T10:00:00Z`."""
-    return datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def request_status(req: dict, now: float) -> str:
+def request_status(req: JsonDict, now: float) -> str:
     """The status of a request record at `now`."""
     cancelled_at = req.get("cancelled_at")
     if cancelled_at is not None and now >= cancelled_at:
@@ -54,21 +58,56 @@ def request_status(req: dict, now: float) -> str:
     return PROCESSING
 
 
-def gone_at(cluster: dict, requests: dict) -> float | None:
+def transitions(req: JsonDict, now: float) -> list[tuple[str, float]]:
+    """The statuses a request has gone through by `now`, each with the instant it began."""
+    start, duration = req["created_at"], req["duration"]
+    cancelled_at = req.get("cancelled_at")
+    steps = [(PENDING, start), (PROCESSING, start + PENDING_FRACTION * duration),
+             (FAILED if req.get("fails") else COMPLETED, start + duration)]
+    if duration == 0:
+        steps = steps[2:]
+    if cancelled_at is not None:
+        steps = [step for step in steps if step[1] < cancelled_at] + [(FAILED, cancelled_at)]
+    return [step for step in steps if step[1] <= now]
+
+
+def current(cluster: JsonDict, requests: JsonDict, now: float) -> tuple[str, bool]:
+    """The cluster's name and deletion protection at `now`: its stored values with every completed edit
+    applied in order."""
+    name, protection = cluster["tp_cluster_name"], cluster["deletion_protection"]
+    for request_id in cluster.get("edit_request_ids") or ():
+        req = requests[request_id]
+        if request_status(req, now) == COMPLETED:
+            name = req["changes"].get("tp_cluster_name", name)
+            protection = req["changes"].get("deletion_protection", protection)
+    return name, protection
+
+
+def pending_names(cluster: JsonDict, requests: JsonDict, now: float) -> list[str]:
+    """Names that edits still in progress will give the cluster (reserved already)."""
+    names = []
+    for request_id in cluster.get("edit_request_ids") or ():
+        req = requests[request_id]
+        if "tp_cluster_name" in req["changes"] and request_status(req, now) not in TERMINAL:
+            names.append(req["changes"]["tp_cluster_name"])
+    return names
+
+
+def gone_at(cluster: JsonDict, requests: JsonDict) -> float | None:
     """When the cluster's release completes (it vanishes then), or None if no release was requested."""
     release_id = cluster.get("release_request_id")
     if release_id is None:
         return None
     rel = requests[release_id]
-    return rel["created_at"] + rel["duration"]
+    return float(rel["created_at"] + rel["duration"])
 
 
-def is_gone(cluster: dict, requests: dict, now: float) -> bool:
+def is_gone(cluster: JsonDict, requests: JsonDict, now: float) -> bool:
     end = gone_at(cluster, requests)
     return end is not None and now >= end
 
 
-def cluster_status(cluster: dict, requests: dict, now: float) -> str | None:
+def cluster_status(cluster: JsonDict, requests: JsonDict, now: float) -> str | None:
     """The status of a cluster record at `now`; None once it is gone."""
     end = gone_at(cluster, requests)
     if end is not None:
@@ -81,7 +120,7 @@ def cluster_status(cluster: dict, requests: dict, now: float) -> str | None:
     return PROVISIONING if elapsed < CONFIGURING_FRACTION * duration else CONFIGURING
 
 
-def accrued(cluster: dict, requests: dict, now: float) -> float:
+def accrued(cluster: JsonDict, requests: JsonDict, now: float) -> float:
     """USD the cluster has cost up to `now`."""
     end = now
     gone = gone_at(cluster, requests)
@@ -91,33 +130,39 @@ def accrued(cluster: dict, requests: dict, now: float) -> float:
     if claim.get("fails"):
         end = min(end, claim["created_at"] + claim["duration"])
     seconds = max(0.0, end - cluster["created_at"])
-    return cluster["hourly_cost"] * seconds / 3600.0
+    return float(cluster["hourly_cost"] * seconds / 3600.0)
 
 
-def request_message(req: dict, status: str, cluster: dict | None) -> str:
+# The human words of each request type in each status (`{what}` is the cluster).
+_REQUEST_WORDS = {
+    CLUSTER_CLAIM: {
+        PENDING: "Cluster {what} is queued for provisioning",
+        PROCESSING: "Provisioning cluster {what}",
+        COMPLETED: "Cluster {what} is ready",
+        FAILED: "Provisioning of cluster {what} failed: no capacity for the requested instances",
+    },
+    CLUSTER_RELEASE: {
+        PENDING: "Release of cluster {what} is queued",
+        PROCESSING: "Releasing cluster {what}",
+        COMPLETED: "Cluster {what} was destroyed",
+        FAILED: "Release of cluster {what} failed",
+    },
+    CLUSTER_EDIT: {
+        PENDING: "Edit of cluster {what} is queued",
+        PROCESSING: "Editing cluster {what}",
+        COMPLETED: "Cluster {what} was edited",
+        FAILED: "Edit of cluster {what} was cancelled: the cluster is being destroyed",
+    },
+}
+_CANCELLED_CLAIM = "Cluster {what} was destroyed before provisioning finished"
+
+
+def request_message(req: JsonDict, status: str, cluster: JsonDict | None) -> str:
     """The human words (`external_message`) for a request in a status."""
     what = req["object_id"]
     if cluster is not None:
         what = f"{cluster['cluster_id']} ({cluster['tp_cluster_name']})"
-    if req["request_type"] == CLUSTER_RELEASE:
-        return {
-            PENDING: f"Release of cluster {what} is queued",
-            PROCESSING: f"Releasing cluster {what}",
-            COMPLETED: f"Cluster {what} was destroyed",
-        }.get(status, f"Release of cluster {what} failed")
-    if status == FAILED:
-        if req.get("cancelled_at") is not None:
-            return f"Cluster {what} was destroyed before provisioning finished"
-        return f"Provisioning of cluster {what} failed: no capacity for the requested instances"
-    return {
-        PENDING: f"Cluster {what} is queued for provisioning",
-        PROCESSING: f"Provisioning cluster {what}",
-        COMPLETED: f"Cluster {what} is ready",
-    }[status]
-
-
-def text_table(headers: list[str], rows: list[list[str]]) -> str:
-    """A plain left-aligned text table, as the official CLI prints list/info messages."""
-    widths = [max(len(str(c)) for c in col) for col in zip(headers, *rows)]
-    lines = ["  ".join(str(c).ljust(w) for c, w in zip(row, widths)).rstrip() for row in [headers, *rows]]
-    return "\n".join(lines)
+    words = _REQUEST_WORDS[req["request_type"]][status]
+    if req["request_type"] == CLUSTER_CLAIM and status == FAILED and req.get("cancelled_at") is not None:
+        words = _CANCELLED_CLAIM
+    return words.format(what=what)

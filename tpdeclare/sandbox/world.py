@@ -1,16 +1,16 @@
-"""Where the sandbox keeps its world (clusters, requests, spend) and counters: in memory or in a file.
+"""Where the sandbox keeps its world (clusters, requests, spend), counters and request log: in memory or in files.
 
 A store hands out one `WorldSession` at a time (`with store.session() as s:`): exclusive access to the
-world document and the counters for the duration of one request. The caller mutates `s.world` /
-`s.counters` in place and calls `s.mark_dirty()` / `s.mark_counters_dirty()`; on a clean exit the
-store persists what changed, on an exception it persists nothing.
+world document, the counters and the log for the duration of one request. The caller mutates
+`s.world` / `s.counters` in place and calls `s.mark_dirty()` / `s.mark_counters_dirty()`, and adds log
+entries with `s.log(entry)`; on a clean exit the store persists what changed, on an exception nothing.
 
-`FileWorld(path)` keeps the world in one JSON file (written atomically: temp file in the same
-directory, fsync, `os.replace`, fsync of the directory) and the counters in a sibling
-`<path>.counters.json` (atomic replace, no fsync: they are statistics), both guarded by an `fcntl`
-lock on the sibling `<path>.lock`, so several processes can share one world. A request that changes
-nothing but counters (every GET) rewrites only the small counters file. The parsed world is cached and
-re-read only when the file changed on disk (another process wrote it).
+`FileWorld(path)` keeps the world in one JSON file and the counters in a sibling
+`<path>.counters.json` (both replaced atomically and durably by `tpdeclare.atomic_files`), and appends
+the log to `<path>.log.jsonl`, all guarded by an `fcntl` lock on the sibling `<path>.lock`, so several
+processes can share one world. A request that changes nothing but counters (every GET) rewrites only
+the small counters file. The parsed world is cached and re-read only when the file changed on disk
+(another process wrote it). `MemoryWorld` keeps the last MEMORY_LOG_LIMIT log entries.
 """
 
 from __future__ import annotations
@@ -19,23 +19,28 @@ import contextlib
 import copy
 import json
 import os
-import tempfile
 import threading
-from collections.abc import Iterator
+from collections import deque
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
+from tpdeclare.atomic_files import atomic_write
 from tpdeclare.errors import TpdeclareError
+
+JsonDict = dict[str, Any]  # a JSON object: the world document, its records, counters, log entries
 
 WORLD_FORMAT = "tpdeclare-sandbox-world"
 WORLD_VERSION = 1
+MEMORY_LOG_LIMIT = 100_000
 
 
-def fresh_world() -> dict:
+def fresh_world() -> JsonDict:
     """An empty world document."""
     return {"format": WORLD_FORMAT, "version": WORLD_VERSION, "clusters": {}, "requests": {}, "spent": 0.0, "seq": 0}
 
 
-def fresh_counters() -> dict:
+def fresh_counters() -> JsonDict:
     """Zeroed counters."""
     return {
         "requests": {},
@@ -44,23 +49,45 @@ def fresh_counters() -> dict:
         "edits_accepted": 0,
         "mutating_requests": 0,
         "faults_injected": {},
+        "log_seq": 0,
     }
 
 
 class WorldSession:
-    """Exclusive access to the world and counters for one request."""
+    """Exclusive access to the world, counters and request log for one request."""
 
-    def __init__(self, world: dict, counters: dict):
+    def __init__(self, world: JsonDict, counters: JsonDict, read_log: Callable[[], list[Any]] = list,
+                 dropped: int = 0):
         self.world = world
         self.counters = counters
         self.dirty = False
         self.counters_dirty = False
+        self.log_added: list[JsonDict] = []
+        self.log_cleared = False
+        self._read_log = read_log
+        self._dropped = dropped
 
     def mark_dirty(self) -> None:
         self.dirty = True
 
     def mark_counters_dirty(self) -> None:
         self.counters_dirty = True
+
+    def log(self, entry: JsonDict) -> None:
+        """Append an entry to the request log."""
+        self.log_added.append(entry)
+
+    def clear_log(self) -> None:
+        self.log_cleared = True
+        self.log_added.clear()
+
+    def log_entries(self) -> list[Any]:
+        """Every log entry kept, oldest first (this session's included)."""
+        return ([] if self.log_cleared else self._read_log()) + self.log_added
+
+    def log_dropped(self) -> int:
+        """How many of the oldest entries were forgotten to bound memory."""
+        return 0 if self.log_cleared else self._dropped
 
 
 class WorldStore:
@@ -80,11 +107,19 @@ class MemoryWorld(WorldStore):
         self._lock = threading.Lock()
         self._world = fresh_world()
         self._counters = fresh_counters()
+        self._log: deque[JsonDict] = deque(maxlen=MEMORY_LOG_LIMIT)
+        self._logged = 0
 
     @contextlib.contextmanager
     def session(self) -> Iterator[WorldSession]:
         with self._lock:
-            yield WorldSession(self._world, self._counters)
+            s = WorldSession(self._world, self._counters, lambda: list(self._log), self._logged - len(self._log))
+            yield s
+            if s.log_cleared:
+                self._log.clear()
+                self._logged = 0
+            self._log.extend(s.log_added)
+            self._logged += len(s.log_added)
 
 
 class FileWorld(WorldStore):
@@ -94,12 +129,13 @@ class FileWorld(WorldStore):
         self.path = Path(path).absolute()
         self.counters_path = self.path.with_name(self.path.name + ".counters.json")
         self.lock_path = self.path.with_name(self.path.name + ".lock")
+        self.log_path = self.path.with_name(self.path.name + ".log.jsonl")
         self._tlock = threading.Lock()
         self._lock_fd: int | None = None
-        self._world: dict | None = None
-        self._world_sig: tuple | None = None
-        self._counters: dict | None = None
-        self._counters_sig: tuple | None = None
+        self._world: JsonDict | None = None
+        self._world_sig: tuple[Any, ...] | None = None
+        self._counters: JsonDict | None = None
+        self._counters_sig: tuple[Any, ...] | None = None
 
     def __repr__(self) -> str:
         return f"FileWorld({str(self.path)!r})"
@@ -114,7 +150,7 @@ class FileWorld(WorldStore):
             try:
                 world = self._load_world()
                 counters = self._load_counters()
-                s = WorldSession(world, counters)
+                s = WorldSession(world, counters, self._read_log)
                 try:
                     yield s
                 except BaseException:
@@ -122,9 +158,11 @@ class FileWorld(WorldStore):
                     self._world_sig = self._counters_sig = None
                     raise
                 if s.dirty:
-                    self._world_sig = self._write(self.path, world, durable=True)
+                    self._world_sig = self._write(self.path, world, "world")
                 if s.counters_dirty:
-                    self._counters_sig = self._write(self.counters_path, counters, durable=False)
+                    self._counters_sig = self._write(self.counters_path, counters, "counters")
+                if s.log_cleared or s.log_added:
+                    self._append_log(s.log_added, truncate=s.log_cleared)
             finally:
                 fcntl.flock(fd, fcntl.LOCK_UN)
 
@@ -143,30 +181,31 @@ class FileWorld(WorldStore):
                 raise TpdeclareError(f"cannot open the sandbox lock file {self.lock_path}: {exc.strerror}") from exc
         return self._lock_fd
 
-    def _load_world(self) -> dict:
+    def _load_world(self) -> JsonDict:
         sig = _signature(self.path)
         if self._world is not None and sig == self._world_sig:
             return self._world
         if sig is None:
             world = fresh_world()
         else:
-            world = self._read(self.path, required=True)
-            if not isinstance(world, dict) or world.get("format") != WORLD_FORMAT:
+            doc = self._read(self.path, required=True)
+            if not isinstance(doc, dict) or doc.get("format") != WORLD_FORMAT:
                 raise TpdeclareError(
                     f"{self.path} is not a sandbox world file",
                     hint="point the sandbox at another file, or delete this one to start a fresh sandbox",
                 )
-            if not isinstance(world.get("version"), int) or world["version"] > WORLD_VERSION:
+            if not isinstance(doc.get("version"), int) or doc["version"] > WORLD_VERSION:
                 raise TpdeclareError(
-                    f"{self.path} was written by a newer tpdeclare (world version {world.get('version')!r})",
+                    f"{self.path} was written by a newer tpdeclare (world version {doc.get('version')!r})",
                     hint="upgrade tpdeclare, or delete the file to start a fresh sandbox",
                 )
             for key, value in fresh_world().items():
-                world.setdefault(key, value)
+                doc.setdefault(key, value)
+            world = doc
         self._world, self._world_sig = world, sig
         return world
 
-    def _load_counters(self) -> dict:
+    def _load_counters(self) -> JsonDict:
         sig = _signature(self.counters_path)
         if self._counters is not None and sig == self._counters_sig:
             return self._counters
@@ -190,29 +229,45 @@ class FileWorld(WorldStore):
                 hint="delete it to start a fresh sandbox",
             ) from exc
 
-    def _write(self, path: Path, doc: dict, *, durable: bool) -> tuple | None:
+    def _write(self, path: Path, doc: JsonDict, what: str) -> tuple[Any, ...] | None:
         data = json.dumps(doc, separators=(",", ":"), sort_keys=True).encode()
         try:
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-            try:
-                with os.fdopen(fd, "wb") as fh:
-                    fh.write(data)
-                    if durable:
-                        fh.flush()
-                        os.fsync(fh.fileno())
-                os.replace(tmp, path)
-            except BaseException:
-                with contextlib.suppress(OSError):
-                    os.unlink(tmp)
-                raise
-            if durable:
-                _fsync_dir(path.parent)
+            atomic_write(path, data)
         except OSError as exc:
-            raise TpdeclareError(f"cannot write the sandbox world file {path}: {exc.strerror or exc}") from exc
+            raise TpdeclareError(f"cannot write the sandbox {what} file {path}: {exc.strerror or exc}") from exc
         return _signature(path)
 
+    def _read_log(self) -> list[Any]:
+        try:
+            with self.log_path.open("rb") as fh:
+                lines = fh.readlines()
+        except FileNotFoundError:
+            return []
+        except OSError as exc:
+            raise TpdeclareError(f"cannot read the sandbox log {self.log_path}: {exc.strerror}") from exc
+        entries = []
+        for line in lines:
+            try:
+                entries.append(json.loads(line))
+            except ValueError:
+                continue  # statistics only: a torn line (a crash mid-append) is skipped
+        return entries
 
-def _signature(path: Path) -> tuple | None:
+    def _append_log(self, entries: list[JsonDict], *, truncate: bool) -> None:
+        data = b"".join(json.dumps(e, separators=(",", ":")).encode() + b"\n" for e in entries)
+        try:
+            flags = os.O_RDWR | os.O_CREAT | (os.O_TRUNC if truncate else os.O_APPEND)
+            fd = os.open(self.log_path, flags, 0o600)
+            with os.fdopen(fd, "r+b") as fh:
+                size = os.fstat(fd).st_size
+                if size and os.pread(fd, 1, size - 1) != b"\n":
+                    data = b"\n" + data  # a torn last line (a crash mid-append) stays on its own line
+                fh.write(data)
+        except OSError as exc:
+            raise TpdeclareError(f"cannot write the sandbox log {self.log_path}: {exc.strerror}") from exc
+
+
+def _signature(path: Path) -> tuple[Any, ...] | None:
     try:
         st = os.stat(path)
     except FileNotFoundError:
@@ -220,16 +275,3 @@ def _signature(path: Path) -> tuple | None:
     except OSError as exc:
         raise TpdeclareError(f"cannot read the sandbox world file {path}: {exc.strerror}") from exc
     return (st.st_ino, st.st_mtime_ns, st.st_size)
-
-
-def _fsync_dir(directory: Path) -> None:
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)

@@ -1,0 +1,44 @@
+"""The readable text tables the sandbox puts in `message` of list and info (the official CLI prints them as is)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def text_table(headers: list[str], rows: list[list[str]]) -> str:
+    """A plain left-aligned text table, as the official CLI prints list/info messages."""
+    widths = [max(len(str(c)) for c in col) for col in zip(headers, *rows, strict=False)]
+    lines = ["  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=False)).rstrip()
+             for row in [headers, *rows]]
+    return "\n".join(lines)
+
+
+def list_table(clusters: list[dict[str, Any]]) -> str:
+    """The `message` of GET /cluster/list, from canonical cluster views."""
+    if not clusters:
+        return "No clusters found."
+    rows = [
+        [c["cluster_id"], c["tp_cluster_name"], c["instance_type"], str(c["num_nodes"]), c["status"],
+         "yes" if c["deletion_protection"] else "no", c["created_at"]]
+        for c in clusters
+    ]
+    table = text_table(["ID", "NAME", "TYPE", "NODES", "STATUS", "PROTECTED", "CREATED"], rows)
+    return f"{table}\n{len(clusters)} cluster{'s' if len(clusters) != 1 else ''}"
+
+
+def info_table(view: dict[str, Any]) -> str:
+    """The `message` of GET /cluster/info, from a canonical cluster view."""
+    nodes = view["num_nodes"]
+    fields = text_table(
+        ["Cluster", view["cluster_id"]],
+        [
+            ["Name", view["tp_cluster_name"]],
+            ["Type", f"{view['instance_type']} x {nodes} node{'s' if nodes != 1 else ''}"],
+            ["Container", view["container"] or "-"],
+            ["Protected", "yes" if view["deletion_protection"] else "no"],
+            ["Status", view["status"]],
+            ["Created", view["created_at"]],
+        ],
+    )
+    instances = text_table(["INSTANCE", "STATUS"], [[i["instance_id"], i["status"]] for i in view["instances"]])
+    return f"{fields}\n\n{instances}"

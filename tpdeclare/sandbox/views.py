@@ -1,0 +1,79 @@
+"""What clusters and requests look like on the wire: the canonical views, and each dialect's rendering of them."""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+from tpdeclare.sandbox import timeline as tl
+from tpdeclare.sandbox.dialects import BARE, Dialect
+from tpdeclare.sandbox.message_tables import info_table, list_table
+from tpdeclare.sandbox.world import JsonDict
+
+# A timestamp's text never changes, and a list repeats every cluster's: memoised.
+iso = functools.lru_cache(maxsize=1 << 16)(tl.iso)
+
+
+def cluster_view(cluster: JsonDict, world: JsonDict, now: float, dialect: Dialect,
+                 status: str | None = None) -> JsonDict:
+    """One cluster in the contract's field names (statuses spelt as the dialect spells them)."""
+    requests = world["requests"]
+    status = status or tl.cluster_status(cluster, requests, now) or tl.DESTROYING
+    name, protection = (tl.current(cluster, requests, now) if cluster.get("edit_request_ids")
+                        else (cluster["tp_cluster_name"], cluster["deletion_protection"]))
+    instance_status = tl.INSTANCE_STATUS[status]
+    return {
+        "cluster_id": cluster["cluster_id"],
+        "tp_cluster_name": name,
+        "instance_type": cluster["instance_type"],
+        "num_nodes": cluster["num_nodes"],
+        "container": cluster["container"],
+        "deletion_protection": protection,
+        "status": dialect.status_word(status),
+        "instances": [{"instance_id": i, "status": instance_status} for i in cluster["instance_ids"]],
+        "created_at": iso(cluster["created_at"]),
+    }
+
+
+def _renamed(view: JsonDict, dialect: Dialect) -> JsonDict:
+    if not dialect.cluster_fields and not dialect.instance_fields:
+        return view
+    out = {dialect.cluster_key(k): v for k, v in view.items()}
+    out[dialect.cluster_key("instances")] = [
+        {dialect.instance_key(k): v for k, v in instance.items()} for instance in view["instances"]
+    ]
+    return out
+
+
+def list_body(views: list[JsonDict], dialect: Dialect) -> dict[str, Any]:
+    """The body of GET /cluster/list."""
+    if dialect.text_only:
+        return {"message": list_table(views)}
+    return {"clusters": [_renamed(v, dialect) for v in views], "message": list_table(views)}
+
+
+def info_body(view: JsonDict, dialect: Dialect) -> dict[str, Any]:
+    """The body of GET /cluster/info/{cluster}."""
+    text = info_table(view)
+    if dialect.text_only:
+        return {"message": text}
+    if dialect.info_wrapper is BARE:
+        return {**_renamed(view, dialect), "message": text}
+    return {dialect.info_wrapper: _renamed(view, dialect), "message": text}
+
+
+def request_body(req: JsonDict, world: JsonDict, now: float, dialect: Dialect) -> dict[str, Any]:
+    """The body of GET /request/info/{request_id}."""
+    status = tl.request_status(req, now)
+    cluster = world["clusters"].get(req["object_id"])
+    if cluster is not None and cluster.get("edit_request_ids"):
+        name, _ = tl.current(cluster, world["requests"], now)
+        cluster = {**cluster, "tp_cluster_name": name}
+    return {
+        "request_id": req["request_id"],
+        "request_type": req["request_type"],
+        "status": dialect.status_word(status),
+        "created_at": iso(req["created_at"]),
+        "object_id": req["object_id"],
+        "external_message": tl.request_message(req, status, cluster),
+    }
