@@ -82,7 +82,7 @@ def test_a_deadline_leaves_clusters_creating_and_the_next_apply_waits_for_them(t
         assert "timed out after" in first.stderr and "the next run picks it up" in first.stderr
         assert R.state_statuses(tmp_path, "slow") == {"creating": 3}
         plan = R.cli(tmp_path, env, "plan", "slow.yaml", "--detailed-exitcode")
-        assert "from an interrupted run is still provisioning" in plan.stdout, plan.stdout
+        assert "from an earlier run is still provisioning" in plan.stdout, plan.stdout
         second = R.cli(tmp_path, env, "apply", "slow.yaml", "--auto-approve")
         assert second.returncode == 0, second.stdout + second.stderr
         waited = re.search(r"(\d) clusters? started by an earlier run (?:are|is) still being created", second.stdout)

@@ -173,7 +173,7 @@ from deepdiff import DeepDiff  # noqa: E402
 from hypothesis import given, settings, strategies as st  # noqa: E402
 
 from tpdeclare.fields import MANAGED_FIELDS  # noqa: E402
-from tpdeclare.plan.planner import _field_changes, _unchanged  # noqa: E402
+from tpdeclare.plan.diff import field_changes as _field_changes, unchanged as _unchanged  # noqa: E402
 
 _scalars = st.one_of(st.none(), st.booleans(), st.integers(-3, 3), st.sampled_from([0.0, 1.0, 2.0, 2.5]),
                      st.sampled_from(["", "a", "8xH200", "1xH100"]))
