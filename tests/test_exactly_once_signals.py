@@ -128,18 +128,18 @@ def test_stop_on_signal_first_and_second_signal(tmp_path, monkeypatch):
     import os
     from types import SimpleNamespace
 
-    from tpdeclare.commands.apply import StopOnSignal
+    from tpdeclare.commands.signals import StopOnSignal
 
     out_path = tmp_path / "out"
     fd = os.open(out_path, os.O_WRONLY | os.O_CREAT)
-    ctx = SimpleNamespace(console=SimpleNamespace(out=_Out(fd)))
-    handler = StopOnSignal(ctx)
+    console = SimpleNamespace(out=_Out(fd))
+    handler = StopOnSignal(console)
     # before the executor starts: the first signal ends the run at once
     with pytest.raises(KeyboardInterrupt):
         handler._handle(signal.SIGINT, None)
     assert handler.stop.is_set()
     # once it runs: the first signal only asks to stop, and says so without taking the console's lock
-    handler = StopOnSignal(ctx)
+    handler = StopOnSignal(console)
     handler.immediate = False
     handler._handle(signal.SIGTERM, None)
     assert handler.stop.is_set()

@@ -75,7 +75,7 @@ def normalise(argv: list[str], parser: argparse.ArgumentParser) -> list[str]:
                     hint = f"run `{where} --help` for the commands"
                     guess = did_you_mean(token, choices)
                     what = f"unknown command '{token}'" + (f" for `{where}`" if current is not parser else "")
-                    raise UsageError(what, f"did you mean '{guess}'? " + hint if guess else hint, current)
+                    raise UsageError(what + (f"; did you mean '{guess}'?" if guess else ""), hint, current)
                 current = choices[token]
                 command = f"{command} {token}".strip()
             out.append(token)
@@ -88,5 +88,5 @@ def _check_option(name: str, options: list[str], parser: argparse.ArgumentParser
         return
     guess = did_you_mean(name, options)
     hint = f"run `{parser.prog} --help` for the options"
-    raise UsageError(f"unknown option '{name}'" + (f" for `{parser.prog}`" if " " in parser.prog else ""),
-                     f"did you mean '{guess}'? " + hint if guess else hint, parser)
+    what = f"unknown option '{name}'" + (f" for `{parser.prog}`" if " " in parser.prog else "")
+    raise UsageError(what + (f"; did you mean '{guess}'?" if guess else ""), hint, parser)

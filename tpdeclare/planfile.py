@@ -80,15 +80,15 @@ class SavedPlan:
             raise self._stale("the spec files changed after the plan was made")
 
 
-def save_plan(path: str, plan: Plan, *, spec_hash: str, engine: str, state: State | None,
-              store: LocalStateStore) -> None:
+def save_plan(path: str, plan: Plan, *, spec_args: tuple[str, ...], spec_hash: str, engine: str,
+              state: State | None, store: LocalStateStore) -> None:
     """Write the plan file (mode 0600, atomically); a plan that cannot be applied is never saved."""
     if plan.blocked or plan.conflicts:
         raise errors.PlanFileError(f"the plan cannot be applied, so it was not saved to {path}")
     doc = {
         "kind": MAGIC,
         "version": VERSION,
-        "spec_files": list(plan.spec_files),
+        "spec_files": list(spec_args),
         "spec_hash": spec_hash,
         "engine": engine,
         "state": {
@@ -125,7 +125,7 @@ def load_plan(path: str, data: bytes) -> SavedPlan:
         state: dict[str, Any] = doc["state"]
         return SavedPlan(
             path=path,
-            plan=decode_plan(doc["plan"]),
+            plan=decode_plan(doc["plan"], source=path),
             spec_files=tuple(_strings(doc["spec_files"])),
             spec_hash=_string(doc["spec_hash"]),
             engine=_string(doc["engine"]),

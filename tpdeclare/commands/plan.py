@@ -22,7 +22,7 @@ def run(ctx: Context, opts: PlanOptions) -> int:
         if opts.out:
             from tpdeclare.planfile import save_plan
 
-            save_plan(opts.out, plan, spec_hash=session.spec.content_hash, engine=session.engine,
+            save_plan(opts.out, plan, spec_args=opts.specs, spec_hash=session.spec.content_hash, engine=session.engine,
                       state=session.state, store=session.store)
             if opts.output == "text":
                 ctx.console.print(f"\nSaved the plan to {opts.out}. Apply exactly it with: tpdeclare apply {opts.out}")

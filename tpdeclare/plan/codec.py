@@ -75,17 +75,21 @@ def _encode_cluster(s: ClusterSpec) -> dict[str, Any]:
 class _Doc:
     """Typed reads from decoded JSON; the first thing out of place is a PlanFileError naming its path."""
 
-    def __init__(self, data: object, where: str):
+    def __init__(self, data: object, where: str, source: str):
         if not isinstance(data, dict):
-            raise _bad(where, "an object")
+            raise _bad(source, where, "an object")
         self.data: dict[str, Any] = data
         self.where = where
+        self.source = source
+
+    def child(self, key: str) -> _Doc:
+        return _Doc(self.data.get(key), f"{self.where}.{key}", self.source)
 
     def _get(self, key: str, ok: Callable[[Any], bool], kind: str, nullable: bool = False) -> Any:
         value = self.data.get(key)
         if (value is None and nullable and key in self.data) or ok(value):
             return value
-        raise _bad(f"{self.where}.{key}", kind + (" or null" if nullable else ""))
+        raise _bad(self.source, f"{self.where}.{key}", kind + (" or null" if nullable else ""))
 
     def text(self, key: str, nullable: bool = False) -> Any:
         return self._get(key, lambda v: isinstance(v, str), "a string", nullable)
@@ -109,23 +113,26 @@ class _Doc:
                           "a list of strings")
         return tuple(value)
 
-    def items(self, key: str, decode: Callable[[object, str], T]) -> tuple[T, ...]:
+    def items(self, key: str, decode: Callable[[object, _Doc, str], T]) -> tuple[T, ...]:
         value = self._get(key, lambda v: isinstance(v, list), "a list")
-        return tuple(decode(item, f"{self.where}.{key}[{i}]") for i, item in enumerate(value))
+        return tuple(decode(item, self, f"{self.where}.{key}[{i}]") for i, item in enumerate(value))
+
+    def bad(self, where: str, kind: str) -> PlanFileError:
+        return _bad(self.source, where, kind)
 
 
-def _bad(where: str, kind: str) -> PlanFileError:
-    return PlanFileError(f"the saved plan is damaged: {where} should be {kind}",
+def _bad(source: str, where: str, kind: str) -> PlanFileError:
+    return PlanFileError(f"the saved plan {source} is damaged: {where} should be {kind}",
                          hint="make the plan again with `tpdeclare plan --out FILE`")
 
 
-def decode_plan(data: object) -> Plan:
-    """The Plan `encode_plan` made; PlanFileError for anything malformed."""
-    d = _Doc(data, "plan")
+def decode_plan(data: object, source: str = "file") -> Plan:
+    """The Plan `encode_plan` made; PlanFileError naming `source` (the file) for anything malformed."""
+    d = _Doc(data, "plan", source)
     if d.data.get("codec") != CODEC_VERSION:
-        raise _bad("plan.codec", f"{CODEC_VERSION}")
-    cost = _Doc(d.data.get("cost"), "plan.cost")
-    o = _Doc(d.data.get("request"), "plan.request")
+        raise d.bad("plan.codec", f"{CODEC_VERSION}")
+    cost = d.child("cost")
+    o = d.child("request")
     prices = o.items("prices", _price)
     return Plan(
         stack=d.text("stack"),
@@ -150,18 +157,18 @@ def decode_plan(data: object) -> Plan:
     )
 
 
-def _price(item: object, where: str) -> tuple[str, float]:
+def _price(item: object, parent: _Doc, where: str) -> tuple[str, float]:
     if (isinstance(item, list) and len(item) == 2 and isinstance(item[0], str)
             and isinstance(item[1], (int, float)) and not isinstance(item[1], bool)):
         return item[0], float(item[1])
-    raise _bad(where, "a [kind, price] pair")
+    raise parent.bad(where, "a [kind, price] pair")
 
 
-def _decode_change(item: object, where: str) -> Change:
-    c = _Doc(item, where)
+def _decode_change(item: object, parent: _Doc, where: str) -> Change:
+    c = _Doc(item, where, parent.source)
     action = _ACTIONS.get(c.text("action"))
     if action is None:
-        raise _bad(f"{where}.action", "one of " + ", ".join(sorted(_ACTIONS)))
+        raise c.bad(f"{where}.action", "one of " + ", ".join(sorted(_ACTIONS)))
     desired = c.data.get("desired")
     return Change(
         address=c.text("address"),
@@ -176,28 +183,28 @@ def _decode_change(item: object, where: str) -> Change:
         hourly_before=c.number("hourly_before", nullable=True),
         hourly_after=c.number("hourly_after", nullable=True),
         moved_from=c.text("moved_from", nullable=True),
-        desired=None if desired is None else _decode_cluster(desired, f"{where}.desired"),
+        desired=None if desired is None else _decode_cluster(desired, c, f"{where}.desired"),
         lift_protection=c.flag("lift_protection"),
     )
 
 
-def _decode_field_change(item: object, where: str) -> FieldChange:
+def _decode_field_change(item: object, parent: _Doc, where: str) -> FieldChange:
     effects = {e.value: e for e in FieldEffect}
     if (isinstance(item, list) and len(item) == 5 and isinstance(item[0], str) and item[3] in effects
             and (item[4] is None or isinstance(item[4], str))):
         return FieldChange(item[0], item[1], item[2], effects[item[3]], item[4])
-    raise _bad(where, "a [field, before, after, effect, detail] list")
+    raise parent.bad(where, "a [field, before, after, effect, detail] list")
 
 
-def _decode_cluster(item: object, where: str) -> ClusterSpec:
-    s = _Doc(item, where)
+def _decode_cluster(item: object, parent: _Doc, where: str) -> ClusterSpec:
+    s = _Doc(item, where, parent.source)
     num_nodes = s.whole("num_nodes")
     if num_nodes < 1:
-        raise _bad(f"{where}.num_nodes", "at least 1")
+        raise s.bad(f"{where}.num_nodes", "at least 1")
     source = s.data.get("source")
     if source is not None and not (isinstance(source, list) and len(source) == 3 and isinstance(source[0], str)
                                    and all(isinstance(n, int) for n in source[1:])):
-        raise _bad(f"{where}.source", "a [file, line, column] list or null")
+        raise s.bad(f"{where}.source", "a [file, line, column] list or null")
     return ClusterSpec(
         address=s.text("address"),
         instance_type=s.text("instance_type"),
