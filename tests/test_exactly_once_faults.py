@@ -98,10 +98,10 @@ def test_a_name_taken_by_a_stranger_is_refused_at_plan_time_naming_it_and_import
     assert "nothing was changed" in proc.stderr
     assert not (tmp_path / "state" / "fx.json").exists()  # refused before any change: no create, no state
     assert [c["cluster_id"] for c in fresh.clusters()] == [stranger]  # no create was sent; the stranger untouched
-    # the plan keeps proposing the create (the name is still taken): the error repeats, nothing is adopted
+    # the name is still taken: the refusal repeats, nothing is adopted or created
     again = apply(tmp_path, fresh)
-    assert again.returncode == 1 and f"already taken by {stranger}" in again.stderr
-    assert "c01" not in state_doc(tmp_path)
+    assert again.returncode == 1 and f"already taken on the engine by {stranger}" in again.stderr
+    assert not (tmp_path / "state" / "fx.json").exists()
 
 
 def test_failed_provisioning_is_tainted_with_the_servers_words_and_replaced_next(fresh, tmp_path):
