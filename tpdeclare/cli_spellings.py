@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import re
 
 from tpdeclare.cli_parser import UsageError
 from tpdeclare.suggestions import did_you_mean
 
+
+class _Unknown(Exception):
+    """A Terraform spelling with a value tpdeclare cannot take."""
+
+
+_SINGLE_DASH_WORD = re.compile(r"-[A-Za-z][A-Za-z-]+")
 # Global options that take a value: the word after them is not the command.
 _VALUED_GLOBALS = frozenset({"--engine", "--state", "--lock-timeout"})
 
@@ -30,7 +37,7 @@ def _terraform_spelling(token: str, options: list[str], command: str) -> list[st
     if name == "refresh" and eq:
         flag = value.strip().lower()
         if flag not in ("true", "false"):
-            return None
+            raise _Unknown(f"-refresh takes true or false, not {value!r}")
         if command == "apply":
             return ["--no-refresh"] if flag == "false" else []
         if command == "plan":
@@ -56,13 +63,18 @@ def normalise(argv: list[str], parser: argparse.ArgumentParser) -> list[str]:
             break
         if token.startswith("-") and token != "-":
             options = _long_options(current)
-            rewritten = _terraform_spelling(token, options, command)
+            try:
+                rewritten = _terraform_spelling(token, options, command)
+            except _Unknown as exc:
+                raise UsageError(str(exc), f"run `{current.prog} --help` for the options", current) from None
             if rewritten is not None:
                 out.extend(rewritten)
                 i += 1
                 continue
             if token.startswith("--"):
                 _check_option(token.partition("=")[0], options, current)
+            elif _SINGLE_DASH_WORD.fullmatch(token.partition("=")[0]) and not set(token[1:]) <= {"v"}:
+                _check_option("-" + token.partition("=")[0], options, current, shown=token.partition("=")[0])
             out.append(token)
             if token in _VALUED_GLOBALS and i + 1 < len(argv):
                 out.append(argv[i + 1])
@@ -83,10 +95,10 @@ def normalise(argv: list[str], parser: argparse.ArgumentParser) -> list[str]:
     return out
 
 
-def _check_option(name: str, options: list[str], parser: argparse.ArgumentParser) -> None:
+def _check_option(name: str, options: list[str], parser: argparse.ArgumentParser, shown: str | None = None) -> None:
     if name in options or sum(1 for o in options if o.startswith(name)) == 1:  # argparse takes unique prefixes
         return
     guess = did_you_mean(name, options)
     hint = f"run `{parser.prog} --help` for the options"
-    what = f"unknown option '{name}'" + (f" for `{parser.prog}`" if " " in parser.prog else "")
+    what = f"unknown option '{shown or name}'" + (f" for `{parser.prog}`" if " " in parser.prog else "")
     raise UsageError(what + (f"; did you mean '{guess}'?" if guess else ""), hint, parser)
