@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tpdeclare.plan.planner import recorded_spec
+from tpdeclare.plan.diff import recorded_spec
 from tpdeclare.spec.model import ClusterSpec, Move, StackSpec
 from tpdeclare.state.model import READY, Record, State
 

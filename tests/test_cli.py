@@ -28,8 +28,13 @@ def test_no_command_prints_help_and_fails(tmp_path):
     [
         (("apply", "x.yaml", "--parallelism", "0"), "must be at least 1"),
         (("plan", "x.yaml", "--lock-timeout", "soon"), "expected a number"),
-        (("plan",), "the following arguments are required"),
-        (("frobnicate",), "invalid choice"),
+        (("plan",), "SPEC"),  # argparse's own words around it are not pinned
+        (("frobnicate",), "unknown command 'frobnicate'"),
+        (("aply", "x.yaml"), "unknown command 'aply'; did you mean 'apply'?\n  hint: run `tpdeclare --help`"),
+        (("apply", "x.yaml", "--auto-aprove"),
+         "unknown option '--auto-aprove' for `tpdeclare apply`; did you mean '--auto-approve'?\n"
+         "  hint: run `tpdeclare apply --help`"),
+        (("state", "lst"), "did you mean 'list'?\n  hint: run `tpdeclare state --help`"),
     ],
 )
 def test_usage_errors_exit_1_with_a_hint(tmp_path, args, needle):

@@ -35,7 +35,8 @@ def test_saved_plan_keeps_its_budget_and_prices(tmp_path, sandbox, env):
     assert proc.returncode == 0, proc.stderr
     assert "Cost: $0.00/hr → $17.00/hr" in proc.stdout
     doc = json.loads((tmp_path / "p.plan").read_text())
-    assert doc["options"]["max_hourly_cost"] == 20 and doc["options"]["prices"] == {"H200": 1.0, "H100": 1.0}
+    request = doc["plan"]["request"]
+    assert request["max_hourly_cost"] == 20 and request["prices"] == [["H100", 1.0], ["H200", 1.0]]
     applied = run_cli(tmp_path, "apply", "p.plan", env=env)
     assert applied.returncode == 0, applied.stdout + applied.stderr
 
@@ -66,7 +67,7 @@ def test_a_damaged_plan_file_is_refused_clearly(tmp_path, env, damage):
     assert run_cli(tmp_path, "plan", "team.yaml", "--out", "p.plan", env=env).returncode == 0
     doc = json.loads((tmp_path / "p.plan").read_text())
     if damage == "unknown-action":
-        doc["plan"]["resource_changes"][0]["actions"] = ["explode"]
+        doc["plan"]["changes"][0]["action"] = "explode"
     elif damage == "no-cost":
         del doc["plan"]["cost"]
     text = json.dumps(doc) if damage != "not-json" else '{"kind": "tpdeclare-plan", "ver'

@@ -88,21 +88,20 @@ def test_a_5xx_on_every_create_keeps_the_intents_and_a_later_run_creates_once(fr
     assert fresh.stats()["creates_accepted"] == 3 and R.check(fresh, tmp_path, "fx", declared).ok()
 
 
-def test_a_name_taken_by_a_stranger_is_an_error_naming_it_and_import(fresh, tmp_path):
+def test_a_name_taken_by_a_stranger_is_refused_at_plan_time_naming_it_and_import(fresh, tmp_path):
     _, declared = R.write_stack(tmp_path, "fx", 3)
     stranger = fresh.create_directly("fx-c01")["cluster_id"]
     proc = apply(tmp_path, fresh)
     assert proc.returncode == 1
-    assert f"cluster name 'fx-c01' is already taken by {stranger}, which tpdeclare does not manage" in proc.stderr
+    assert f"the cluster name 'fx-c01' is already taken on the engine by {stranger}" in proc.stderr
     assert f"`tpdeclare import c01 {stranger} fx.yaml`" in proc.stderr
-    recs = state_doc(tmp_path)
-    assert set(recs) == {"c00", "c02"} and stranger not in {r.cluster_id for r in recs.values()}
-    assert stranger in [c["cluster_id"] for c in fresh.clusters()]  # untouched
-    assert fresh.stats()["creates_accepted"] == 3  # the stranger's and our two
-    # the plan keeps proposing the create (the name is still taken): the error repeats, nothing is adopted
+    assert "nothing was changed" in proc.stderr
+    assert not (tmp_path / "state" / "fx.json").exists()  # refused before any change: no create, no state
+    assert [c["cluster_id"] for c in fresh.clusters()] == [stranger]  # no create was sent; the stranger untouched
+    # the name is still taken: the refusal repeats, nothing is adopted or created
     again = apply(tmp_path, fresh)
-    assert again.returncode == 1 and f"already taken by {stranger}" in again.stderr
-    assert "c01" not in state_doc(tmp_path)
+    assert again.returncode == 1 and f"already taken on the engine by {stranger}" in again.stderr
+    assert not (tmp_path / "state" / "fx.json").exists()
 
 
 def test_failed_provisioning_is_tainted_with_the_servers_words_and_replaced_next(fresh, tmp_path):

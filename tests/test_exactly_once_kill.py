@@ -83,7 +83,7 @@ def test_the_intent_is_on_disk_when_the_create_reaches_the_engine(sandbox, tmp_p
 
     rerun = R.cli(tmp_path, env, "apply", "solo.yaml", "--auto-approve")
     assert rerun.returncode == 0, rerun.stdout + rerun.stderr
-    assert f"c00: adopted {made[0]['cluster_id']} left by an interrupted run" in rerun.stdout
+    assert f"c00: adopted {made[0]['cluster_id']} left by an earlier run" in rerun.stdout
     assert read_state(tmp_path)["c00"].cluster_id == made[0]["cluster_id"]
     assert sandbox.stats()["creates_accepted"] == 1
     assert R.check(sandbox, tmp_path, "solo", declared).ok()
@@ -100,7 +100,7 @@ def test_the_ids_are_on_disk_before_polling_starts(sandbox, tmp_path):
 
     plan = R.cli(tmp_path, env, "plan", "solo.yaml")  # recovery runs first in plan too, and says so
     assert plan.returncode == 0, plan.stderr
-    assert f"c00: {made['cluster_id']} from an interrupted run" in plan.stdout
+    assert f"c00: {made['cluster_id']} from an earlier run" in plan.stdout
     assert R.cli(tmp_path, env, "apply", "solo.yaml", "--auto-approve").returncode == 0
     assert sandbox.stats()["creates_accepted"] == 1 and R.check(sandbox, tmp_path, "solo", declared).ok()
 

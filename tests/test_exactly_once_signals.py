@@ -82,7 +82,7 @@ def test_a_deadline_leaves_clusters_creating_and_the_next_apply_waits_for_them(t
         assert "timed out after" in first.stderr and "the next run picks it up" in first.stderr
         assert R.state_statuses(tmp_path, "slow") == {"creating": 3}
         plan = R.cli(tmp_path, env, "plan", "slow.yaml", "--detailed-exitcode")
-        assert "from an interrupted run is still provisioning" in plan.stdout, plan.stdout
+        assert "from an earlier run is still provisioning" in plan.stdout, plan.stdout
         second = R.cli(tmp_path, env, "apply", "slow.yaml", "--auto-approve")
         assert second.returncode == 0, second.stdout + second.stderr
         waited = re.search(r"(\d) clusters? started by an earlier run (?:are|is) still being created", second.stdout)
@@ -128,18 +128,18 @@ def test_stop_on_signal_first_and_second_signal(tmp_path, monkeypatch):
     import os
     from types import SimpleNamespace
 
-    from tpdeclare.commands.apply import StopOnSignal
+    from tpdeclare.commands.signals import StopOnSignal
 
     out_path = tmp_path / "out"
     fd = os.open(out_path, os.O_WRONLY | os.O_CREAT)
-    ctx = SimpleNamespace(console=SimpleNamespace(out=_Out(fd)))
-    handler = StopOnSignal(ctx)
+    console = SimpleNamespace(out=_Out(fd))
+    handler = StopOnSignal(console)
     # before the executor starts: the first signal ends the run at once
     with pytest.raises(KeyboardInterrupt):
         handler._handle(signal.SIGINT, None)
     assert handler.stop.is_set()
     # once it runs: the first signal only asks to stop, and says so without taking the console's lock
-    handler = StopOnSignal(ctx)
+    handler = StopOnSignal(console)
     handler.immediate = False
     handler._handle(signal.SIGTERM, None)
     assert handler.stop.is_set()

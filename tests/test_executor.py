@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import threading
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -17,7 +18,8 @@ import pytest
 from plan_helpers import cluster, record, stack
 from tpdeclare import errors
 from tpdeclare.api.client import ClusterInfo, CreateResult, DeleteResult, RequestInfo
-from tpdeclare.apply import executor as ex
+from tpdeclare.apply.context import ApplyContext, Pace
+from tpdeclare.apply.create import CREATE_ATTEMPTS
 from tpdeclare.apply.executor import Executor
 from tpdeclare.apply.recovery import needs_recovery, recover
 from tpdeclare.plan.planner import make_plan, recorded_spec
@@ -196,12 +198,14 @@ def path(tmp_path: Path) -> Path:
     return tmp_path / "state" / "demo.json"
 
 
-@pytest.fixture(autouse=True)
-def no_sleep(monkeypatch):
-    """Backoffs and grace periods in these tests pass in no time."""
-    monkeypatch.setattr(ex, "CLUSTER_POLL_SECONDS", 0.0)
-    monkeypatch.setattr(ex, "LATE_CREATE_POLL_SECONDS", 0.0)
-    monkeypatch.setattr(ex, "_backoff", lambda attempt, base=0.5, cap=8.0: 0.0)
+FAST = Pace(cluster_poll=0.0, late_create_poll=0.0)  # polls and grace periods in these tests pass in no time
+
+
+def executor_for(client, recorder, *, stop=None, report=None, parallelism=4, late_create_grace=None, **ctx_kw):
+    pace = FAST if late_create_grace is None else replace(FAST, late_create_grace=late_create_grace)
+    ctx = ApplyContext(api=client, recorder=recorder, report=report or (lambda line: None),
+                       stop=stop or threading.Event(), pace=pace, **ctx_kw)
+    return Executor(ctx, parallelism=parallelism)
 
 
 def on_disk(path: Path) -> State:
@@ -219,8 +223,7 @@ def run(path, client, spec, state=None, *, stop=None, lines=None, **kw):
     plan = make_plan(spec, state)
     recorder = Recorder(store, state or State(stack=spec.stack))
     report = (lines.append if lines is not None else (lambda line: None))
-    executor = Executor(client=client, recorder=recorder, report=report, stop=stop, parallelism=kw.pop("parallelism", 4), **kw)
-    result = executor.run(plan, spec)
+    result = executor_for(client, recorder, stop=stop, report=report, **kw).run(plan)
     recorder.checkpoint()
     return result
 
@@ -274,25 +277,20 @@ def test_5xx_before_any_change_is_looked_up_then_sent_again(path):
     assert names(client) == ["demo-a"]
 
 
-def test_rate_limit_and_refused_connection_are_retried_without_a_lookup(path):
+@pytest.mark.parametrize("fault", ["429", "refused"])
+def test_a_definite_refusal_drops_the_intent_since_nothing_was_made(path, fault):
+    """429 and a refused connection reach the executor only once the client's own retries gave up (the
+    client is the one retry layer): nothing was created, so there is no intent to resolve and no lookup."""
     client = FakeClient()
-    client.script["create"] = ["429", "refused"]
+    client.script["create"] = [fault]
     result = run(path, client, stack(cluster("a")))
-    assert result.added == 1 and client.count("create") == 3 and client.count("list") == 0
-    assert names(client) == ["demo-a"]
-
-
-def test_refused_every_time_drops_the_intent_since_nothing_was_sent(path):
-    client = FakeClient()
-    client.script["create"] = ["429"] * ex.CREATE_ATTEMPTS
-    result = run(path, client, stack(cluster("a")))
-    assert "nothing was created" in result.failures["a"]
+    assert result.failures["a"] and client.count("create") == 1 and client.count("list") == 0
     assert on_disk(path).resources == {} and names(client) == []
 
 
 def test_unknown_every_time_keeps_the_intent_for_the_next_run(path):
     client = FakeClient()
-    client.script["create"] = ["5xx"] * ex.CREATE_ATTEMPTS
+    client.script["create"] = ["5xx"] * CREATE_ATTEMPTS
     result = run(path, client, stack(cluster("a")))
     assert "after 4 attempts" in result.failures["a"]
     assert on_disk(path).resources["a"].status == PENDING
@@ -382,18 +380,23 @@ def test_failed_provisioning_taints_with_the_servers_words_and_the_next_plan_rep
     assert names(client) == ["demo-a"] and on_disk(path).resources["a"].status == READY
 
 
-def test_polls_that_fail_transiently_are_retried(path):
+def test_a_poll_that_fails_after_the_clients_retries_leaves_the_record_creating(path):
     client = FakeClient(polls_to_finish=2)
-    client.script["request_info"] = ["5xx", None, "5xx"]
+    client.script["request_info"] = ["5xx"]
     result = run(path, client, stack(cluster("a")))
-    assert result.added == 1 and not result.failures
+    assert "HTTP 500" in result.failures["a"]
+    assert on_disk(path).resources["a"].status == CREATING and client.count("create") == 1
+    again = run(path, client, stack(cluster("a")))  # the next run waits for it: no second create
+    assert again.waited == 1 and not again.failures and client.count("create") == 1
 
 
 def test_a_poll_deadline_leaves_the_record_creating_and_the_next_apply_waits_for_it(path):
     client = FakeClient(polls_to_finish=3)
     spec = stack(cluster("a"))
-    result = run(path, client, spec, deadline_seconds=0)
-    assert "timed out" in result.failures["a"]
+    now = [0.0]
+    client.hooks = {"create": lambda name: now.__setitem__(0, 100.0)}  # the create took past the deadline
+    result = run(path, client, spec, clock=lambda: now[0], deadline_at=50.0)
+    assert "timed out" in result.failures["a"] and result.timed_out
     assert on_disk(path).resources["a"].status == CREATING
     # the next run: still provisioning, so the plan is a no-op, and apply waits for it
     store = LocalStateStore(path)
@@ -401,9 +404,9 @@ def test_a_poll_deadline_leaves_the_record_creating_and_the_next_apply_waits_for
     plan = make_plan(spec, state)
     assert not plan.has_changes
     recorder = Recorder(store, state)
-    executor = Executor(client=client, recorder=recorder)
-    assert executor.waits(plan) == ["a"]
-    again = executor.run(plan, spec)
+    assert plan.waits == ("a",)
+    client.hooks = {}
+    again = executor_for(client, recorder).run(plan)
     assert again.waited == 1 and not again.failures and again.added == 0
     assert recorder.get("a").status == READY and client.count("create") == 1
 
@@ -518,9 +521,8 @@ def test_a_destroy_of_a_pending_intent_adopts_a_late_create_and_destroys_it(path
     late_landing_on_second_list(client)
     store = LocalStateStore(path)
     recorder = Recorder(store, State(stack="demo", resources={"a": pending_intent(cluster("a"))}))
-    executor = Executor(client=client, recorder=recorder, late_create_grace=30.0,
-                        wall_clock=lambda: T0 + timedelta(seconds=5))
-    executor._delete("a", recorder.get("a"))
+    executor = executor_for(client, recorder, late_create_grace=30.0, wall_clock=lambda: T0 + timedelta(seconds=5))
+    executor.destroyer.destroy("a", recorder.get("a"))
     assert names(client) == [] and recorder.get("a") is None and client.count("delete") == 1
 
 
@@ -605,7 +607,7 @@ def test_state_bytes_written_grow_linearly_with_the_number_of_clusters(tmp_path)
         store = LocalStateStore(tmp_path / f"s{n}" / "demo.json")
         spec = stack(*(cluster(f"c{i:03d}") for i in range(n)))
         recorder = Recorder(store, State(stack="demo"))
-        Executor(client=client, recorder=recorder, parallelism=10).run(make_plan(spec, None), spec)
+        executor_for(client, recorder, parallelism=10).run(make_plan(spec, None))
         recorder.checkpoint()
         assert len(store.read().resources) == n
         return store.bytes_written
@@ -627,7 +629,7 @@ def test_recovery_fetches_the_servers_words_for_a_failed_provisioning(path):
 
     said = recover(client.list_clusters(), recorder, lambda line: None, request_info=request_info)
     assert recorder.get("a").status == TAINTED and recorder.get("a").message == "no capacity in us-east"
-    assert said == [f"a: {failed} from an interrupted run failed to provision (tainted: it will be replaced)"]
+    assert said == [f"a: {failed} from an earlier run failed to provision (tainted: it will be replaced)"]
 
 
 def test_a_dropped_intent_never_adopts_another_address_cluster(path):

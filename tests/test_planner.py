@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
-
-from plan_helpers import Move, cluster, record, stack, state
 from tpdeclare.plan.model import Action
 from tpdeclare.plan.planner import make_plan
 from tpdeclare.state.model import DELETING, PENDING, TAINTED
+
+from plan_helpers import Move, cluster, record, stack, state
 
 
 def only(plan, address):
@@ -170,10 +170,11 @@ def test_removed_and_gone_outside_is_forgotten():
 
 # ---- the fast "unchanged" test never hides a change DeepDiff would report ---------------------------
 from deepdiff import DeepDiff  # noqa: E402
-from hypothesis import given, settings, strategies as st  # noqa: E402
-
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st
 from tpdeclare.fields import MANAGED_FIELDS  # noqa: E402
-from tpdeclare.plan.planner import _field_changes, _unchanged  # noqa: E402
+from tpdeclare.plan.diff import field_changes as _field_changes  # noqa: E402
+from tpdeclare.plan.diff import unchanged as _unchanged
 
 _scalars = st.one_of(st.none(), st.booleans(), st.integers(-3, 3), st.sampled_from([0.0, 1.0, 2.0, 2.5]),
                      st.sampled_from(["", "a", "8xH200", "1xH100"]))
@@ -273,3 +274,45 @@ def test_removed_pending_intent_is_forgotten_not_destroyed():
     want = cluster("nb")
     plan = make_plan(stack(), state(record(want, status=PENDING)))
     assert plan.forget == ("nb",) and plan.count(Action.DELETE) == 0
+
+
+# ---- words a newcomer reads (issue 9.11) ---------------------------------------------------------------
+def test_a_protected_cluster_that_would_be_destroyed_says_destroyed():
+    gone = cluster("old", deletion_protection=True)
+    plan = make_plan(stack(), state(record(gone, cluster_id="c-00000001")))
+    assert any("so it cannot be destroyed;" in b for b in plan.blocked), plan.blocked
+    assert not any("destroyd" in b for b in plan.blocked)
+
+
+def test_a_drift_plan_of_a_cluster_deleted_outside_warns_of_no_price():
+    """Its 'before' is left out of the cost on purpose: that is not an unknown price."""
+    want = cluster("nb")
+    plan = make_plan(stack(want), state(record(want, cluster_id="c-00000001")), observed={})
+    (change,) = plan.changes
+    assert change.reason == "create_because_deleted_outside"
+    assert plan.warnings == () and plan.cost.unpriced == ()
+
+
+def test_an_unknown_type_is_still_reported_unpriced():
+    want = cluster("nb", instance_type="4xZ900")
+    plan = make_plan(stack(want), None)
+    assert plan.cost.unpriced == ("nb",) and "no price known" in plan.warnings[0]
+
+
+def test_a_requested_replace_says_why_in_the_plan():
+    want = cluster("nb")
+    plan = make_plan(stack(want), state(record(want, cluster_id="c-00000001")), replace=["nb"])
+    (change,) = plan.changes
+    assert change.action is Action.REPLACE and change.reason == "replace_by_request"
+    assert "replace requested with --replace nb" in change.notes
+
+
+def test_the_plan_carries_what_apply_does_besides_the_changes():
+    """Apply(plan) alone: waits, dropped intents and lifecycle syncs are the plan's decisions."""
+    a, b, c = cluster("a"), cluster("b", prevent_destroy=True), cluster("gone")
+    recs = [record(a, cluster_id="c-00000001", status="creating"), record(cluster("b"), cluster_id="c-00000002"),
+            record(c, cluster_id=None, status="pending")]
+    plan = make_plan(stack(a, b), state(*recs))
+    assert plan.waits == ("a",) and plan.state_sync == ("b",) and plan.drop_intents == ("gone",)
+    assert plan.forget == ("gone",)
+    assert all(ch.desired is not None for ch in plan.changes if ch.address in ("a", "b"))

@@ -6,7 +6,10 @@ import json
 
 from plan_helpers import Move, cluster, record, stack, state
 from tpdeclare.plan.planner import make_plan
-from tpdeclare.plan.render import plan_from_json, plan_to_json, render_json, render_markdown, render_text
+from tpdeclare.plan.codec import decode_plan, encode_plan
+from tpdeclare.plan.render_json import render_json
+from tpdeclare.plan.render_markdown import render_markdown
+from tpdeclare.plan.render_text import render_text
 
 
 def mixed_plan():
@@ -60,7 +63,8 @@ def test_json_has_the_design_shape():
     assert doc["summary"] == {"add": 1, "change": 1, "replace": 1, "destroy": 1, "move": 1}
 
 
-def test_json_round_trips_for_show():
+def test_saved_plan_codec_round_trips_exactly():
     plan = mixed_plan()
-    again = plan_from_json(plan_to_json(plan))
+    again = decode_plan(json.loads(json.dumps(encode_plan(plan))))
+    assert again == plan
     assert render_text(again) == render_text(plan)

@@ -8,7 +8,9 @@ import sys
 import tempfile
 import time
 import traceback
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TextIO
 
 from tpdeclare import errors
 
@@ -29,6 +31,20 @@ def redact(text: str) -> str:
     for secret in _secrets():
         text = text.replace(secret, "<redacted>")
     return text
+
+
+class RedactingFilter:
+    """A logging filter that removes the API key from every record before any handler writes it."""
+
+    def filter(self, record: object) -> bool:
+        import logging
+
+        if isinstance(record, logging.LogRecord):
+            text = record.getMessage()
+            clean = redact(text)
+            if clean != text:
+                record.msg, record.args = clean, None
+        return True
 
 
 def crash_log_dir() -> Path:
@@ -52,7 +68,7 @@ def write_crash_log(exc: BaseException) -> Path:
     raise OSError("no writable directory for the crash log")
 
 
-def print_error(exc: errors.TpdeclareError, stream=None) -> None:
+def print_error(exc: errors.TpdeclareError, stream: TextIO | None = None) -> None:
     stream = stream or sys.stderr
     if isinstance(exc, errors.SpecError):
         for diag in sorted(exc.diagnostics, key=lambda d: d.sort_key()):
@@ -64,7 +80,7 @@ def print_error(exc: errors.TpdeclareError, stream=None) -> None:
 
 
 @contextlib.contextmanager
-def error_handler(result: list[int]):
+def error_handler(result: list[int]) -> Iterator[None]:
     """Run a command body; put its exit code (or the error's) in result[0]. Never lets a traceback out."""
     try:
         yield

@@ -2,25 +2,26 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 
-class OnChange(Enum):
-    """What the planner does when a field's desired value differs from the recorded one."""
+class FieldEffect(StrEnum):
+    """What a difference in one field causes; the values are the words plan JSON carries."""
 
     REPLACE = "replace"  # no resize endpoint: destroy then create
     IN_PLACE = "in_place"  # PATCH /cluster/edit
-    CREATE_ONLY = "create_only"  # the API cannot change it on a live cluster: a note, applied on the next replace
+    CREATE_ONLY = "create_only"  # the API cannot change it on a live cluster: applied on the next replace
+    IGNORED = "ignored"  # in lifecycle.ignore_changes: shown, never acted on
 
 
-# field -> (on change, the PATCH /cluster/edit body key for in-place fields)
-FIELDS: dict[str, tuple[OnChange, str | None]] = {
-    "instance_type": (OnChange.REPLACE, None),
-    "num_nodes": (OnChange.REPLACE, None),
-    "container": (OnChange.REPLACE, None),
-    "name": (OnChange.IN_PLACE, "cluster_name"),
-    "deletion_protection": (OnChange.IN_PLACE, "deletion_protection"),
-    "public_keys": (OnChange.CREATE_ONLY, None),
+# field -> what a change to it does (never IGNORED: that comes from the spec's lifecycle)
+FIELDS: dict[str, FieldEffect] = {
+    "instance_type": FieldEffect.REPLACE,
+    "num_nodes": FieldEffect.REPLACE,
+    "container": FieldEffect.REPLACE,
+    "name": FieldEffect.IN_PLACE,
+    "deletion_protection": FieldEffect.IN_PLACE,
+    "public_keys": FieldEffect.CREATE_ONLY,
 }
 
 MANAGED_FIELDS: tuple[str, ...] = tuple(FIELDS)

@@ -1,37 +1,38 @@
-"""Saved plan files: what a plan was made from, so `apply FILE` applies exactly it or refuses."""
+"""Saved plan files: the Plan itself plus what it was made against, so `apply FILE` applies exactly it or refuses."""
 
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from tpdeclare import errors
+from tpdeclare.atomic_files import atomic_write
+from tpdeclare.plan.codec import decode_plan, encode_plan
+from tpdeclare.plan.model import Plan
+
+if TYPE_CHECKING:
+    from tpdeclare.state.local import LocalStateStore
+    from tpdeclare.state.model import State
 
 MAGIC = "tpdeclare-plan"
-VERSION = 1
+VERSION = 2
 
 
-@dataclass
+@dataclass(frozen=True)
 class SavedPlan:
-    """A plan file's contents: the inputs it binds and the changes it promised."""
+    """A plan file's contents: the plan, and the state, specs and engine it binds."""
 
     path: str
-    stack: str
-    spec_files: list[str]  # the spec arguments as given to `plan` (files or directories)
+    plan: Plan
+    spec_files: tuple[str, ...]  # the spec arguments as given to `plan` (files or directories)
     spec_hash: str
+    engine: str
     state_existed: bool
     state_lineage: str | None
     state_serial: int | None
     state_hash: str | None
-    refresh: bool
-    destroy_all: bool
-    targets: list[str]
-    replace: list[str]
-    max_hourly_cost: float | None
-    prices: dict | None
-    plan: dict
 
     def _stale(self, why: str) -> errors.PlanFileError:
         return errors.PlanFileError(
@@ -39,7 +40,14 @@ class SavedPlan:
             hint="make a new plan with `tpdeclare plan --out FILE` and review it",
         )
 
-    def check_state(self, state, store) -> None:
+    def check_engine(self, engine: str) -> None:
+        if engine != self.engine:
+            raise errors.PlanFileError(
+                f"the saved plan {self.path} was made against engine {self.engine}, but this run uses {engine}",
+                hint=f"pass --engine {self.engine} (or set TENSORPOOL_ENGINE), or make a new plan",
+            )
+
+    def check_state(self, state: State | None, store: LocalStateStore) -> None:
         """Refuse unless the state is exactly the one the plan was made against (before any recovery)."""
         if state is not None and not self.state_existed:
             raise self._stale("the plan was made before any state existed, and state exists now (another apply ran)")
@@ -55,107 +63,93 @@ class SavedPlan:
                 f"another run changed it"
             )
 
-    def check_plan(self, prepared) -> None:
-        """Refuse unless the specs are the same and planning again gives exactly the saved changes."""
-        from tpdeclare.plan.render import plan_to_json
+    def check_recovery(self, before: State | None, after: State | None) -> None:
+        """Recovery settled records of an interrupted run: the plan was made against what is no longer so."""
+        if before is not None and after is not None and after.serial != before.serial:
+            raise self._stale("an interrupted run's clusters were settled since the plan was made")
 
-        if prepared.spec.stack != self.stack:
-            raise self._stale(f"the specs now make stack '{prepared.spec.stack}', the plan is for '{self.stack}'")
-        if prepared.spec.content_hash != self.spec_hash:
+    def specs_present(self) -> bool:
+        """Whether the spec files the plan was made from are still there (a plan applies without them)."""
+        return bool(self.spec_files) and all(Path(p).exists() for p in self.spec_files)
+
+    def check_spec(self, stack: str, content_hash: str) -> None:
+        """Refuse when the spec files, still present, now say something else than the plan was made from."""
+        if stack != self.plan.stack:
+            raise self._stale(f"the specs now make stack '{stack}', the plan is for '{self.plan.stack}'")
+        if content_hash != self.spec_hash:
             raise self._stale("the spec files changed after the plan was made")
-        if plan_to_json(prepared.plan)["resource_changes"] != self.plan["resource_changes"]:
-            raise self._stale("the engine's clusters changed since the plan was made")
 
 
-def save_plan(path: str, prepared, args, prices: dict | None = None) -> None:
-    """Write the plan file; a plan blocked by policy is never saved."""
-    from tpdeclare.plan.render import plan_to_json
-
-    if prepared.plan.blocked:
-        raise errors.PlanFileError(f"the plan is blocked by policy, so it was not saved to {path}")
+def save_plan(path: str, plan: Plan, *, spec_args: tuple[str, ...], spec_hash: str, engine: str,
+              state: State | None, store: LocalStateStore) -> None:
+    """Write the plan file (mode 0600, atomically); a plan that cannot be applied is never saved."""
+    if plan.blocked or plan.conflicts:
+        raise errors.PlanFileError(f"the plan cannot be applied, so it was not saved to {path}")
     doc = {
         "kind": MAGIC,
         "version": VERSION,
-        "stack": prepared.spec.stack,
-        "spec_files": list(args.spec),
-        "spec_hash": prepared.spec.content_hash,
+        "spec_files": list(spec_args),
+        "spec_hash": spec_hash,
+        "engine": engine,
         "state": {
-            "existed": prepared.state is not None,
-            "lineage": prepared.state.lineage if prepared.state else None,
-            "serial": prepared.state.serial if prepared.state else None,
-            "hash": prepared.store.content_hash() if prepared.state else None,
+            "existed": state is not None,
+            "lineage": state.lineage if state else None,
+            "serial": state.serial if state else None,
+            "hash": store.content_hash() if state else None,
         },
-        "options": {
-            "refresh": bool(getattr(args, "refresh", False)),
-            "destroy_all": bool(getattr(args, "destroy", False)),
-            "targets": list(getattr(args, "target", ()) or ()),
-            "replace": list(getattr(args, "replace", ()) or ()),
-            "max_hourly_cost": prepared.plan.max_hourly_cost,
-            "prices": prices,
-        },
-        "plan": plan_to_json(prepared.plan),
+        "plan": encode_plan(plan),
     }
     data = (json.dumps(doc, indent=2, sort_keys=True) + "\n").encode()
-    target = Path(path)
-    tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
     try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
+        atomic_write(path, data)
     except OSError as exc:
         raise errors.PlanFileError(f"cannot write the plan file {path}: {exc.strerror or exc}") from exc
 
 
-def is_plan_file(path: str) -> bool:
-    """True for a file that starts like a saved plan (specs are YAML and never do)."""
-    try:
-        with open(path, "rb") as fh:
-            head = fh.read(4096)
-    except OSError:
-        return False
-    return head.lstrip().startswith(b"{") and MAGIC.encode() in head
+def is_plan_bytes(head: bytes) -> bool:
+    """True for bytes that start like a saved plan (specs are YAML and never do)."""
+    return head.lstrip().startswith(b"{") and MAGIC.encode() in head[:4096]
 
 
-def load_plan(path: str) -> SavedPlan:
+def load_plan(path: str, data: bytes) -> SavedPlan:
+    """Decode a plan file's bytes (already read once); PlanFileError for anything unreadable."""
     try:
-        with open(path, "rb") as fh:
-            doc = json.load(fh)
-        if doc.get("kind") != MAGIC:
+        doc = json.loads(data)
+        if not isinstance(doc, dict) or doc.get("kind") != MAGIC:
             raise ValueError("not a tpdeclare plan")
         if doc.get("version") != VERSION:
             raise errors.PlanFileError(
                 f"{path} is a plan of format {doc.get('version')}, this tpdeclare reads {VERSION}",
                 hint="make the plan again with this version of tpdeclare",
             )
-        state, options = doc["state"], doc["options"]
-        saved = SavedPlan(
+        state: dict[str, Any] = doc["state"]
+        return SavedPlan(
             path=path,
-            stack=doc["stack"],
-            spec_files=list(doc["spec_files"]),
-            spec_hash=doc["spec_hash"],
+            plan=decode_plan(doc["plan"], source=path),
+            spec_files=tuple(_strings(doc["spec_files"])),
+            spec_hash=_string(doc["spec_hash"]),
+            engine=_string(doc["engine"]),
             state_existed=bool(state["existed"]),
             state_lineage=state["lineage"],
             state_serial=state["serial"],
             state_hash=state["hash"],
-            refresh=bool(options["refresh"]),
-            destroy_all=bool(options["destroy_all"]),
-            targets=list(options["targets"]),
-            replace=list(options["replace"]),
-            max_hourly_cost=options.get("max_hourly_cost"),
-            prices=options.get("prices"),
-            plan=doc["plan"],
         )
-        from tpdeclare.plan.render import plan_from_json
-
-        plan_from_json(saved.plan)  # every change must be readable before anything trusts the file
-        return saved
     except errors.PlanFileError:
         raise
-    except (OSError, ValueError, KeyError, TypeError, AttributeError, IndexError) as exc:
+    except (ValueError, KeyError, TypeError, RecursionError) as exc:
         raise errors.PlanFileError(
             f"{path} is not a readable tpdeclare plan file ({exc})",
             hint="make one with `tpdeclare plan --out FILE`",
         ) from exc
+
+
+def _string(value: object) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"expected a string, got {type(value).__name__}")
+    return value
+
+
+def _strings(value: object) -> list[str]:
+    if not isinstance(value, list):
+        raise TypeError(f"expected a list, got {type(value).__name__}")
+    return [_string(v) for v in value]

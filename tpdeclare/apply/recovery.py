@@ -1,14 +1,18 @@
-"""Recovery: resolves records left pending/creating/deleting by an interrupted run, with one list call."""
+"""Recovery: resolves records an earlier run left pending, creating or deleting, with one list call."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
-from typing import Callable
+from typing import TYPE_CHECKING
 
-from tpdeclare.apply.protocol import is_gone, live_by_name, recorded_elsewhere, status_of, stranger_reason, utcnow_iso
+from tpdeclare.apply.ownership import is_gone, live_by_name, recorded_elsewhere, status_of, stranger_reason, utcnow_iso
 from tpdeclare.errors import TpdeclareError
-from tpdeclare.state.model import CREATING, DELETING, PENDING, READY, TAINTED, State
+from tpdeclare.state.model import CREATING, DELETING, PENDING, READY, TAINTED, Record, State
 from tpdeclare.state.recorder import Recorder
+
+if TYPE_CHECKING:
+    from tpdeclare.api.client import ClusterInfo, RequestInfo
 
 UNSETTLED = (PENDING, CREATING, DELETING)
 
@@ -18,12 +22,12 @@ def needs_recovery(state: State | None) -> bool:
 
 
 def recover(
-    clusters: list,
+    clusters: list[ClusterInfo],
     recorder: Recorder,
     report: Callable[[str], None],
     *,
     only: tuple[str, ...] = UNSETTLED,
-    request_info: Callable[[str], object] | None = None,
+    request_info: Callable[[str], RequestInfo] | None = None,
 ) -> list[str]:
     """Settle every unsettled record (of the statuses in `only`) against `clusters` (one
     `GET /cluster/list`); returns what it said. `request_info` (the client's), when given, fetches the
@@ -48,7 +52,8 @@ def recover(
         if rec.status == PENDING:
             found = by_name.get(rec.name)
             if found is None:
-                say(f"{rec.address}: an interrupted create of '{rec.name}' is not on the engine (yet); the intent is kept")
+                say(f"{rec.address}: an interrupted create of '{rec.name}' is not on the engine (yet); "
+                    f"the intent is kept")
                 continue
             why = stranger_reason(found, rec) or recorded_elsewhere(found, rec.address, recorder.records())
             if why is not None:
@@ -62,12 +67,12 @@ def recover(
             rec = replace(rec, cluster_id=found.cluster_id, instance_ids=tuple(found.instance_ids),
                           status=status_of(found), updated_at=utcnow_iso())
             recorder.put(rec)
-            say(f"{rec.address}: adopted {found.cluster_id} left by an interrupted run ({found.status})")
+            say(f"{rec.address}: adopted {found.cluster_id} left by an earlier run ({found.status})")
         elif rec.status == CREATING:
-            found = by_id.get(rec.cluster_id)
+            found = by_id.get(rec.cluster_id or "")
             if found is None or is_gone(found):
                 recorder.remove(rec.address)
-                say(f"{rec.address}: {rec.cluster_id} from an interrupted run no longer exists; it is forgotten")
+                say(f"{rec.address}: {rec.cluster_id} from an earlier run no longer exists; it is forgotten")
                 continue
             new_status = status_of(found)
             if new_status != CREATING:
@@ -78,20 +83,20 @@ def recover(
                               message=message, updated_at=utcnow_iso())
                 recorder.put(rec)
                 what = "is ready" if new_status == READY else "failed to provision (tainted: it will be replaced)"
-                say(f"{rec.address}: {rec.cluster_id} from an interrupted run {what}")
+                say(f"{rec.address}: {rec.cluster_id} from an earlier run {what}")
             else:
-                say(f"{rec.address}: {rec.cluster_id} from an interrupted run is still provisioning ({found.status})")
+                say(f"{rec.address}: {rec.cluster_id} from an earlier run is still provisioning ({found.status})")
         elif rec.status == DELETING:
-            found = by_id.get(rec.cluster_id)
+            found = by_id.get(rec.cluster_id or "")
             if found is None or found.is_destroyed:
                 recorder.remove(rec.address)
-                say(f"{rec.address}: {rec.cluster_id} was destroyed by an interrupted run; it is forgotten")
+                say(f"{rec.address}: {rec.cluster_id} was destroyed by an earlier run; it is forgotten")
             else:
-                say(f"{rec.address}: an interrupted destroy of {rec.cluster_id} is unfinished ({found.status})")
+                say(f"{rec.address}: an unfinished destroy of {rec.cluster_id} is unfinished ({found.status})")
     return said
 
 
-def _failure_words(rec, request_info) -> str | None:
+def _failure_words(rec: Record, request_info: Callable[[str], RequestInfo] | None) -> str | None:
     """The server's message on a FAILED create request, if it can be had (never raises)."""
     if request_info is None or not rec.request_id:
         return None

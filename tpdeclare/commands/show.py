@@ -5,44 +5,42 @@ from __future__ import annotations
 import json
 
 from tpdeclare import errors
-from tpdeclare.commands.common import Context, find_state
-from tpdeclare.plan import render
+from tpdeclare.commands.context import Context
+from tpdeclare.commands.plan_output import emit_plan
+from tpdeclare.commands.read_once import read_once
+from tpdeclare.commands.state_locator import find_state
+from tpdeclare.options import ShowOptions
+from tpdeclare.state.model import Record
 
 
-def run(ctx: Context, args) -> int:
-    from tpdeclare.planfile import is_plan_file, load_plan
+def run(ctx: Context, opts: ShowOptions) -> int:
+    from tpdeclare.planfile import is_plan_bytes, load_plan
 
-    if len(args.spec) == 1 and is_plan_file(args.spec[0]):
-        saved = load_plan(args.spec[0])
-        plan = render.plan_from_json(saved.plan)
-        if args.json:
-            ctx.console.print(json.dumps(saved.plan, indent=2), end="\n")
-        elif args.markdown:
-            ctx.console.print(render.render_markdown(plan), end="")
-        else:
-            ctx.console.print(render.render_text(plan, ctx.console.palette), end="")
+    preread = read_once(opts.specs) if len(opts.specs) == 1 else {}
+    if opts.specs and opts.specs[0] in preread and is_plan_bytes(preread[opts.specs[0]]):
+        emit_plan(ctx.console, load_plan(opts.specs[0], preread[opts.specs[0]]).plan, opts.output)
         return 0
-    if args.markdown:
+    if opts.output == "markdown":
         raise errors.TpdeclareError("--markdown shows a saved plan; the state has no Markdown form",
                                     hint="use `tpdeclare show PLANFILE --markdown`, or `tpdeclare show --json`")
-    store, _ = find_state(ctx, args.spec)
+    store = find_state(ctx, opts.specs, preread=preread)
     state = store.read()
     if state is None:
         raise errors.StateError(f"no state at {store.path}", hint="nothing has been applied for this stack yet")
-    if args.json:
+    if opts.output == "json":
         ctx.console.print(json.dumps(state.to_json(), indent=2, sort_keys=True))
         return 0
     ctx.console.print(f"# stack {state.stack} (lineage {state.lineage}, serial {state.serial})")
-    for address, rec in sorted(state.resources.items()):
+    for _address, rec in sorted(state.resources.items()):
         ctx.console.print(format_record(rec))
     return 0
 
 
-def format_record(rec) -> str:
+def format_record(rec: Record) -> str:
     lines = [f'cluster "{rec.address}" {{']
-    rows = [("id", rec.cluster_id), ("status", rec.status), ("name", rec.name)]
+    rows: list[tuple[str, object]] = [("id", rec.cluster_id), ("status", rec.status.value), ("name", rec.name)]
     rows += [(k, v) for k, v in rec.spec.items() if k != "name"]
-    rows += [("instance_ids", rec.instance_ids), ("request_id", rec.request_id), ("created_at", rec.created_at)]
+    rows += [("instance_ids", list(rec.instance_ids)), ("request_id", rec.request_id), ("created_at", rec.created_at)]
     if rec.message:
         rows.append(("message", rec.message))
     width = max(len(k) for k, _ in rows)

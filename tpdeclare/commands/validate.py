@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from tpdeclare.commands.common import Context
+from tpdeclare.commands.context import Context
+from tpdeclare.options import ValidateOptions
 
 
-def run(ctx: Context, args) -> int:
-    spec = ctx.load_spec(args.spec)
+def run(ctx: Context, opts: ValidateOptions) -> int:
+    spec = ctx.load_spec(opts.specs)
     n = len(spec.clusters)
     ctx.console.print(
         ctx.console.palette.paint("32", "Success!")

@@ -1,9 +1,15 @@
-"""Plan values: actions, per-cluster changes and the plan as a whole (pure data)."""
+"""Plan values: actions, field effects, per-address changes and the plan as a whole (pure, frozen data)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
+from typing import Any
+
+from tpdeclare.fields import FieldEffect
+from tpdeclare.spec.model import ClusterSpec
+
+__all__ = ["Action", "Change", "Cost", "FieldChange", "FieldEffect", "Plan", "PlanRequest"]
 
 
 class Action(Enum):
@@ -18,13 +24,16 @@ class Action(Enum):
     @property
     def terraform_actions(self) -> list[str]:
         """Terraform's JSON `actions` vocabulary, so policy tools work on our plans."""
-        return {
-            Action.CREATE: ["create"],
-            Action.UPDATE: ["update"],
-            Action.REPLACE: ["delete", "create"],
-            Action.DELETE: ["delete"],
-            Action.NOOP: ["no-op"],
-        }[self]
+        return list(_TERRAFORM_ACTIONS[self])
+
+
+_TERRAFORM_ACTIONS: dict[Action, tuple[str, ...]] = {
+    Action.CREATE: ("create",),
+    Action.UPDATE: ("update",),
+    Action.REPLACE: ("delete", "create"),
+    Action.DELETE: ("delete",),
+    Action.NOOP: ("no-op",),
+}
 
 
 @dataclass(frozen=True)
@@ -32,20 +41,20 @@ class FieldChange:
     """One field whose desired value differs from the current one, and what that causes."""
 
     field: str
-    before: object
-    after: object
-    effect: str  # "replace" | "in_place" | "create_only" | "ignored"
+    before: Any
+    after: Any
+    effect: FieldEffect
     detail: str | None = None  # for list fields: how the items changed ("1 added, 0 removed")
 
 
 @dataclass(frozen=True)
 class Change:
-    """The planned action for one address."""
+    """The planned action for one address, with everything the executor needs to carry it out."""
 
     address: str
     action: Action
-    before: dict | None  # current fields (recorded, or observed with --refresh)
-    after: dict | None  # desired fields
+    before: dict[str, Any] | None  # current fields (recorded, or observed with --refresh)
+    after: dict[str, Any] | None  # desired fields, as shown
     field_changes: tuple[FieldChange, ...] = ()
     replace_paths: tuple[str, ...] = ()
     reason: str | None = None  # Terraform-style action_reason
@@ -54,6 +63,8 @@ class Change:
     hourly_before: float | None = None
     hourly_after: float | None = None
     moved_from: str | None = None
+    desired: ClusterSpec | None = None  # the cluster to create or keep (None for a destroy)
+    lift_protection: bool = False  # a replace that turns deletion protection off before its destroy
 
     @property
     def is_change(self) -> bool:
@@ -74,21 +85,42 @@ class Cost:
 
 
 @dataclass(frozen=True)
+class PlanRequest:
+    """What a plan was asked for (recorded with it, and shown by a saved plan)."""
+
+    refresh: bool = False
+    destroy_all: bool = False
+    targets: tuple[str, ...] = ()
+    replace: tuple[str, ...] = ()
+    max_hourly_cost: float | None = None
+    prices: tuple[tuple[str, float], ...] = ()  # --prices overrides, sorted by kind
+
+
+@dataclass(frozen=True)
 class Plan:
-    """Everything one run intends to do, and the state it was made against."""
+    """Everything one run intends to do, and the state it was made against.
+
+    The executor carries out exactly this: the changes, the state-only steps (`moves` in the changes,
+    `forget`, `drop_intents`, `state_sync`) and `waits`; it decides nothing again.
+    """
 
     stack: str
     changes: tuple[Change, ...]
     cost: Cost
     blocked: tuple[str, ...] = ()  # policy violations; a blocked plan cannot be applied (exit 3)
+    conflicts: tuple[str, ...] = ()  # creates the engine would refuse (a taken name); cannot be applied (exit 1)
     warnings: tuple[str, ...] = ()
     state_lineage: str | None = None
     state_serial: int | None = None
     max_hourly_cost: float | None = None
     prices_as_of: str = ""
     refreshed: bool = False
-    forget: tuple[str, ...] = field(default_factory=tuple)  # records gone outside tpdeclare, dropped on apply
+    forget: tuple[str, ...] = field(default_factory=tuple)  # records dropped on apply: gone outside, or intents
+    drop_intents: tuple[str, ...] = ()  # of `forget`: interrupted creates looked up once more before dropping
     state_sync: tuple[str, ...] = ()  # records whose lifecycle (prevent_destroy) changed: state-only updates
+    waits: tuple[str, ...] = ()  # unchanged addresses still being created by an earlier run: apply waits
+    spec_files: tuple[str, ...] = ()  # the spec arguments the plan was made from (for hints)
+    request: PlanRequest = field(default_factory=PlanRequest)
 
     @property
     def actionable(self) -> tuple[Change, ...]:
@@ -101,10 +133,16 @@ class Plan:
             or bool(self.state_sync)
         )
 
+    def change(self, address: str) -> Change | None:
+        for c in self.changes:
+            if c.address == address:
+                return c
+        return None
+
     def count(self, action: Action) -> int:
         return sum(1 for c in self.changes if c.action is action)
 
-    def summary(self) -> dict:
+    def summary(self) -> dict[str, int]:
         return {
             "add": self.count(Action.CREATE),
             "change": self.count(Action.UPDATE),

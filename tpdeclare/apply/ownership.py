@@ -1,10 +1,15 @@
-"""The exactly-once rules shared by the executor and recovery: finding our cluster by name, safely."""
+"""Whose cluster is it: the exactly-once rules for finding our cluster by name, shared by apply and recovery."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
-from tpdeclare.state.model import Record
+from tpdeclare.state.model import CREATING, READY, TAINTED, Record, RecordStatus
+
+if TYPE_CHECKING:  # the client module imports requests: not needed to judge a cluster
+    from tpdeclare.api.client import ClusterInfo
 
 # A cluster found under our name is adopted only if it was made after our intent (allowing this much
 # clock skew between us and the engine) and matches the shape we asked for. Anything else is a stranger.
@@ -12,7 +17,7 @@ CLOCK_SKEW_SECONDS = 120.0
 
 
 def utcnow_iso() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def parse_time(text: str | None) -> datetime | None:
@@ -23,20 +28,20 @@ def parse_time(text: str | None) -> datetime | None:
         value = datetime.fromisoformat(str(text).replace("Z", "+00:00"))
     except ValueError:
         return None
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-def live_by_name(clusters) -> dict:
+def live_by_name(clusters: Iterable[ClusterInfo]) -> dict[str | None, ClusterInfo]:
     """name -> ClusterInfo for every cluster that is not being destroyed."""
     return {c.name: c for c in clusters if not is_gone(c)}
 
 
-def is_gone(cluster) -> bool:
+def is_gone(cluster: ClusterInfo) -> bool:
     """Destroyed, or on its way: no longer a cluster anyone can use."""
     return cluster.is_destroying or cluster.is_destroyed
 
 
-def stranger_reason(found, intent: Record) -> str | None:
+def stranger_reason(found: ClusterInfo, intent: Record) -> str | None:
     """Why `found` (a ClusterInfo under our intent's name) is not the cluster our intent made, or None."""
     want = intent.spec
     if found.instance_type != want.get("instance_type") or int(found.num_nodes or 1) != int(want.get("num_nodes") or 1):
@@ -51,7 +56,7 @@ def stranger_reason(found, intent: Record) -> str | None:
     return None
 
 
-def recorded_elsewhere(found, address: str, records: dict) -> str | None:
+def recorded_elsewhere(found: ClusterInfo, address: str, records: Mapping[str, Record]) -> str | None:
     """Why `found` cannot be the intent's at `address`: its ID is already recorded at another address
     (names are unique, so that address's create made it, not ours)."""
     for other, rec in records.items():
@@ -60,10 +65,8 @@ def recorded_elsewhere(found, address: str, records: dict) -> str | None:
     return None
 
 
-def status_of(found) -> str:
+def status_of(found: ClusterInfo) -> RecordStatus:
     """The record status an engine cluster status maps to."""
-    from tpdeclare.state.model import CREATING, READY, TAINTED
-
     if found.is_running:
         return READY
     if found.is_failed:

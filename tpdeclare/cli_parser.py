@@ -1,0 +1,197 @@
+"""The command line's grammar: every command, option and help text, as argparse parsers."""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from collections.abc import Callable
+from typing import NoReturn
+
+from tpdeclare import __version__
+
+EPILOG = """\
+exit codes: 0 success/no changes · 1 error · 2 changes present (plan --detailed-exitcode)
+            · 3 blocked by policy (budget, prevent_destroy, protected cluster) · 130 interrupted
+engine: --engine URL, or env TENSORPOOL_ENGINE; `--engine sandbox` runs the built-in local engine.
+Terraform's single-dash spellings work too: -auto-approve, -out=FILE, -target=ADDR, -refresh=false, -json.
+"""
+
+
+class UsageError(Exception):
+    """A command line tpdeclare cannot run: printed with the command's usage and a hint, exit 1."""
+
+    def __init__(self, message: str, hint: str, parser: argparse.ArgumentParser):
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+        self.parser = parser
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports usage errors like every other tpdeclare error (exit 1, with a hint)."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(message, f"run `{self.prog} --help` for the options", self)
+
+
+def print_usage_error(exc: UsageError) -> None:
+    exc.parser.print_usage(sys.stderr)
+    sys.stderr.write(f"Error: {exc.message}\n  hint: {exc.hint}\n")
+
+
+_DURATION = re.compile(r"(?P<n>[0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*(?P<unit>s|m|h)?")
+_UNIT = {None: 1.0, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def seconds(text: str) -> float:
+    """A non-negative number of seconds, with an optional unit as Terraform writes them: 90, 1.5, 30s, 10m, 1h."""
+    m = _DURATION.fullmatch(text.strip())
+    if not m:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds (e.g. 30, 30s, 10m), got {text!r}")
+    return float(m.group("n")) * _UNIT[m.group("unit")]
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def usd(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if value < 0 or value != value or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be zero or more, got {text}")
+    return value
+
+
+def _global_options(parser: argparse.ArgumentParser, suppress: bool) -> None:
+    def d(value: object) -> object:
+        return argparse.SUPPRESS if suppress else value
+
+    g = parser.add_argument_group("global options")
+    g.add_argument("--engine", default=d(None), metavar="URL",
+                   help="TensorPool API base URL, or `sandbox` for the built-in local engine (env TENSORPOOL_ENGINE)")
+    g.add_argument("--state", default=d(None), metavar="PATH", help="state file (default: state/<stack>.json)")
+    g.add_argument("--lock-timeout", type=seconds, default=d(0.0), metavar="SECONDS",
+                   help="wait this long for another run's state lock (default 0: fail at once)")
+    g.add_argument("--no-color", action="store_true", default=d(False), help="no colour (also: env NO_COLOR)")
+    g.add_argument("-v", "--verbose", action="count", default=d(0), help="log API calls to stderr (key redacted)")
+
+
+def _planning(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--target", action="append", default=[], metavar="ADDR", help="only plan this address")
+    p.add_argument("--replace", action="append", default=[], metavar="ADDR", help="force a replace of this address")
+    p.add_argument("--max-hourly-cost", type=usd, metavar="USD",
+                   help="block a plan whose total cost is above this (overrides budget.max_hourly_cost)")
+    p.add_argument("--prices", metavar="FILE",
+                   help="USD per GPU-hour by kind (YAML, e.g. `H100: 2.49`), over the built-in dated table")
+
+
+def _executing(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--auto-approve", action="store_true", help="do not ask for a typed `yes`")
+    p.add_argument("--parallelism", type=positive_int, default=10, metavar="N",
+                   help="changes in flight at once (default 10)")
+    p.add_argument("--timeout", type=seconds, default=1800.0, metavar="SECONDS",
+                   help="the most this whole run may take, waits for clusters included; what is left is picked up "
+                   "by the next run (default 1800; 30m and 1h work too)")
+
+
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The whole parser. Given the arguments about to be parsed, it leaves out the options of
+    `sandbox serve` (and the import of their module) when they cannot be needed: a start-up saving."""
+    parser = _Parser(
+        prog="tpdeclare",
+        description="Declarative TensorPool GPU clusters: validate, plan and apply YAML specs.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"tpdeclare {__version__}")
+    _global_options(parser, suppress=False)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    def command(name: str, help_text: str, *specs: Callable[[argparse.ArgumentParser], None]) -> _Parser:
+        p: _Parser = sub.add_parser(name, help=help_text, description=help_text)
+        _global_options(p, suppress=True)
+        for add in specs:
+            add(p)
+        return p
+
+    p = command("validate", "Check spec files offline (no key, no state, no network).")
+    p.add_argument("spec", nargs="+", metavar="SPEC", help="a YAML file, or a directory of them (one stack)")
+
+    p = command("plan", "Show what apply would change and what it would cost.", _planning)
+    p.add_argument("spec", nargs="+", metavar="SPEC")
+    p.add_argument("--refresh", action="store_true", help="read the engine (one list call) and plan drift too")
+    fmt = p.add_mutually_exclusive_group()
+    fmt.add_argument("--json", action="store_true", help="machine-readable plan (Terraform's actions vocabulary)")
+    fmt.add_argument("--markdown", action="store_true", help="a pull-request comment")
+    p.add_argument("--out", metavar="FILE", help="save the plan, to apply exactly it later")
+    p.add_argument("--detailed-exitcode", action="store_true", help="exit 2 when there are changes")
+    p.add_argument("--destroy", action="store_true", help="plan the destruction of every cluster of the stack")
+
+    p = command("apply", "Plan, confirm and make the changes (or apply a saved plan file).", _planning, _executing)
+    p.add_argument("spec", nargs="+", metavar="SPEC|PLANFILE")
+    p.add_argument("--no-refresh", dest="refresh", action="store_false",
+                   help="plan from the state alone (apply reads the engine first by default, as Terraform does)")
+    p.add_argument("--refresh", dest="refresh", action="store_true", help="read the engine first (the default)")
+    p.set_defaults(refresh=True)
+
+    p = command("destroy", "Destroy every cluster of the stack (from its spec, its stack name, or --state alone).",
+                _executing)
+    p.add_argument("spec", nargs="*", metavar="SPEC|STACK")
+    p.add_argument("--target", action="append", default=[], metavar="ADDR", help="only destroy this address")
+
+    p = command("show", "Show a saved plan, or the recorded state.")
+    p.add_argument("spec", nargs="*", metavar="SPEC|PLANFILE")
+    fmt = p.add_mutually_exclusive_group()
+    fmt.add_argument("--json", action="store_true")
+    fmt.add_argument("--markdown", action="store_true")
+
+    p = command("refresh", "Update the state from the engine (one list call), after showing what changes.")
+    p.add_argument("spec", nargs="+", metavar="SPEC")
+    p.add_argument("--auto-approve", action="store_true")
+
+    p = command("import", "Adopt a cluster made outside tpdeclare at an address of the spec.")
+    p.add_argument("address", metavar="ADDR")
+    p.add_argument("cluster_id", metavar="CLUSTER_ID")
+    p.add_argument("spec", nargs="+", metavar="SPEC")
+
+    p = command("orphans", "List engine clusters named like this stack's but not in its state (exit 2 if any).")
+    p.add_argument("spec", nargs="+", metavar="SPEC")
+
+    p = command("force-unlock", "Release a state lock whose holder is gone.")
+    p.add_argument("lock_id", metavar="ID")
+    p.add_argument("spec", nargs="*", metavar="SPEC")
+
+    p = command("state", "Read or edit the recorded state.")
+    ssub = p.add_subparsers(dest="state_command", metavar="SUBCOMMAND", parser_class=_Parser, required=True)
+    state_parsers = {
+        "list": ssub.add_parser("list", help="recorded addresses, IDs and statuses"),
+        "show": ssub.add_parser("show", help="one record in full"),
+        "rm": ssub.add_parser("rm", help="forget clusters (they keep running)"),
+        "mv": ssub.add_parser("mv", help="rename an address"),
+    }
+    state_parsers["show"].add_argument("address", nargs=1, metavar="ADDR")
+    state_parsers["rm"].add_argument("address", nargs="+", metavar="ADDR")
+    state_parsers["mv"].add_argument("address", nargs=2, metavar=("FROM", "TO"))
+    for s in state_parsers.values():
+        _global_options(s, suppress=True)
+        s.add_argument("--spec", dest="spec_opt", action="append", metavar="SPEC",
+                       help="the stack's spec, to find its state")
+
+    p = command("sandbox", "The local TensorPool engine.")
+    ssub = p.add_subparsers(dest="sandbox_command", metavar="SUBCOMMAND", parser_class=_Parser, required=True)
+    serve = ssub.add_parser("serve", help="serve the sandbox engine over HTTP on 127.0.0.1")
+    if argv is None or "sandbox" in argv:
+        from tpdeclare.sandbox.serve import add_arguments
+
+        add_arguments(serve)
+    return parser

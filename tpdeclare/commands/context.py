@@ -1,0 +1,98 @@
+"""The per-run collaborators every command shares: the options, the console, the spec, the state store, the engine."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from tpdeclare import errors
+from tpdeclare.commands.console import Console, colour_enabled
+from tpdeclare.interrupt import interruptible_sleep
+from tpdeclare.options import GlobalOptions
+
+if TYPE_CHECKING:
+    from tpdeclare.api.client import TensorPoolClient
+    from tpdeclare.spec.model import StackSpec
+    from tpdeclare.state.local import LocalStateStore
+    from tpdeclare.state.model import State
+
+
+@dataclass
+class Context:
+    """Built once per run from the global options."""
+
+    options: GlobalOptions
+    console: Console
+    cwd: Path
+
+    @classmethod
+    def from_options(cls, options: GlobalOptions) -> Context:
+        return cls(options=options, console=Console(colour_enabled(options.no_color)), cwd=Path.cwd())
+
+    # ---- spec --------------------------------------------------------------------------------------
+    def load_spec(self, paths: tuple[str, ...] | list[str], preread: Mapping[str, bytes] | None = None) -> StackSpec:
+        """Load and validate the stack; print warnings; raise SpecError with every diagnostic."""
+        import inspect  # TODO(merge): the spec branch adds `preread`; drop this probe then
+
+        from tpdeclare.spec.loader import load_stack
+
+        kw = {"preread": preread} if preread and "preread" in inspect.signature(load_stack).parameters else {}
+        spec, diags = load_stack(list(paths), **kw)
+        for d in sorted(diags, key=lambda d: d.sort_key()):
+            if d.severity != "error":
+                self.console.warn(d.format())
+        errs = [d for d in diags if d.severity == "error"]
+        if errs or spec is None:
+            raise errors.SpecError(errs)
+        return spec
+
+    # ---- state -------------------------------------------------------------------------------------
+    def state_path(self, stack: str) -> Path:
+        if self.options.state:
+            return Path(self.options.state)
+        return self.cwd / "state" / f"{stack}.json"
+
+    def store(self, stack: str) -> LocalStateStore:
+        from tpdeclare.state.local import LocalStateStore
+
+        return LocalStateStore(self.state_path(stack))
+
+    def lock(self, store: LocalStateStore, command: str) -> AbstractContextManager[object]:
+        return store.lock(command, timeout=self.options.lock_timeout)
+
+    def read_state(self, store: LocalStateStore, stack: str) -> State | None:
+        state = store.read()
+        if state is not None and state.stack != stack:
+            raise errors.StateError(
+                f"{store.path} holds the state of stack '{state.stack}', not '{stack}'",
+                hint="pass --state with the right file, or set `stack:` in the spec to match",
+            )
+        return state
+
+    # ---- engine ------------------------------------------------------------------------------------
+    def engine(self) -> str:
+        """The engine this run talks to (--engine, TENSORPOOL_ENGINE, or the public API); checked before
+        anything is written."""
+        from tpdeclare.api.connect import SANDBOX, check_engine_url, resolve_engine
+
+        engine = resolve_engine(self.options.engine)
+        if engine != SANDBOX:
+            check_engine_url(engine)
+        return engine
+
+    def client(self, stop: threading.Event | None = None) -> TensorPoolClient:
+        from tpdeclare.api.connect import make_client
+
+        kwargs = {} if stop is None else {"sleep": interruptible_sleep(stop)}
+        return make_client(self.options.engine, env=os.environ, cwd=str(self.cwd), **kwargs)
+
+
+def iter_state_files(directory: Path) -> Iterator[Path]:
+    """The stacks' state files in a state directory (the sandbox's own file left out)."""
+    if directory.is_dir():
+        yield from sorted(p for p in directory.glob("*.json") if not p.name.startswith("_"))

@@ -1,0 +1,97 @@
+"""Carrying out a plan for apply and destroy: confirm, execute within the deadline, record, and say what happened."""
+
+from __future__ import annotations
+
+import time
+
+from tpdeclare import errors
+from tpdeclare.commands.context import Context
+from tpdeclare.commands.plan_session import Session
+from tpdeclare.commands.prompt import ask_yes
+from tpdeclare.commands.signals import StopOnSignal
+from tpdeclare.options import ExecutionOptions
+from tpdeclare.plan.model import Plan
+from tpdeclare.state.recorder import Recorder
+
+
+def check_applicable(plan: Plan) -> None:
+    """Refuse a plan that cannot be applied: blocked by policy (exit 3), or refused by the engine (exit 1)."""
+    if plan.blocked:
+        raise errors.PolicyError(
+            "the plan is blocked by policy:\n  - " + "\n  - ".join(plan.blocked),
+            hint="nothing was changed; fix the spec (or the budget) and plan again",
+        )
+    if plan.conflicts:
+        raise errors.TpdeclareError(
+            "the plan cannot be applied:\n  - " + "\n  - ".join(plan.conflicts),
+            hint="nothing was changed",
+        )
+
+
+def execute(ctx: Context, session: Session, execution: ExecutionOptions, signals: StopOnSignal, *,
+            word: str, question: str | None, started: float) -> int:
+    """Confirm (unless `question` is None: a saved plan was reviewed already), then run the executor with
+    every change recorded; `started` (time.monotonic) begins the --timeout that bounds the whole run."""
+    from tpdeclare.apply.context import ApplyContext
+    from tpdeclare.apply.executor import Executor
+
+    plan = session.plan
+    if not plan.has_changes and not plan.waits:
+        return 0
+    if question is not None and plan.has_changes:
+        ask_yes(ctx.console, execution.auto_approve, question)
+    signals.immediate = False  # from here on a signal stops the run gracefully
+    if signals.stop.is_set():
+        raise errors.Interrupted(f"{word} interrupted before any cluster was changed",
+                                 hint="run the same command again")
+    recorder = Recorder(session.store, session.working_state())
+    apply_ctx = ApplyContext(
+        api=session.client or ctx.client(signals.stop), recorder=recorder, report=ctx.console.print,
+        stop=signals.stop, clock=time.monotonic, deadline_at=started + execution.timeout,
+        import_hint_files=" ".join(session.spec.files) or "SPEC",
+    )
+    if plan.waits:
+        n = len(plan.waits)
+        ctx.console.print(
+            f"\n{n} cluster{'s' if n != 1 else ''} started by an earlier run {'are' if n != 1 else 'is'} still being "
+            f"created; waiting for {'them' if n != 1 else 'it'}: {', '.join(plan.waits)}"
+        )
+    ctx.console.print("")
+    try:
+        result = Executor(apply_ctx, parallelism=execution.parallelism).run(plan)
+    except BaseException:
+        _checkpoint(ctx, recorder, quiet=True)
+        raise
+    _checkpoint(ctx, recorder, quiet=False)
+    if result.interrupted:
+        raise errors.Interrupted(
+            f"{word} interrupted: {result.line()}; every cluster the engine made is recorded in state",
+            hint="run the same command again to finish",
+        )
+    if result.timed_out:
+        raise errors.ApplyError(
+            f"{word} stopped at the --timeout of {execution.timeout:g}s ({result.line()}"
+            + (f"; not started: {', '.join(result.not_started)}" if result.not_started else "") + ")"
+            + "".join(f"; {a}: {m}" for a, m in sorted(result.failures.items())),
+            hint="what the engine made is recorded in state; run the command again to finish, or raise --timeout",
+        )
+    if result.failures:
+        n = len(result.failures)
+        raise errors.ApplyError(
+            f"{word} finished with {n} failure{'s' if n != 1 else ''} ({result.line()}): "
+            + "; ".join(f"{a}: {m}" for a, m in sorted(result.failures.items())),
+            hint="what succeeded is recorded in state; fix the cause and run the command again",
+        )
+    ctx.console.print(ctx.console.palette.paint("32", f"\n{word} complete! Clusters: {result.line()}."))
+    return 0
+
+
+def _checkpoint(ctx: Context, recorder: Recorder, *, quiet: bool) -> None:
+    """Fold the journal into the snapshot. Every change is already durable in the journal, so when this
+    fails while another error is on its way out, say so instead of hiding that error."""
+    try:
+        recorder.checkpoint()
+    except errors.StateError as exc:
+        if not quiet:
+            raise
+        ctx.console.warn(f"could not compact the state journal ({exc.message}); it is replayed on the next read")

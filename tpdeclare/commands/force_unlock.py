@@ -1,0 +1,14 @@
+"""`tpdeclare force-unlock ID`: release a state lock whose holder is gone."""
+
+from __future__ import annotations
+
+from tpdeclare.commands.context import Context
+from tpdeclare.commands.state_locator import find_state
+from tpdeclare.options import ForceUnlockOptions
+
+
+def run(ctx: Context, opts: ForceUnlockOptions) -> int:
+    store = find_state(ctx, opts.specs)
+    store.force_unlock(opts.lock_id)
+    ctx.console.print(f"Lock {opts.lock_id} on {store.path} released.")
+    return 0

@@ -1,0 +1,34 @@
+"""`tpdeclare refresh`: fold changes made outside tpdeclare into the state, after showing them."""
+
+from __future__ import annotations
+
+from tpdeclare.apply.ownership import utcnow_iso
+from tpdeclare.commands.context import Context
+from tpdeclare.commands.engine_binding import bind_engine, read_engine
+from tpdeclare.commands.prompt import ask_yes
+from tpdeclare.options import RefreshOptions
+from tpdeclare.plan.refresh import observed_fields, refresh_state
+
+
+def run(ctx: Context, opts: RefreshOptions) -> int:
+    spec = ctx.load_spec(opts.specs)
+    engine = ctx.engine()
+    store = ctx.store(spec.stack)
+    with ctx.lock(store, "tpdeclare refresh"):
+        state = ctx.read_state(store, spec.stack)
+        if state is None:
+            ctx.console.print("No state yet: nothing to refresh.")
+            return 0
+        state = bind_engine(state, engine, store)
+        assert state is not None
+        refreshed = refresh_state(state, observed_fields(read_engine(ctx.client(), state)), utcnow_iso())
+        if not refreshed.changed:
+            ctx.console.print("The state matches the engine: nothing to refresh.")
+            return 0
+        ctx.console.print("Refreshing the state will record these changes made outside tpdeclare:")
+        ctx.console.print("\n".join(refreshed.lines))
+        ask_yes(ctx.console, opts.auto_approve, "Do you want to update the state?", doing="update the state")
+        new = state.with_resources(refreshed.resources)
+        store.write(new)
+        ctx.console.print(f"State updated (serial {new.serial}). Run `tpdeclare plan` to see what apply would undo.")
+    return 0

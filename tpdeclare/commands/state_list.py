@@ -1,0 +1,14 @@
+"""`tpdeclare state list`: the recorded addresses, cluster IDs, statuses and names (no API call)."""
+
+from __future__ import annotations
+
+from tpdeclare.commands.context import Context
+from tpdeclare.commands.state_locator import find_state, read_existing
+from tpdeclare.options import StateOptions
+
+
+def run(ctx: Context, opts: StateOptions) -> int:
+    store = find_state(ctx, opts.specs)
+    for address, rec in sorted(read_existing(store).resources.items()):
+        ctx.console.print(f"{address}\t{rec.cluster_id or '-'}\t{rec.status.value}\t{rec.name}")
+    return 0

@@ -1,0 +1,14 @@
+"""`tpdeclare state show ADDR`: one record in full (no API call)."""
+
+from __future__ import annotations
+
+from tpdeclare.commands.context import Context
+from tpdeclare.commands.show import format_record
+from tpdeclare.commands.state_locator import find_state, read_existing, recorded
+from tpdeclare.options import StateOptions
+
+
+def run(ctx: Context, opts: StateOptions) -> int:
+    store = find_state(ctx, opts.specs)
+    ctx.console.print(format_record(recorded(read_existing(store), opts.addresses[0], store)))
+    return 0

@@ -1,0 +1,107 @@
+"""Frozen option values, one per command, made once from the parsed command line (cli.py) and passed down."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+OutputFormat = Literal["text", "json", "markdown"]
+
+
+@dataclass(frozen=True)
+class GlobalOptions:
+    """Options every command takes."""
+
+    engine: str | None = None  # --engine, else TENSORPOOL_ENGINE (resolved where the engine is needed)
+    state: str | None = None  # --state PATH
+    lock_timeout: float = 0.0
+    no_color: bool = False
+    verbose: int = 0
+
+
+@dataclass(frozen=True)
+class PlanningOptions:
+    """What to plan: the options shared by plan and apply."""
+
+    targets: tuple[str, ...] = ()
+    replace: tuple[str, ...] = ()
+    refresh: bool = False
+    max_hourly_cost: float | None = None
+    prices_file: str | None = None
+    destroy_all: bool = False
+
+
+@dataclass(frozen=True)
+class ExecutionOptions:
+    """How to carry a plan out: the options shared by apply and destroy."""
+
+    auto_approve: bool = False
+    parallelism: int = 10
+    timeout: float = 1800.0  # seconds for the whole apply
+
+
+@dataclass(frozen=True)
+class ValidateOptions:
+    specs: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class PlanOptions:
+    specs: tuple[str, ...]
+    planning: PlanningOptions = field(default_factory=PlanningOptions)
+    output: OutputFormat = "text"
+    out: str | None = None
+    detailed_exitcode: bool = False
+
+
+@dataclass(frozen=True)
+class ApplyOptions:
+    specs: tuple[str, ...]  # spec files, or one saved plan file
+    planning: PlanningOptions = field(default_factory=PlanningOptions)
+    execution: ExecutionOptions = field(default_factory=ExecutionOptions)
+    planning_given: tuple[str, ...] = ()  # planning flags given explicitly (refused with a saved plan)
+
+
+@dataclass(frozen=True)
+class DestroyOptions:
+    specs: tuple[str, ...]  # spec files, or none (destroy from the state alone), or a stack name
+    targets: tuple[str, ...] = ()
+    execution: ExecutionOptions = field(default_factory=ExecutionOptions)
+
+
+@dataclass(frozen=True)
+class ShowOptions:
+    specs: tuple[str, ...]
+    output: OutputFormat = "text"
+
+
+@dataclass(frozen=True)
+class RefreshOptions:
+    specs: tuple[str, ...]
+    auto_approve: bool = False
+
+
+@dataclass(frozen=True)
+class ImportOptions:
+    address: str
+    cluster_id: str
+    specs: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class OrphansOptions:
+    specs: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ForceUnlockOptions:
+    lock_id: str
+    specs: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class StateOptions:
+    """`state list|show|rm|mv`: which stack's state, and the addresses named."""
+
+    specs: tuple[str, ...] = ()  # --spec, to find the stack's state
+    addresses: tuple[str, ...] = ()  # show: one; rm: one or more; mv: FROM and TO

@@ -1,0 +1,166 @@
+"""Renders a Plan as Terraform-like text for a terminal: the changes, the `Plan:` line and the `Cost:` line."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from tpdeclare.fields import MANAGED_FIELDS, FieldEffect
+from tpdeclare.plan.model import Action, Change, Plan
+
+_HEADLINE = {
+    Action.CREATE: "will be created",
+    Action.UPDATE: "will be updated in-place",
+    Action.REPLACE: "must be replaced",
+    Action.DELETE: "will be destroyed",
+}
+_COLOURS = {Action.CREATE: "32", Action.UPDATE: "33", Action.REPLACE: "35", Action.DELETE: "31"}
+_EFFECT_TAILS = {
+    FieldEffect.REPLACE: " # forces replacement",
+    FieldEffect.IGNORED: " # ignored (lifecycle.ignore_changes)",
+    FieldEffect.CREATE_ONLY: " # applies on the next replace",
+}
+
+
+class Palette:
+    """ANSI colour, or none (not a TTY, NO_COLOR, --no-color)."""
+
+    def __init__(self, enabled: bool):
+        self.enabled = enabled
+
+    def paint(self, code: str, text: str) -> str:
+        return f"\033[{code}m{text}\033[0m" if self.enabled and code else text
+
+    def bold(self, text: str) -> str:
+        return self.paint("1", text)
+
+
+def money(value: float | None) -> str:
+    """`$47.84/hr`; `$?/hr` when unknown."""
+    return "$?/hr" if value is None else f"${value:,.2f}/hr"
+
+
+def signed_money(value: float) -> str:
+    sign = "+" if value >= 0 else "-"
+    return f"{sign}${abs(value):,.2f}/hr"
+
+
+def _value(field: str, value: Any) -> str:
+    if value is None:
+        return "(none)"
+    if field == "public_keys":
+        return "[" + ", ".join(json.dumps(_short_key(k), ensure_ascii=False) for k in value) + "]"
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _short_key(key: str) -> str:
+    parts = str(key).split()
+    if len(parts) >= 2 and len(parts[1]) > 16:
+        parts[1] = parts[1][:12] + "…"
+    return " ".join(parts)
+
+
+def render_text(plan: Plan, palette: Palette | None = None) -> str:
+    """The human plan, ending with the `Plan:` and `Cost:` lines."""
+    p = palette or Palette(False)
+    lines: list[str] = []
+    shown = [c for c in plan.changes if c.is_change or c.moved_from or c.notes]
+    if not plan.has_changes:
+        lines.append(p.bold("No changes.") + " Your clusters match the configuration.")
+        for c in shown:
+            for note in c.notes:
+                lines.append(f"  # {c.address}: {note}")
+        lines.append("")
+        lines.append(cost_line(plan))
+        return "\n".join(lines) + "\n"
+
+    lines.append("tpdeclare will perform the following actions:")
+    lines.append("")
+    for c in shown:
+        lines.extend(_render_change(c, p))
+        lines.append("")
+    lines.append(p.bold(summary_line(plan)))
+    lines.append(cost_line(plan))
+    return "\n".join(lines) + "\n"
+
+
+def summary_line(plan: Plan) -> str:
+    s = plan.summary()
+    line = (
+        f"Plan: {s['add']} to add, {s['change']} to change, {s['replace']} to replace, {s['destroy']} to destroy."
+    )
+    extras = []
+    if s["move"]:
+        extras.append(f"{s['move']} to move")
+    if plan.forget:
+        extras.append(f"{len(plan.forget)} to forget")
+    if plan.state_sync:
+        extras.append(f"{len(plan.state_sync)} lifecycle change{'s' if len(plan.state_sync) != 1 else ''} to record")
+    if extras:
+        line = line[:-1] + ", " + ", ".join(extras) + "."
+    return line
+
+
+def cost_line(plan: Plan) -> str:
+    c = plan.cost
+    line = f"Cost: {money(c.before_hourly)} → {money(c.after_hourly)} ({signed_money(c.diff_hourly)})"
+    if plan.max_hourly_cost is not None:
+        line += f", budget {money(plan.max_hourly_cost)}"
+    return line + f"  [prices as of {plan.prices_as_of}]"
+
+
+def _render_change(c: Change, p: Palette) -> list[str]:
+    out: list[str] = []
+    colour = _COLOURS.get(c.action, "")
+    if c.moved_from:
+        out.append(f"  # {c.moved_from} has moved to {c.address}")
+    if c.action is Action.NOOP:
+        for note in c.notes:
+            out.append(f"  # {c.address}: {note}")
+        return out
+    out.append(p.bold(f"  # {c.address} {_HEADLINE[c.action]}"))
+    for note in c.notes:
+        out.append(f"  # ({note})")
+    glyph = c.action.value
+    out.append(p.paint(colour, f"{glyph:>3} cluster \"{c.address}\" {{"))
+    width = max(len(f) for f in MANAGED_FIELDS + ("id", "cost"))
+    if c.cluster_id and c.action is not Action.CREATE:
+        out.append(f"        {'id':<{width}} = {json.dumps(c.cluster_id)}")
+    if c.action is Action.CREATE:
+        for f in MANAGED_FIELDS:
+            out.append(p.paint(colour, f"      + {f:<{width}} = {_value(f, (c.after or {}).get(f))}"))
+    elif c.action is Action.DELETE:
+        for f in MANAGED_FIELDS:
+            out.append(p.paint(colour, f"      - {f:<{width}} = {_value(f, (c.before or {}).get(f))}"))
+    else:
+        changed = {fc.field: fc for fc in c.field_changes}
+        for f in MANAGED_FIELDS:
+            fc = changed.get(f)
+            if fc is None:
+                continue
+            tail = _EFFECT_TAILS.get(fc.effect, "")
+            if fc.detail:
+                tail = f" # {fc.detail}" + (f";{tail[2:]}" if tail else "")
+            out.append(
+                p.paint(
+                    "33", f"      ~ {f:<{width}} = {_value(f, fc.before)} -> {_value(f, fc.after)}{tail}"
+                )
+            )
+        hidden = len(MANAGED_FIELDS) - len(changed)
+        if hidden:
+            out.append(f"        # ({hidden} unchanged attribute{'s' if hidden != 1 else ''} hidden)")
+    out.append(f"        {'cost':<{width}} = {_cost_change(c)}")
+    out.append("    }")
+    return out
+
+
+def _cost_change(c: Change) -> str:
+    if c.action is Action.CREATE:
+        return money(c.hourly_after)
+    if c.action is Action.DELETE:
+        return f"{money(c.hourly_before)} -> $0.00/hr"
+    if c.action is Action.REPLACE:
+        return f"{money(c.hourly_before)} torn down -> {money(c.hourly_after)}"
+    return money(c.hourly_after)
+
+
