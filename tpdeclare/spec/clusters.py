@@ -1,0 +1,186 @@
+"""The `clusters` sections of a stack: each address once, defaults merged under it, checked, as a ClusterSpec.
+
+Checks beyond the schema: an address declared twice (in one stack, across files), the instance type
+against the catalogue, the multi-node rule, the SSH keys' key data, and the resolved cluster name
+(explicit, or `<stack>-<address>`) valid and unique in the stack. A field's value is the cluster's own
+if it sets it (even to null), else the default's, else the field's fallback.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from tpdeclare.catalog import INSTANCE_TYPES, MULTI_NODE_TYPES
+from tpdeclare.fields import FIELDS
+from tpdeclare.spec.instance_types import check_instance_type
+from tpdeclare.spec.model import ClusterSpec, SourceRef
+from tpdeclare.spec.parsed import ParsedFile
+from tpdeclare.spec.reporting import Reporter
+from tpdeclare.spec.schema import rules
+from tpdeclare.spec.settings import StackSettings
+from tpdeclare.spec.source_map import YamlPath
+from tpdeclare.spec.ssh_keys import check_public_keys
+
+_KNOWN_TYPES = frozenset(INSTANCE_TYPES)
+_MULTI_NODE = frozenset(MULTI_NODE_TYPES)
+
+
+@dataclass
+class _Names:
+    """Resolved cluster names so far: name -> (address, file, YAML path where it is set or derived)."""
+
+    taken: dict[str, tuple[str, ParsedFile, YamlPath]] = field(default_factory=dict)
+
+
+def declared_addresses(files: list[ParsedFile]) -> set[str]:
+    """Every address under `clusters` in any file (valid or not)."""
+    declared: set[str] = set()
+    for f in files:
+        declared.update(f.section("clusters") or {})
+    return declared
+
+
+def load_clusters(files: list[ParsedFile], stack: str | None, settings: StackSettings,
+                  report: Reporter) -> dict[str, ClusterSpec]:
+    """Every usable cluster, by address, in file then declaration order; problems go to `report`."""
+    clusters: dict[str, ClusterSpec] = {}
+    declared: dict[str, SourceRef] = {}
+    names = _Names()
+    defaults = settings.default_values()
+    for f in files:
+        for address, body in (f.section("clusters") or {}).items():
+            ypath: YamlPath = ("clusters", address)
+            key_ref = f.smap.key(ypath) or f.smap.locate(ypath)
+            if address in declared:
+                report.error(
+                    f"cluster '{address}' is declared twice: first at {declared[address]}",
+                    key_ref, path=ypath,
+                    hint="addresses are unique within a stack; rename or remove one of them",
+                )
+                continue
+            declared[address] = key_ref
+            if not isinstance(body, dict) or not rules().address.search(address):
+                continue  # the schema has reported it
+            spec = _Cluster(f, address, body, settings, defaults, key_ref, report).build(stack, names)
+            if spec is not None:
+                clusters[address] = spec
+    return clusters
+
+
+class _Cluster:
+    """One cluster's body with the defaults under it, and where each of its values was set."""
+
+    def __init__(self, f: ParsedFile, address: str, body: dict[str, Any], settings: StackSettings,
+                 defaults: dict[str, Any], key_ref: SourceRef, report: Reporter) -> None:
+        self.f, self.address, self.body, self.settings = f, address, body, settings
+        self.defaults, self.key_ref, self.report = defaults, key_ref, report
+        self.ypath: YamlPath = ("clusters", address)
+
+    def value(self, name: str, fallback: Any = None) -> Any:
+        return self.body.get(name, self.defaults.get(name, fallback))
+
+    def where(self, name: str) -> tuple[SourceRef, YamlPath]:
+        """Where a field's value was set: in the cluster, else in `defaults`. Made only for a message."""
+        if name in self.body:
+            return self.f.smap.locate(self.ypath + (name,)), self.ypath + (name,)
+        setting = self.settings.defaults[name]
+        return setting.ref, setting.ypath
+
+    def build(self, stack: str | None, names: _Names) -> ClusterSpec | None:
+        """The ClusterSpec; None (with errors reported) when it is not usable."""
+        itype = self.value("instance_type")
+        num_nodes = self.value("num_nodes", 1)
+        ok = self._instance_type_ok(itype) and _is_integer(num_nodes)
+        if ok and int(num_nodes) > 1 and itype in _KNOWN_TYPES and itype not in _MULTI_NODE:
+            at = "num_nodes" if "num_nodes" in self.body or "instance_type" not in self.body else "instance_type"
+            ref, ypath = self.where(at)
+            self.report.error(
+                f"{itype} cannot have more than one node (num_nodes: {int(num_nodes)})", ref, path=ypath,
+                hint="multi-node clusters need one of: " + ", ".join(MULTI_NODE_TYPES) + "; or set num_nodes: 1",
+            )
+            ok = False
+        if "public_keys" in self.body:
+            check_public_keys(self.body["public_keys"], self.f.smap, self.ypath + ("public_keys",), self.report)
+        name = self._name(stack, names)
+        container = self.value("container")
+        protection = self.value("deletion_protection", False)
+        keys = self.value("public_keys", ())
+        lifecycle: dict[str, Any] = {}
+        for source in (self.defaults.get("lifecycle"), self.body.get("lifecycle")):
+            if isinstance(source, dict):
+                lifecycle.update(source)
+        prevent = lifecycle.get("prevent_destroy", False)
+        ignore = lifecycle.get("ignore_changes", ())
+        if (
+            not ok
+            or name is None
+            or not (container is None or isinstance(container, str))
+            or not isinstance(protection, bool)
+            or not isinstance(keys, (list, tuple))
+            or not all(isinstance(k, str) for k in keys)
+            or not isinstance(prevent, bool)
+            or not isinstance(ignore, (list, tuple))
+        ):
+            return None  # anything not reported here was reported by the schema
+        return ClusterSpec(
+            address=self.address,
+            instance_type=itype,
+            num_nodes=int(num_nodes),
+            name=name,
+            container=container,
+            deletion_protection=protection,
+            public_keys=tuple(keys),
+            prevent_destroy=prevent,
+            ignore_changes=frozenset(i for i in ignore if i in FIELDS),
+            source=self.key_ref,
+        )
+
+    def _instance_type_ok(self, itype: Any) -> bool:
+        if itype is None:
+            self.report.error(f"cluster '{self.address}' has no instance_type", self.key_ref, path=self.ypath,
+                              hint="add `instance_type:` (e.g. 1xH100) to the cluster, or to `defaults:`")
+            return False
+        if not isinstance(itype, str):
+            return False  # the schema has reported it
+        # A default's problem is reported once, at `defaults`.
+        return itype in _KNOWN_TYPES or check_instance_type(
+            itype, lambda: self.where("instance_type"), self.report, say="instance_type" in self.body)
+
+    def _name(self, stack: str | None, names: _Names) -> str | None:
+        """The resolved tp_cluster_name (explicit, or <stack>-<address>), unique in the stack."""
+        explicit = self.body.get("name")
+        name_rule = rules().cluster_name
+        if explicit is not None:
+            if not isinstance(explicit, str) or not name_rule.allows(explicit):
+                return None  # the schema has reported it
+            name, at = explicit, self.ypath + ("name",)
+        else:
+            if stack is None:
+                return None
+            name, at = f"{stack}-{self.address}", self.ypath
+            if not name_rule.allows(name):
+                self.report.error(
+                    f"the default cluster name '{name}' (<stack>-<address>) is not a valid cluster name",
+                    self.key_ref, path=self.ypath,
+                    hint=f"set `name:` for this cluster: lowercase letters, digits and hyphens, starting and ending"
+                         f" with a letter or digit, at most {name_rule.max_length} characters",
+                )
+                return None
+        if name in names.taken:
+            other, other_file, other_at = names.taken[name]
+            self.report.error(
+                f"cluster name '{name}' is also the name of cluster '{other}'"
+                f" ({other_file.smap.locate(other_at, prefer_key=len(other_at) == 2)})",
+                self.f.smap.locate(at, prefer_key=len(at) == 2), path=at,
+                hint="cluster names are unique in your TensorPool account; give one of them a different `name:`",
+            )
+            return None
+        names.taken[name] = (self.address, self.f, at)
+        return name
+
+
+def _is_integer(value: Any) -> bool:
+    if isinstance(value, bool):
+        return False
+    return isinstance(value, int) or (isinstance(value, float) and value.is_integer())
