@@ -20,6 +20,7 @@ import base64
 import binascii
 import re
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import Any
 
 from tpdeclare.spec.reporting import Reporter
@@ -55,8 +56,9 @@ def schema_pattern() -> str:
         # Only `.` is escaped: `\\-` is a syntax error in the Unicode-mode regexes editors compile.
         starts.append(key_type.replace(".", "\\.") + " " + base64.b64encode(head[: len(head) // 3 * 3]).decode())
     control = r"\x00-\x1f\x7f-\x9f\u2028\u2029"
-    return (f"^(?![\\s\\S]*[{control}])(?![\\s\\S]*[ ,;]{_KEY_WORD} AAAA)(?:{'|'.join(starts)})"
-            f"(?:[A-Za-z0-9+/]{{4}})*(?:[A-Za-z0-9+/]{{2}}==|[A-Za-z0-9+/]{{3}}=)?(?: [^ ][^{control}]*)?$")
+    second_key = f"(?:[\\s\\S]*[ ,;])?{_KEY_WORD} AAAA"
+    return (f"^(?:{'|'.join(starts)})(?:[A-Za-z0-9+/]{{4}})*(?:[A-Za-z0-9+/]{{2}}==|[A-Za-z0-9+/]{{3}}=)?"
+            f"(?: (?!{second_key})[^ {control}][^{control}]*)?$(?!\\n)")
 
 
 def refusal(text: str) -> tuple[str, str] | None:
@@ -72,13 +74,18 @@ def check_public_keys(value: Any, smap: SourceMap, ypath: YamlPath, report: Repo
     """Report every entry of a `public_keys` list the schema passed but the whole check refuses."""
     if not isinstance(value, list):
         return
-    pattern = rules().public_key
     for index, key in enumerate(value):
-        if not isinstance(key, str) or len(key) > MAX_KEY_CHARS or pattern.search(key) is None:
-            continue  # the schema has reported it
-        words = refusal(key)
+        words = _beyond_the_schema(key) if isinstance(key, str) else None
         if words is not None:
             report.error(words[0], smap.locate(ypath + (index,)), path=ypath + (index,), hint=words[1])
+
+
+@lru_cache(maxsize=4096)  # a stack repeats its few keys in many clusters
+def _beyond_the_schema(key: str) -> tuple[str, str] | None:
+    """The refusal of a key the schema passed (one it refused, it has reported)."""
+    if len(key) > MAX_KEY_CHARS or rules().public_key.search(key) is None:
+        return None
+    return refusal(key)
 
 
 def key_problem(text: str) -> tuple[str, str] | None:
