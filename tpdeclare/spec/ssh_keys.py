@@ -37,6 +37,7 @@ ONE_KEY = "one key per entry"
 _COPY_HINT = f"copy the whole line of the .pub file unchanged (e.g. `cat ~/.ssh/id_ed25519.pub`); {ONE_KEY}"
 
 _BREAKS = "\n\r\x0b\x0c\x85\u2028\u2029"
+_PRIVATE = "PRIVATE KEY"  # -----BEGIN OPENSSH PRIVATE KEY----- (or RSA, EC, DSA, ENCRYPTED)
 _KEY_WORD = r"(?:ssh|ecdsa|sk)-[A-Za-z0-9@.-]+"
 _KEY_START = re.compile(r"(?<![^\s,;])" + _KEY_WORD + r"\s+AAAA")
 _BASE64 = re.compile(r"[A-Za-z0-9+/]+={0,2}")
@@ -58,7 +59,7 @@ def schema_pattern() -> str:
     control = r"\x00-\x1f\x7f-\x9f\u2028\u2029"
     second_key = f"(?:[\\s\\S]*[ ,;])?{_KEY_WORD} AAAA"
     return (f"^(?:{'|'.join(starts)})(?:[A-Za-z0-9+/]{{4}})*(?:[A-Za-z0-9+/]{{2}}==|[A-Za-z0-9+/]{{3}}=)?"
-            f"(?: (?!{second_key})[^ {control}][^{control}]*)?$(?!\\n)")
+            f"(?: (?!{second_key})[^ {control}](?:[^{control}]*[^ {control}])?)?$(?!\\n)")
 
 
 def refusal(text: str) -> tuple[str, str] | None:
@@ -67,6 +68,8 @@ def refusal(text: str) -> tuple[str, str] | None:
     if problem is None:
         return None
     reason, hint = problem
+    if _PRIVATE in text:  # never echo any of it
+        return f"this is a private SSH key, not a public one: {reason}", hint
     return f"{_quote(text)} is not a valid SSH public key: {reason}", hint
 
 
@@ -90,6 +93,10 @@ def _beyond_the_schema(key: str) -> tuple[str, str] | None:
 
 def key_problem(text: str) -> tuple[str, str] | None:
     """(reason, hint) for the first problem of `text` as one OpenSSH public key; None when it is one."""
+    if _PRIVATE in text:
+        return ("it is the secret half of a key pair",
+                "remove it from the spec now and treat the key as leaked if the spec was shared or committed;"
+                f" give the public key, the line of the matching .pub file; {ONE_KEY}")
     if len(text) > MAX_KEY_CHARS:
         return (f"it is {len(text):,} characters long; the longest SSH public key is about 2,800",
                 f"is this several keys, or a private key? {ONE_KEY}")
