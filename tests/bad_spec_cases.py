@@ -711,8 +711,8 @@ SSH_KEY_CASES: list[BadSpec] = [
         {"spec.yaml": _keys_spec("|\n        -----BEGIN OPENSSH PRIVATE KEY-----\n        b3BlbnNzaC1rZXktdjEAAAAAB"
                                  "G5vbmUA"
                                  "AAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW\n        -----END OPENSSH PRIVATE KEY-----")},
-        ("spec.yaml:5:9: error: clusters.t.public_keys[0]: this is a private SSH key, not a public one: it is the"
-         " secret half of a key pair", "hint: remove it from the spec now and treat the key as leaked",
+        ("spec.yaml:5:9: error: clusters.t.public_keys[0]: this is a private SSH key, the secret half of a key pair,"
+         " not a public key", "hint: remove it from the spec now and treat the key as leaked",
          "one key per entry"),
         errors=1,
     ),

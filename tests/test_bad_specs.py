@@ -51,6 +51,13 @@ def test_bad_spec_is_refused_with_place_and_words(case: BadSpec, tmp_path, monke
         assert "Traceback" not in d.format()
 
 
+def test_a_pasted_private_key_is_never_echoed(tmp_path, monkeypatch):
+    [case] = [c for c in SSH_KEY_CASES if c.id == "ssh-key-private-key"]
+    monkeypatch.chdir(tmp_path)
+    _, _, text = run_case(case, tmp_path)
+    assert "PRIVATE KEY" not in text and "b3BlbnNzaC1rZXkt" not in text
+
+
 def test_every_error_of_a_run_is_reported(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     spec, diagnostics, text = run_case(MANY_ERRORS, tmp_path)

@@ -25,6 +25,9 @@ class Reporter:
                 hint: str | None = None) -> None:
         self._add(summary, where, path, hint, None, "warning")
 
+    def add(self, diagnostic: Diagnostic) -> None:
+        self.diagnostics.append(diagnostic)
+
     def extend(self, diagnostics: list[Diagnostic]) -> None:
         self.diagnostics.extend(diagnostics)
 

@@ -100,13 +100,13 @@ def gather(paths: list[str], report: Reporter, *, max_bytes: int,
             if name in preread:
                 given = preread[name]
                 if len(given) > max_bytes:
-                    report.extend([too_big(name, max_bytes)])
+                    report.add(too_big(name, max_bytes))
                 else:
                     sources.append(Source(name, given, names_a_stack(name, _stat_mode(name)), argument))
                 continue
             read = _read(name, max_bytes)
             if isinstance(read, Diagnostic):
-                report.extend([read])
+                report.add(read)
             else:
                 sources.append(Source(name, read[0], read[1], argument))
     return sources

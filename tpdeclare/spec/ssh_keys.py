@@ -69,7 +69,7 @@ def refusal(text: str) -> tuple[str, str] | None:
         return None
     reason, hint = problem
     if _PRIVATE in text:  # never echo any of it
-        return f"this is a private SSH key, not a public one: {reason}", hint
+        return "this is a private SSH key, the secret half of a key pair, not a public key", hint
     return f"{_quote(text)} is not a valid SSH public key: {reason}", hint
 
 
@@ -94,7 +94,7 @@ def _beyond_the_schema(key: str) -> tuple[str, str] | None:
 def key_problem(text: str) -> tuple[str, str] | None:
     """(reason, hint) for the first problem of `text` as one OpenSSH public key; None when it is one."""
     if _PRIVATE in text:
-        return ("it is the secret half of a key pair",
+        return ("it is a private key",
                 "remove it from the spec now and treat the key as leaked if the spec was shared or committed;"
                 f" give the public key, the line of the matching .pub file; {ONE_KEY}")
     if len(text) > MAX_KEY_CHARS:
@@ -104,8 +104,9 @@ def key_problem(text: str) -> tuple[str, str] | None:
         if char in _BREAKS:
             return (f"it contains a line break ({_codepoint(char)}) at character {index + 1}",
                     f"a line break would install a second key; put each key in its own list item: {ONE_KEY}")
-    if len(_KEY_START.findall(text)) > 1:
-        return (f"it holds {len(_KEY_START.findall(text))} keys",
+    keys = len(_KEY_START.findall(text))
+    if keys > 1:
+        return (f"it holds {keys} keys",
                 f"put each key in its own list item (`- ssh-ed25519 AAAA… alice@laptop`): {ONE_KEY}")
     odd = _odd_character(text)
     if odd is not None:
