@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from tpdeclare.diagnostics import Diagnostic
 from tpdeclare.spec.reporting import Reporter
 from tpdeclare.spec.yaml_errors import too_big
+from tpdeclare.spec.yamlsafe import DEFAULT_MAX_BYTES
 
 SPEC_SUFFIXES = (".yaml", ".yml")
 _DESCRIPTOR_PATH = re.compile(r"/dev/(?:stdin|fd/[0-9]+)|/proc/(?:self|thread-self|[0-9]+)/fd/[0-9]+")
@@ -45,8 +46,10 @@ class Source:
     argument: Argument
 
 
-def read_bounded(path: str, *, max_bytes: int) -> tuple[bytes | None, Diagnostic | None]:
-    """At most `max_bytes` of a file, pipe or FIFO, read once; too big or unreadable is a diagnostic."""
+def read_bounded(path: str, *, max_bytes: int = DEFAULT_MAX_BYTES) -> tuple[bytes | None, Diagnostic | None]:
+    """A file's, pipe's or FIFO's bytes, read once and at most `max_bytes` of them (more is a diagnostic,
+    as is a file that cannot be read). For a caller that must look at an argument before loading it:
+    pass the bytes on as `load_stack(..., preread={path: raw})`."""
     read = _read(path, max_bytes)
     return (None, read) if isinstance(read, Diagnostic) else (read[0], None)
 
