@@ -22,8 +22,8 @@ from tpdeclare.state.codec import dump_state
 from tpdeclare.state.model import READY, Record, State
 
 STACK = "fleet"
-KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMbenchmarkbenchmarkbenchmarkbenchmark0 ops@fleet"
-KEY2 = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMbenchmarkbenchmarkbenchmarkbenchmark1 ml@fleet"
+KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHRwZGVjbGFyZSBiZW5jaG1hcmsga2V5IG51bWJlciAw ops@fleet"
+KEY2 = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHRwZGVjbGFyZSBiZW5jaG1hcmsga2V5IG51bWJlciAx ml@fleet"
 CONTAINERS = ("nvcr.io/nvidia/pytorch:25.01-py3", "nvcr.io/nvidia/pytorch:24.12-py3", None)
 SINGLE = ("1xH100", "2xH100", "4xH100", "8xH100", "1xH200", "8xH200", "8xB200", "1xL40S", "32xCPU")
 TEAMS = ("research", "infra", "vision", "speech", "rl", "eval", "data", "serving")

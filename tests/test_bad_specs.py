@@ -3,26 +3,35 @@
 from __future__ import annotations
 
 import pytest
-
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
 from tpdeclare.diagnostics import Diagnostic
 from tpdeclare.spec.loader import load_stack
 
-from bad_spec_cases import ALL_CASES, CASES, MANY_ERRORS, BadSpec
+from bad_spec_cases import ALL_CASES, CASES, CORPORA, MANY_ERRORS, SSH_KEY_CASES, BadSpec
 
 
 def run_case(case: BadSpec, root) -> tuple[object, list[Diagnostic], str]:
     args = case.write(root)
     kwargs = {} if case.max_bytes is None else {"max_bytes": case.max_bytes}
-    spec, diagnostics = load_stack(args, **kwargs)
+    with case.feeding(root):
+        spec, diagnostics = load_stack(args, **kwargs)
     return spec, diagnostics, "\n".join(d.format() for d in diagnostics)
 
 
 def test_the_table_is_big_enough():
     assert len(CASES) >= 30
+    assert {name: len(corpus) >= 10 for name, corpus in CORPORA.items()} == dict.fromkeys(CORPORA, True)
     assert len({c.id for c in ALL_CASES}) == len(ALL_CASES)
+
+
+def test_every_ssh_key_refusal_says_one_key_per_entry(tmp_path, monkeypatch):
+    for case in SSH_KEY_CASES:
+        root = tmp_path / case.id
+        root.mkdir()
+        monkeypatch.chdir(root)
+        _, diagnostics, _ = run_case(case, root)
+        assert all("one key per entry" in (d.hint or "") for d in diagnostics), case.id
 
 
 @pytest.mark.parametrize("case", ALL_CASES, ids=lambda c: c.id)
@@ -40,6 +49,13 @@ def test_bad_spec_is_refused_with_place_and_words(case: BadSpec, tmp_path, monke
     for d in errors:
         assert d.file, text  # every error names a file (or directory)
         assert "Traceback" not in d.format()
+
+
+def test_a_pasted_private_key_is_never_echoed(tmp_path, monkeypatch):
+    [case] = [c for c in SSH_KEY_CASES if c.id == "ssh-key-private-key"]
+    monkeypatch.chdir(tmp_path)
+    _, _, text = run_case(case, tmp_path)
+    assert "PRIVATE KEY" not in text and "b3BlbnNzaC1rZXkt" not in text
 
 
 def test_every_error_of_a_run_is_reported(tmp_path, monkeypatch):

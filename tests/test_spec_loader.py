@@ -7,15 +7,17 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from tpdeclare.spec import yamlsafe
+from tpdeclare.diagnostics import Diagnostic
+from tpdeclare.spec import yaml_compose
 from tpdeclare.spec.loader import content_hash, load_stack
 from tpdeclare.spec.model import ClusterSpec, Move, SourceRef
+from tpdeclare.spec.ssh_keys import key_problem
 from tpdeclare.spec.yamlsafe import load_yaml
 
+from bad_spec_cases import KEY as KEY_A
+from bad_spec_cases import KEY_B
+
 ROOT = Path(__file__).resolve().parent.parent
-KEY_A = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKeyA alice@laptop"
-KEY_B = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKeyB bob@desk"
 
 
 @pytest.fixture
@@ -88,6 +90,16 @@ def test_example_team_directory(monkeypatch, arg):
     assert spec.prices == {"H100": 1.89}
 
 
+def test_the_examples_keys_are_real_keys():
+    # Commented out in the examples; uncommented as they are, they load (users replace them with theirs).
+    found = []
+    for name in ("examples/cluster.yaml", "examples/team/shared.yaml"):
+        for line in (ROOT / name).read_text().splitlines():
+            if "ssh-ed25519" in line:
+                found.append(line.split("- ", 1)[1].split("  #")[0].strip())
+    assert len(found) == 2 and [key_problem(key) for key in found] == [None, None]
+
+
 # --- defaults -------------------------------------------------------------------------------------
 
 
@@ -141,7 +153,7 @@ def test_stack_defaults_to_the_file_stem(work):
 
 def test_several_files_form_one_stack(work):
     write(work, "a.yaml", "stack: s\nclusters:\n  a: {instance_type: 1xH100}\n")
-    write(work, "b.yaml", "clusters:\n  b: {instance_type: 1xH100}\n")  # adopts the declared stack
+    write(work, "b.yaml", "stack: s\nclusters:\n  b: {instance_type: 1xH100}\n")
     spec, _ = load_ok(["a.yaml", "b.yaml"])
     assert spec.stack == "s"
     assert [c.name for c in spec.clusters.values()] == ["s-a", "s-b"]
@@ -176,6 +188,33 @@ def test_unknown_but_well_formed_type_is_a_warning(work):
     assert warning.format().startswith(
         "s.yaml:3:20: warning: clusters.new.instance_type: instance type '8xMI300X' is not in tpdeclare's catalogue")
     assert "the server will decide" in warning.summary
+
+
+@pytest.mark.parametrize("instance_type,hint", [
+    # A kind the catalogue lacks: text cannot tell a typo from a GPU tpdeclare has not heard of, so the
+    # did-you-mean rule only adds a hint, and the server decides.
+    ("8xA100", "did you mean '8xH100'? if it is new, carry on (the plan cannot estimate its cost)"),
+    ("8xH10", "did you mean '8xH100'? if it is new, carry on"),
+    ("8xRTX6000", "if it is new, carry on (the plan cannot estimate its cost); if not, check the spelling"),
+    # A kind it has, in a size it does not list.
+    ("16xH100", "the catalogue has H100 as 1xH100, 2xH100, 4xH100, 8xH100; if 16xH100 is new, carry on"),
+    ("999xCPU", "the catalogue has CPU as 32xCPU, 64xCPU; if 999xCPU is new, carry on; if not, use one of those"),
+])
+def test_types_outside_the_catalogue_are_warnings_with_a_hint(work, instance_type, hint):
+    write(work, "s.yaml", f"clusters:\n  new:\n    instance_type: {instance_type}\n")
+    spec, [warning] = load_ok(["s.yaml"])
+    assert spec.clusters["new"].instance_type == instance_type
+    assert warning.severity == "warning" and warning.hint.startswith(hint), warning.hint
+    assert warning.format().startswith(f"s.yaml:3:20: warning: clusters.new.instance_type: instance type"
+                                       f" '{instance_type}' is not in tpdeclare's catalogue")
+
+
+def test_a_default_type_outside_the_catalogue_is_said_once(work):
+    write(work, "s.yaml", "defaults:\n  instance_type: 8xA100\nclusters:\n  a: {}\n  b: {}\n")
+    spec, diagnostics = load_ok(["s.yaml"])
+    assert [d.format().splitlines()[0] for d in diagnostics] == [
+        "s.yaml:2:18: warning: defaults.instance_type: instance type '8xA100' is not in tpdeclare's catalogue of"
+        " 2026-11; the server will decide"]
 
 
 @pytest.mark.parametrize("instance_type", ["8xH200", "8xB200"])
@@ -274,7 +313,7 @@ def test_scalars_are_plain_json_values():
 def test_pure_python_yaml_gives_the_same_answers(work, monkeypatch):
     write(work, "s.yaml", "clusters:\n  t:\n    instance_type: 8xh100\n")
     with_c = load_stack(["s.yaml"])
-    monkeypatch.setattr(yamlsafe, "_CParser", None)
+    monkeypatch.setattr(yaml_compose, "_CParser", None)
     assert load_stack(["s.yaml"]) == with_c
     monkeypatch.chdir(ROOT)
     assert load_stack(["examples/team"])[0] is not None
@@ -298,3 +337,13 @@ def test_a_large_stack_loads(work):
     spec, _ = load_ok(["big.yaml"])
     assert len(spec.clusters) == 2_000
     assert spec.clusters["c1999"].source == SourceRef("big.yaml", 1 + 3 * 1999 + 1, 3)
+
+
+# --- what reaches the terminal ------------------------------------------------------------------------
+
+
+def test_control_characters_of_a_value_are_shown_escaped():
+    d = Diagnostic("'a\nb\x1b[2J\u202e' is not valid", file="f\r.yaml", line=1, col=2, path="x\ty",
+                   hint="ta\x07b")
+    assert d.format() == "f\\r.yaml:1:2: error: x\\ty: 'a\\nb\\x1b[2J\\u202e' is not valid\n  hint: ta\\x07b"
+    assert Diagnostic("plain … text", hint="é").format() == "<input>: error: plain … text\n  hint: é"

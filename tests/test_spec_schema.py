@@ -3,17 +3,24 @@
 from __future__ import annotations
 
 import json
+import re
+import subprocess
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
-
+from tpdeclare.catalog import MAX_UNITS_PER_NODE
 from tpdeclare.fields import MANAGED_FIELDS
+from tpdeclare.identifiers import INSTANCE_TYPE
 from tpdeclare.resources import spec_path
 from tpdeclare.spec import schema as schema_mod
-from tpdeclare.spec.schema import describe, is_valid_fast, spec_schema, validate_document
-from tpdeclare.spec.yamlsafe import dotted, load_yaml
+from tpdeclare.spec.schema import is_valid_fast, spec_schema, validate_document
+from tpdeclare.spec.schema_words import describe
+from tpdeclare.spec.source_map import dotted
+from tpdeclare.spec.yamlsafe import load_yaml
+
+from bad_spec_cases import KEY, KEY_B
 
 SCHEMA = json.loads(spec_path("cluster.schema.json").read_text())
 
@@ -174,3 +181,62 @@ def test_every_schema_error_is_reported_with_its_place():
 def test_validator_is_compiled_once(monkeypatch):
     schema_mod._validator()
     assert schema_mod._validator() is schema_mod._validator()
+
+
+# --- patterns: exact at both ends, and read the same by editors (ECMAScript) as by Python --------------
+
+def _patterns() -> dict[str, str]:
+    found = {}
+    for where, node in _subschemas(SCHEMA):
+        if "pattern" in node:
+            found[where] = node["pattern"]
+        for key in ("propertyNames",):
+            if isinstance(node.get(key), dict) and "pattern" in node[key]:
+                found[f"{where}/{key}"] = node[key]["pattern"]
+    for name, d in SCHEMA["$defs"].items():
+        if "pattern" in d:
+            found[f"#/$defs/{name}"] = d["pattern"]
+    return found
+
+
+_VALID = {"#/properties/stack": "research", "#/$defs/address": "gpu-box-2", "#/$defs/instance_type": "999xCPU",
+          "#/$defs/container": "nvcr.io/nvidia/pytorch:25.01-py3", "#/properties/prices/propertyNames": "H100",
+          "#/$defs/cluster/properties/name": "research-trainer", "#/$defs/public_keys/items": KEY}
+
+
+def test_every_pattern_refuses_a_trailing_newline():
+    patterns = _patterns()
+    assert set(patterns) == set(_VALID)
+    for where, value in _VALID.items():
+        assert re.search(patterns[where], value), where
+        for tail in ("\n", "\r\n", "\n\n", " "):
+            assert not re.search(patterns[where], value + tail), (where, tail)
+
+
+def test_instance_types_are_within_the_shared_grammar_and_bound():
+    pattern = SCHEMA["$defs"]["instance_type"]["pattern"]
+    assert re.search(pattern, f"{MAX_UNITS_PER_NODE}xCPU") and not re.search(pattern, f"{MAX_UNITS_PER_NODE + 1}xCPU")
+    for value in ("1xH100", "999xABCDEFGHIJKLMNOP", "1xa", "0xH100", "1xABCDEFGHIJKLMNOPQ", "1x", "x1"):
+        if re.search(pattern, value):  # what the spec accepts, the state and the API client accept too
+            assert INSTANCE_TYPE.fullmatch(value), value
+
+
+_PROBES = ["research", "research\n", "Research", "-a", "a-", "gpu-box-2", "8xH200", "999xCPU", "1000xCPU", "8xh100",
+           "8xH200\n", "img:1", "img 1", "img\n", "ïmg", "H100", "H100\n", "h100", "", "x" * 70, KEY, KEY + "\n",
+           KEY + " " + KEY_B, KEY + "," + KEY_B, KEY.replace(" alice", ""), KEY + "\u2028", KEY + "\x00",
+           'command="x" ' + KEY, KEY.replace("ssh-ed25519", "ssh-rsa"), KEY + " ", "ssh-ed25519 AAAA", KEY[:61]]
+
+
+def test_patterns_read_the_same_in_ecmascript_unicode_mode():
+    """yaml-language-server compiles each pattern as `new RegExp(pattern, "u")`: it must compile there and
+    match exactly the probes Python's `re` matches."""
+    patterns = _patterns()
+    script = ("const {patterns, probes} = JSON.parse(require('fs').readFileSync(0, 'utf8'));"
+              "const out = {}; for (const [w, p] of Object.entries(patterns)) {"
+              " const r = new RegExp(p, 'u'); out[w] = probes.map(s => r.test(s)); }"
+              "process.stdout.write(JSON.stringify(out));")
+    proc = subprocess.run(["node", "-e", script], input=json.dumps({"patterns": patterns, "probes": _PROBES}),
+                          capture_output=True, text=True, timeout=60, check=True)
+    in_node = json.loads(proc.stdout)
+    in_python = {w: [re.search(p, s) is not None for s in _PROBES] for w, p in patterns.items()}
+    assert in_node == in_python

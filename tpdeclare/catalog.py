@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import difflib
 import re
+
+from tpdeclare.suggestions import did_you_mean
 
 # Known types [3p, matches the official CLI's help]. The catalogue changes: the loader warns about an
 # unknown but well-formed type and lets the server decide; a near miss of a known one is an error.
@@ -12,6 +13,10 @@ INSTANCE_TYPES: tuple[str, ...] = tuple(
     f"{n}x{kind}" for kind in GPU_KINDS for n in (1, 2, 4, 8)
 ) + ("1xL40S", "32xCPU", "64xCPU")
 MULTI_NODE_TYPES: tuple[str, ...] = ("8xH200", "8xB200")
+# The most units (GPUs, or vCPUs for CPU kinds) one node can have: the catalogue's largest is 64xCPU and
+# the largest machines made today have a few hundred vCPUs. Past this a count is a mistake, not a new
+# type (`100000000000000000000xH100`); the spec schema's instance-type pattern allows three digits.
+MAX_UNITS_PER_NODE = 999
 
 # USD per GPU-hour (per vCPU-hour for CPU), billed per second [3p]. Override with a prices file or a
 # `prices:` section in the spec.
@@ -25,12 +30,12 @@ PRICES: dict[str, float] = {
     "CPU": 0.015,
 }
 
-_TYPE_RE = re.compile(r"^([1-9][0-9]*)x([A-Z][A-Z0-9]*)$")
+_TYPE_RE = re.compile(r"([1-9][0-9]*)x([A-Z][A-Z0-9]*)")
 
 
 def parse_instance_type(instance_type: str) -> tuple[int, str] | None:
     """`"8xH200"` -> `(8, "H200")`; None if it is not of the `<count>x<KIND>` form."""
-    m = _TYPE_RE.match(instance_type)
+    m = _TYPE_RE.fullmatch(instance_type)
     if not m:
         return None
     return int(m.group(1)), m.group(2)
@@ -49,9 +54,9 @@ def hourly_cost(instance_type: str, num_nodes: int, prices: dict[str, float] | N
     return round(count * num_nodes * price, 6)
 
 
-
-def suggest_instance_type(instance_type: str) -> str | None:
-    """The catalogue entry a near miss was meant to be (`8xh100`, `8x H100`, `H100x8` -> `8xH100`)."""
+def respelling_of(instance_type: str) -> str | None:
+    """The catalogue entry `instance_type` is another spelling of: letter case, separators, the order of
+    count and kind, a missing x (`8xh100`, `8x H100`, `H100x8`, `8H100` -> `8xH100`). None otherwise."""
     if instance_type in INSTANCE_TYPES:
         return None
     compact = re.sub(r"[\s_\-*]", "", instance_type).upper()
@@ -64,5 +69,16 @@ def suggest_instance_type(instance_type: str) -> str | None:
     bare = re.match(r"^([0-9]+)([A-Z][A-Z0-9]*)$", compact)  # 8H100 -> 8xH100
     if bare and f"{bare.group(1)}X{bare.group(2)}" in by_upper:
         return by_upper[f"{bare.group(1)}X{bare.group(2)}"]
-    close = difflib.get_close_matches(instance_type, INSTANCE_TYPES, n=1, cutoff=0.75)
-    return close[0] if close else None
+    return None
+
+
+def suggest_instance_type(instance_type: str) -> str | None:
+    """The catalogue entry a near miss was likely meant to be: a respelling, else the did-you-mean rule's pick."""
+    if instance_type in INSTANCE_TYPES:
+        return None
+    return respelling_of(instance_type) or did_you_mean(instance_type, INSTANCE_TYPES)
+
+
+def sizes_of(kind: str) -> tuple[str, ...]:
+    """The catalogue's instance types of one kind, smallest first: `H100` -> 1xH100, 2xH100, 4xH100, 8xH100."""
+    return tuple(t for t in INSTANCE_TYPES if t.split("x", 1)[1] == kind)

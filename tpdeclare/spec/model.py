@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -32,7 +33,7 @@ class ClusterSpec:
     ignore_changes: frozenset[str] = frozenset()
     source: SourceRef | None = None  # where the cluster's key is declared
 
-    def fields(self) -> dict:
+    def fields(self) -> dict[str, Any]:
         """The managed fields as a plain dict (the shape recorded in state as `spec`)."""
         return {
             "instance_type": self.instance_type,

@@ -1,0 +1,77 @@
+"""Where each key and value of a YAML file was written: YAML paths to file:line:col, and paths as users read them."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from yaml.nodes import Node, ScalarNode
+
+from tpdeclare.spec.model import SourceRef
+
+YamlPath = tuple[str | int, ...]  # mapping keys and list indexes, e.g. ("moved", 0, "to")
+
+_NULL = "tag:yaml.org,2002:null"
+
+
+class SourceMap:
+    """Where each key and value of one YAML file is: YAML path tuple -> `SourceRef` (1-based).
+
+    Paths are tuples of mapping keys and list indexes, e.g. ("clusters", "trainer", "num_nodes") or
+    ("moved", 0, "to"). The root mapping's path is (). Refs are made on demand from the recorded nodes.
+    """
+
+    __slots__ = ("file", "_keys", "_values", "_root")
+
+    def __init__(self, file: str, keys: Mapping[YamlPath, Node] | None = None,
+                 values: Mapping[YamlPath, Node] | None = None, root: Node | None = None) -> None:
+        self.file = file
+        self._keys: Mapping[YamlPath, Node] = keys if keys is not None else {}
+        self._values: Mapping[YamlPath, Node] = values if values is not None else {}
+        self._root = root
+
+    def _ref(self, node: Node) -> SourceRef:
+        mark = node.start_mark
+        return SourceRef(self.file, mark.line + 1, mark.column + 1)
+
+    def key(self, path: YamlPath) -> SourceRef | None:
+        """Where the mapping key that ends `path` is written; None for list items, the root or unknown paths."""
+        node = self._keys.get(tuple(path))
+        return self._ref(node) if node is not None else None
+
+    def value(self, path: YamlPath) -> SourceRef | None:
+        """Where the value at `path` is written (its key, when the value is left empty); None if unknown."""
+        path = tuple(path)
+        node = self._values.get(path) if path else self._root
+        if node is None:
+            return None
+        if node.__class__ is ScalarNode and node.value == "" and node.tag == _NULL:
+            key = self._keys.get(path)
+            if key is not None:
+                return self._ref(key)
+        return self._ref(node)
+
+    def locate(self, path: YamlPath, *, prefer_key: bool = False) -> SourceRef:
+        """The best known place for `path`: itself (key or value), else its nearest recorded ancestor."""
+        path = tuple(path)
+        while True:
+            ref = (self.key(path) or self.value(path)) if prefer_key else (self.value(path) or self.key(path))
+            if ref is not None:
+                return ref
+            if not path:
+                return SourceRef(self.file, 1, 1)
+            path = path[:-1]
+            prefer_key = True
+
+    def __contains__(self, path: YamlPath) -> bool:
+        return tuple(path) in self._values
+
+
+def dotted(path: YamlPath) -> str:
+    """A YAML path as users read it: clusters.trainer.num_nodes, moved[0].to."""
+    text = ""
+    for part in path:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            text += f".{part}" if text else str(part)
+    return text
