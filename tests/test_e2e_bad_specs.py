@@ -24,9 +24,8 @@ IN_PROCESS_CASES = [c for corpus in _NEWER for c in corpus[2:] if c.max_bytes is
 
 
 def _command(case: BadSpec) -> list[str]:
-    # `apply` reads a spec argument twice today (it looks for a saved plan first), which a FIFO cannot
-    # serve; `plan` reads it once. Issue 9.8 makes apply read once: then FIFO cases run apply as well.
-    return ["plan"] if case.fifos else ["apply", "--auto-approve"]
+    # apply reads each spec argument once (it looks for a saved plan in the same bytes), so FIFOs work too
+    return ["apply", "--auto-approve"]
 
 
 @pytest.fixture(scope="module")

@@ -74,10 +74,12 @@ def test_five_applies_at_once_are_serialized_or_refused_naming_the_holder(tmp_pa
 
 
 def test_a_deadline_leaves_clusters_creating_and_the_next_apply_waits_for_them(tmp_path):
-    with R.Sandbox(provision_seconds=3.0) as sb:
+    # --timeout bounds the whole run, start-up included: 4 s leaves ample time to send the creates and
+    # ends the run while the clusters (8 s to provision) are still being created.
+    with R.Sandbox(provision_seconds=8.0) as sb:
         _, declared = R.write_stack(tmp_path, "slow", 3)
         env = sb.env()
-        first = R.cli(tmp_path, env, "apply", "slow.yaml", "--auto-approve", "--timeout", "0.3")
+        first = R.cli(tmp_path, env, "apply", "slow.yaml", "--auto-approve", "--timeout", "4")
         assert first.returncode == 1
         assert "timed out after" in first.stderr and "the next run picks it up" in first.stderr
         assert R.state_statuses(tmp_path, "slow") == {"creating": 3}

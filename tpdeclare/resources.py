@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
+from typing import Any
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -17,8 +18,9 @@ def spec_path(name: str) -> Path:
     raise FileNotFoundError(f"tpdeclare is missing its bundled file specs/{name}; reinstall it")
 
 
-@lru_cache(maxsize=None)
-def load_spec_json(name: str) -> dict:
+@cache
+def load_spec_json(name: str) -> dict[str, Any]:
     """Parsed JSON of a shipped specs/ document (cached: they never change at run time)."""
     with spec_path(name).open("rb") as fh:
-        return json.load(fh)
+        doc: dict[str, Any] = json.load(fh)
+    return doc

@@ -15,8 +15,9 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str | None:
     """The known word `word` most likely misspells, or None.
 
     A choice equal to `word` but for letter case wins outright (`8xh100` → `8xH100`); otherwise the
-    closest choice by difflib's ratio, if at least CUTOFF. Ties go to the first choice in sorted order,
-    so the answer never depends on the order `choices` came in.
+    closest choice by difflib's ratio, if at least CUTOFF. Ties go to the last choice in sorted order (what
+    difflib's get_close_matches picks from a sorted list), so the answer never depends on the order `choices`
+    came in.
     """
     options = sorted(set(choices))
     if not isinstance(word, str) or not word or not options:

@@ -37,12 +37,9 @@ class Context:
     # ---- spec --------------------------------------------------------------------------------------
     def load_spec(self, paths: tuple[str, ...] | list[str], preread: Mapping[str, bytes] | None = None) -> StackSpec:
         """Load and validate the stack; print warnings; raise SpecError with every diagnostic."""
-        import inspect  # TODO(merge): the spec branch adds `preread`; drop this probe then
-
         from tpdeclare.spec.loader import load_stack
 
-        kw = {"preread": preread} if preread and "preread" in inspect.signature(load_stack).parameters else {}
-        spec, diags = load_stack(list(paths), **kw)
+        spec, diags = load_stack(list(paths), preread=preread)
         for d in sorted(diags, key=lambda d: d.sort_key()):
             if d.severity != "error":
                 self.console.warn(d.format())

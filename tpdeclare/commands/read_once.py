@@ -3,22 +3,19 @@
 from __future__ import annotations
 
 import os
-import stat
 
-from tpdeclare.spec.yamlsafe import DEFAULT_MAX_BYTES
+from tpdeclare.spec.sources import read_bounded
 
 
 def read_once(paths: tuple[str, ...]) -> dict[str, bytes]:
-    """The bytes of each spec argument that is not a directory, read exactly once (so a pipe, a FIFO,
-    /dev/stdin or `<(...)` works), bounded by the spec size limit. Unreadable paths are left to the loader,
-    which reports them with the words every command uses."""
+    """The bytes of each spec argument that is not a directory, read exactly once and bounded by the spec size
+    limit; the loader takes them as `preread` and never opens those paths again. A path that cannot be read is
+    left out: the loader reports it with the words every command uses."""
     out: dict[str, bytes] = {}
     for path in paths:
-        try:
-            if stat.S_ISDIR(os.stat(path).st_mode):
-                continue
-            with open(path, "rb") as fh:
-                out[path] = fh.read(DEFAULT_MAX_BYTES + 1)
-        except OSError:
+        if os.path.isdir(path):  # never blocks on a FIFO
             continue
+        raw, problem = read_bounded(path)
+        if raw is not None and problem is None:
+            out[path] = raw
     return out
