@@ -95,8 +95,10 @@ class FakeAdapter(BaseAdapter):
 class FakeTime:
     """A clock that only moves when slept on; records every sleep."""
 
+    START = 1000.0
+
     def __init__(self):
-        self.now = 1000.0
+        self.now = self.START
         self.sleeps = []
 
     def clock(self):
@@ -183,13 +185,19 @@ def test_every_call_sends_bearer_auth_timeout_and_no_redirects():
     assert request.url == BASE + "/health"
     assert request.headers["Authorization"] == f"Bearer {KEY}"
     assert request.headers["User-Agent"].startswith("tpdeclare/")
-    assert kwargs["timeout"] == 30.0
+    assert kwargs["timeout"] == (30.0, 30.0)  # the socket-level bounds; the whole exchange is bounded too
 
 
-def test_timeout_is_configurable_as_connect_read_pair():
+def test_timeout_is_configurable_as_connect_total_pair():
     client, adapter, _ = make([Reply(200, {"clusters": []})], timeout=(3, 20))
     client.list_clusters()
     assert adapter.sent[0][1]["timeout"] == (3.0, 20.0)
+
+
+def test_socket_timeouts_are_cut_to_the_run_deadline():
+    client, adapter, t = make([Reply(200, {"clusters": []})], timeout=(10, 20), deadline=FakeTime.START + 4)
+    client.list_clusters()
+    assert adapter.sent[0][1]["timeout"] == (4.0, 4.0)
 
 
 @pytest.mark.parametrize("bad", [0, -1, "30", (1, 2, 3), (1, None), float("nan")])
@@ -273,11 +281,31 @@ def test_list_clusters_parses_cluster_info_and_asks_for_org_clusters():
     assert clusters[1].name is None and clusters[1].instance_ids == () and clusters[1].created_at is None
 
 
-def test_cluster_info_quotes_the_path_parameter():
+@pytest.mark.parametrize("bad", ["c-../x y", "../../x", "c-1?x=y", "c-1#f", "c-1%2F", "https://evil.test/c-1",
+                                 "c 1", "c-1\n", "\x1b[31mc", "c-\u202e1", "é", "a" * 129, "-c", "_c"])
+def test_unsafe_path_ids_are_refused_before_anything_is_sent(bad):
     client, adapter, _ = make([Reply(200, {"cluster_info": CLUSTER, "message": "x"})])
-    info = client.cluster_info("c-../x y")
-    assert adapter.sent[0][0].path_url == "/cluster/info/c-..%2Fx%20y"
-    assert info.cluster_id == "c-3f9a1b2c"
+    calls = [lambda: client.cluster_info(bad), lambda: client.edit_cluster(bad, cluster_name="n"),
+             lambda: client.delete_cluster(bad), lambda: client.request_info(bad),
+             lambda: client.wait_for_request(bad, deadline_seconds=5, what="w")]
+    for call in calls:
+        with pytest.raises(TpdeclareError) as info:
+            call()
+        assert "nothing was sent" in str(info.value)
+        assert "\n" not in str(info.value) and "\x1b" not in str(info.value)
+    assert adapter.count == 0
+
+
+def test_a_path_id_that_contains_the_key_is_refused_without_showing_it(caplog):
+    caplog.set_level(logging.DEBUG)
+    client, adapter, _ = make([Reply(200, {"cluster_info": CLUSTER})])
+    for call in (lambda: client.cluster_info(KEY), lambda: client.delete_cluster(f"c-{KEY}"),
+                 lambda: client.request_info(KEY)):
+        with pytest.raises(TpdeclareError) as info:
+            call()
+        assert "contains the API key; nothing was sent" in str(info.value)
+        assert all(KEY not in text for text in _texts(info.value))
+    assert adapter.count == 0 and KEY not in caplog.text
 
 
 def test_cluster_info_tolerates_a_top_level_cluster():
@@ -942,9 +970,10 @@ def test_a_key_that_cannot_be_a_header_is_refused_without_echoing_it(bad):
 
 
 def test_the_key_is_stripped():
-    client, adapter, _ = make([Reply(200, {"message": "ok"})])
-    client2 = TensorPoolClient(BASE, f"  {KEY}\n", session=client._session)
-    client2.health()
+    adapter = FakeAdapter([Reply(200, {"message": "ok"})])
+    session = requests.Session()
+    session.mount(BASE, adapter)
+    TensorPoolClient(BASE, f"  {KEY}\n", session=session).health()
     assert adapter.sent[-1][0].headers["Authorization"] == f"Bearer {KEY}"
 
 

@@ -1,0 +1,61 @@
+"""The `ClusterApi` seam: the endpoint methods the rest of tpdeclare calls, as a typing.Protocol.
+
+`TensorPoolClient` implements it against a real engine (or the sandbox); test fakes implement it in
+memory, and `tests/api_contract.py` holds every implementation to the same behaviour.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Protocol, runtime_checkable
+
+from tpdeclare.api.models import ClusterInfo, CreateResult, DeleteResult, RequestInfo
+
+
+@runtime_checkable
+class ClusterApi(Protocol):
+    """What tpdeclare needs from an engine. Errors are `tpdeclare.errors.ApiError`s:
+
+    - `create_cluster` and `delete_cluster` are sent at most once: an answer that may have been lost
+      raises OutcomeUnknown (MalformedAcceptance for an unreadable 2xx), never a guess; a taken name on
+      create raises BadRequest; a protected cluster on delete raises Conflict.
+    - the other calls are idempotent and retried by the implementation itself; an unknown cluster or
+      request raises NotFound.
+    - `wait_for_request` polls until COMPLETED or FAILED (returned, for the caller to judge), or raises
+      PollTimeout naming `what` after `deadline_seconds`.
+    """
+
+    def health(self) -> str: ...
+
+    def create_cluster(
+        self,
+        *,
+        instance_type: str,
+        num_nodes: int,
+        tp_cluster_name: str,
+        container: str | None = None,
+        deletion_protection: bool = False,
+        public_keys: Sequence[str] = (),
+        save_keys: bool = False,
+    ) -> CreateResult: ...
+
+    def request_info(self, request_id: str) -> RequestInfo: ...
+
+    def wait_for_request(
+        self,
+        request_id: str,
+        *,
+        deadline_seconds: float,
+        what: str,
+        on_poll: Callable[[RequestInfo], None] | None = None,
+    ) -> RequestInfo: ...
+
+    def list_clusters(self) -> list[ClusterInfo]: ...
+
+    def cluster_info(self, cluster_id: str) -> ClusterInfo: ...
+
+    def edit_cluster(
+        self, cluster_id: str, *, cluster_name: str | None = None, deletion_protection: bool | None = None
+    ) -> str: ...
+
+    def delete_cluster(self, cluster_id: str) -> DeleteResult: ...
