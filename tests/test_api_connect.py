@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 import requests
-
 from tpdeclare.api.client import TensorPoolClient
 from tpdeclare.api.connect import (
     DEFAULT_ENGINE,

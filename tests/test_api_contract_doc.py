@@ -16,12 +16,12 @@ import yaml
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
-
-from e2e_helpers import TEST_KEY, ServedSandbox
-from sandbox_fixtures import KEY, Caller, FakeClock, make_engine, served_sandbox
 from tpdeclare.resources import spec_path
 from tpdeclare.sandbox.contract import load_contract
 from tpdeclare.sandbox.engine import Drop
+
+from e2e_helpers import TEST_KEY, ServedSandbox
+from sandbox_fixtures import KEY, Caller, FakeClock, make_engine, served_sandbox
 
 DOC = json.loads(spec_path("tensorpool-api.json").read_text())
 # The published create endpoint, as `shared/` (beside the repository) holds it. CI runs in a fresh clone

@@ -128,6 +128,8 @@ _KINDS: tuple[tuple[tuple[type[BaseException], ...], str], ...] = (
     ((ssl.SSLCertVerificationError,), "TLS certificate verification failed"),
     ((requests.exceptions.SSLError, ssl.SSLError, urllib3.exceptions.SSLError), "TLS error"),
     (_CUT_OFF, "the answer was cut off"),
+    ((http.client.RemoteDisconnected,), "the connection was closed before an answer"),
+    ((http.client.HTTPException,), "the answer was not valid HTTP"),  # a bad status line, too many headers
     (_CLOSED, "the connection was closed before an answer"),
     ((TimeoutError, requests.exceptions.Timeout), "timed out"),
 )

@@ -51,6 +51,9 @@ from tpdeclare.errors import (
 USER_AGENT = f"tpdeclare/{__version__}"
 MAX_BODY_BYTES = 32 * 1024 * 1024  # far above 10,000 clusters' list; a body beyond it is refused unread
 CHUNK_BYTES = 64 * 1024
+# The socket-level timeouts are the watchdog's backstop: a little longer than the exchange's deadline,
+# so that the watchdog, which knows what was sent, is the one that ends a stalled exchange.
+SOCKET_GRACE = 0.5
 DEADLINE_HINT = "the run's time limit (--timeout) was reached; run again, with a longer --timeout if needed"
 
 Params = Mapping[str, str]
@@ -181,8 +184,8 @@ class Transport:
                     f"nothing was sent, so {not_done}",
                     hint=f"{NETWORK_HINT}, then run again",
                 ) from cause
-            raise OutcomeUnknown(f"{method} {path}: {what}; no answer was read, so {unknown}", hint=unknown_hint
-                                 ) from cause
+            lost = "" if isinstance(failure, ExchangeExpired) else "; no answer was read"
+            raise OutcomeUnknown(f"{method} {path}: {what}{lost}, so {unknown}", hint=unknown_hint) from cause
         assert answer is not None
         status = self._status(method, path, answer, accepted=unknown)
         if 200 <= status < 300:
@@ -215,7 +218,8 @@ class Transport:
             try:
                 resp = self._session.request(
                     method, self.base_url + path, params=params, data=data, headers=headers, auth=self._auth,
-                    timeout=(min(self._connect_timeout, remaining), remaining), allow_redirects=False, stream=True,
+                    timeout=(min(self._connect_timeout, remaining + SOCKET_GRACE), remaining + SOCKET_GRACE),
+                    allow_redirects=False, stream=True,
                 )
                 try:
                     answer = self._read(resp, watch, deadline)

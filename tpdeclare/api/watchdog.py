@@ -83,6 +83,7 @@ class Watch:
 
 
 def _shut(sock: socket.socket) -> None:
+    """End every blocked or later read and write on the connection (the descriptor is closed by finish())."""
     try:
         sock.shutdown(socket.SHUT_RDWR)
     except OSError:
