@@ -20,7 +20,6 @@ from __future__ import annotations
 import inspect
 import itertools
 import os
-from collections.abc import Callable
 
 import pytest
 from tpdeclare.api.models import ClusterInfo, CreateResult, DeleteResult, RequestInfo
@@ -91,8 +90,6 @@ def gone(api: ClusterApi, cluster_id: str) -> bool:
 
 class ClusterApiContract:
     """The contract tests; a subclass provides the `api` fixture."""
-
-    api: Callable[..., ClusterApi]  # the fixture, provided by the subclass
 
     # ---------------------------------------------------------------------------------- shape
     def test_it_is_a_cluster_api_with_the_callable_shapes(self, api: ClusterApi) -> None:

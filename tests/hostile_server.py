@@ -294,6 +294,11 @@ class HostileServer:
             self._scripts.append((method.upper(), pattern, list(acts)))
         return self
 
+    def empty_engine(self) -> HostileServer:
+        """A healthy engine with no clusters: enough for a CLI command to start."""
+        self.on("POST", "/health", Json(200, {"message": "ok"}))
+        return self.on("GET", "/cluster/list", Json(200, {"clusters": [], "message": "no clusters"}))
+
     def count(self, method: str | None = None, pattern: str | None = None) -> int:
         with self._lock:
             return sum(1 for s in self.seen if (method is None or s.method == method.upper())

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import io
 import logging
+import socket
+import threading
 
 import pytest
 import requests
@@ -13,6 +15,7 @@ from tpdeclare.api.client import TensorPoolClient
 from tpdeclare.api.polling import PollPolicy
 from tpdeclare.api.redaction import ApiLog, Secret
 from tpdeclare.api.vocabulary import ResponseFields
+from tpdeclare.api.watchdog import watching
 from tpdeclare.errors import (
     ApiConnectionError,
     DeadlineExceeded,
@@ -65,11 +68,25 @@ def test_a_create_after_the_deadline_says_it_was_not_created():
 def test_no_retry_sleep_reaches_past_the_runs_deadline():
     busy = Reply(503, {"message": "busy"}, headers={"Retry-After": "3"})
     client, adapter, t = make([busy], deadline=START + 7, max_retries=10)
-    with pytest.raises(ServerError) as info:
+    with pytest.raises(DeadlineExceeded) as info:
         client.list_clusters()
     assert t.sleeps == [3.0, 3.0]  # a third would end at +9, past the deadline at +7
     assert adapter.count == 3
-    assert "gave up after 3 attempts" in info.value.hint and "leaves no time for another" in info.value.hint
+    assert str(info.value) == ("GET /cluster/list failed with HTTP 503: busy; the run's time limit (--timeout) "
+                               "leaves no time to try again")
+    assert "gave up after 3 attempts over 6s" in info.value.hint
+    assert isinstance(info.value.__cause__, ServerError)
+
+
+def test_a_poll_the_runs_deadline_stops_ends_the_wait_as_a_poll_timeout():
+    busy = Reply(503, {"message": "busy"}, headers={"Retry-After": "3"})
+    client, adapter, t = make([poll("PROCESSING", "4"), busy], deadline=START + 6)
+    with pytest.raises(PollTimeout) as info:
+        client.wait_for_request("r-1", deadline_seconds=600, what="cluster 'x'")
+    assert t.sleeps == [4.0]  # then the 503's 3 s would end past the deadline
+    assert adapter.count == 2
+    assert "the run's time limit (--timeout) was reached while waiting for cluster 'x'" in str(info.value)
+    assert info.value.last_info.status == "PROCESSING"
 
 
 def test_a_deadline_far_away_changes_nothing():
@@ -197,3 +214,45 @@ def test_nothing_is_formatted_when_the_level_is_off(caplog):
     with caplog.at_level(logging.WARNING, logger="tpdeclare.api"):
         ApiLog(Secret(KEY)).debug("%s", Loud())
     assert caplog.records == []
+
+
+# ------------------------------------------------------------------------------------------ the watchdog
+def test_the_watchdog_cuts_a_blocked_read_when_the_injected_clock_passes_the_deadline():
+    ours, theirs = socket.socketpair()
+    now = [0.0]
+    try:
+        with watching(10.0, lambda: now[0]) as watch:
+            watch.attach(ours)
+            ours.settimeout(10)  # the backstop; the watchdog must end the read long before
+            now[0] = 10.5
+            assert ours.recv(1) == b""  # EOF: the connection was shut down under the blocked read
+        assert watch.fired and not watch.sent
+    finally:
+        ours.close()
+        theirs.close()
+
+
+def test_a_clock_that_fails_counts_as_due():
+    def broken() -> float:
+        raise RuntimeError("no time")
+
+    ours, theirs = socket.socketpair()
+    try:
+        with watching(1e9, broken) as watch:
+            watch.attach(ours)
+            ours.settimeout(10)
+            assert ours.recv(1) == b""
+        assert watch.fired
+    finally:
+        ours.close()
+        theirs.close()
+
+
+def test_a_finished_exchange_is_never_cut_and_one_thread_watches_them_all():
+    now = [0.0]
+    for _ in range(50):
+        with watching(1.0, lambda: now[0]) as watch:
+            pass
+    now[0] = 5.0
+    assert not watch.fired
+    assert [t.name for t in threading.enumerate()].count("tpdeclare-api-watchdog") == 1

@@ -4,7 +4,8 @@ Every scenario runs twice: against `tpdeclare sandbox serve` started as a subpro
 HTTP, the client's own default session) and against the in-process engine (`make_client("sandbox")` in a
 temporary working directory). One contract, two transports. Provisioning takes a fraction of a second;
 the client's sleeps are recorded at the length it asked for and really last at most `REAL_SLEEP`.
-No real TensorPool key is involved anywhere.
+No real TensorPool key is involved anywhere. At the end, the ClusterApi contract (tests/api_contract.py),
+which every test fake is held to as well, runs against the real client over both transports.
 """
 
 from __future__ import annotations

@@ -2,9 +2,10 @@
 can get wrong, on every endpoint, ends in the designed error, with the designed number of requests, and
 the canary key never appears in any error, repr, log record or printed message.
 
-Timing: each exchange has a 0.3 s deadline and drips send one byte every 0.05 s, so a dripped answer would
-take tens of seconds; the generous upper bound on a call's duration (`SLOW`) proves it was cut. Retry
-sleeps are recorded, not slept.
+Timing: where an answer is to be lost, each exchange has a 0.3 s deadline (`CUT`) and drips send one byte
+every 0.05 s, so a dripped answer would take tens of seconds, and the generous upper bound on a call's
+duration (`SLOW`) proves it was cut; elsewhere the deadline is a roomy `TIMEOUT`. Retry sleeps are
+recorded, not slept.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from tpdeclare.errors import (
     DeadlineExceeded,
     MalformedAcceptance,
     MalformedResponse,
+    NotFound,
     OutcomeUnknown,
     PollTimeout,
     RateLimited,
@@ -35,7 +37,8 @@ from tpdeclare.errors import (
 from hostile_server import ECHO_KEY, Close, Drip, Garbage, HostileServer, Huge, Json, ManyHeaders, Raw, Reset, Stall
 
 CANARY = "tp-canary-9f8e7d6c5b4a3"
-TIMEOUT = 0.3
+CUT = 0.3  # the deadline of an exchange whose answer is to be lost
+TIMEOUT = 3.0  # the deadline of every other exchange: never reached by a good answer, even on a busy machine
 DRIP = 0.05
 SLOW = 8.0  # far above every cut-off exchange here, far below any dripped answer's end
 MAX_BODY = 256 * 1024
@@ -145,12 +148,12 @@ def _answer(call: str):
 
 
 LOST = {  # an act that loses the answer, and the words it must be described with
-    "drip-status": (lambda a: Drip(a, DRIP, "status"), f"no complete answer within {TIMEOUT}s"),
-    "drip-headers": (lambda a: Drip(a, DRIP, "headers"), f"no complete answer within {TIMEOUT}s"),
-    "drip-body": (lambda a: Drip(a, DRIP, "body"), f"no complete answer within {TIMEOUT}s"),
-    "stall-status": (lambda a: Stall(a, "status"), f"no complete answer within {TIMEOUT}s"),
-    "stall-headers": (lambda a: Stall(a, "headers"), f"no complete answer within {TIMEOUT}s"),
-    "stall-body": (lambda a: Stall(a, "body"), f"no complete answer within {TIMEOUT}s"),
+    "drip-status": (lambda a: Drip(a, DRIP, "status"), f"no complete answer within {CUT}s"),
+    "drip-headers": (lambda a: Drip(a, DRIP, "headers"), f"no complete answer within {CUT}s"),
+    "drip-body": (lambda a: Drip(a, DRIP, "body"), f"no complete answer within {CUT}s"),
+    "stall-status": (lambda a: Stall(a, "status"), f"no complete answer within {CUT}s"),
+    "stall-headers": (lambda a: Stall(a, "headers"), f"no complete answer within {CUT}s"),
+    "stall-body": (lambda a: Stall(a, "body"), f"no complete answer within {CUT}s"),
     "close-before-answer": (lambda a: Close(a, "status"), "the connection was closed before an answer"),
     "close-mid-body": (lambda a: Close(a, "body"), "the answer was cut off"),
     "reset": (lambda a: Reset(), "the connection was closed before an answer"),
@@ -168,7 +171,7 @@ LOST = {  # an act that loses the answer, and the words it must be described wit
 @pytest.mark.parametrize("call", ONCE)
 def test_a_lost_answer_to_create_or_delete_is_outcome_unknown_and_sent_once(server, call, lost, caplog):
     make, words = LOST[lost]
-    outcome = run(server, call, make(_answer(call)), caplog=caplog)
+    outcome = run(server, call, make(_answer(call)), caplog=caplog, timeout=CUT)
     err = outcome.error
     assert isinstance(err, OutcomeUnknown) and not isinstance(err, MalformedAcceptance), repr(err)
     assert words in str(err) and str(err).endswith(SUBJECT[call]), str(err)
@@ -185,7 +188,7 @@ READ_CASES = [(call, lost) for call in IDEMPOTENT for lost in (sorted(LOST) if c
 @pytest.mark.parametrize("call, lost", READ_CASES, ids=[f"{c}-{lost}" for c, lost in READ_CASES])
 def test_a_lost_answer_to_a_read_is_retried_then_a_connection_error(server, call, lost, caplog):
     make, words = LOST[lost]
-    outcome = run(server, call, make(_answer(call)), caplog=caplog)
+    outcome = run(server, call, make(_answer(call)), caplog=caplog, timeout=CUT)
     err = expect(outcome, ApiConnectionError, "cannot reach the API", words)
     assert "gave up after 2 attempts" in err.hint
     method, path, _, _ = CALLS[call]
@@ -195,7 +198,7 @@ def test_a_lost_answer_to_a_read_is_retried_then_a_connection_error(server, call
 @pytest.mark.parametrize("call", IDEMPOTENT)
 def test_a_read_whose_first_answer_is_lost_succeeds_on_the_retry(server, call, caplog):
     method, path, _, good = CALLS[call]
-    outcome = run(server, call, Drip(good, DRIP, "headers"), good, caplog=caplog)
+    outcome = run(server, call, Drip(good, DRIP, "headers"), good, caplog=caplog, timeout=(TIMEOUT, CUT))
     assert outcome.error is None and outcome.result is not None
     assert server.count(method, path) == 2
 
@@ -414,8 +417,9 @@ def test_the_runs_deadline_cuts_a_stalled_create_or_delete_to_outcome_unknown(se
 def test_the_runs_deadline_cuts_a_read_and_leaves_no_retry(server, caplog):
     outcome = run(server, "list", Drip(_answer("list"), DRIP, "body"), caplog=caplog, timeout=30, max_retries=5,
                   deadline=time.monotonic() + 0.8)
-    err = expect(outcome, ApiConnectionError, "no complete answer before the run's time limit")
-    assert "leaves no time for another" in err.hint
+    err = expect(outcome, DeadlineExceeded, "GET /cluster/list: cannot reach the API at",
+                 "no complete answer before the run's time limit")
+    assert "gave up after 1 attempt" in err.hint and "--timeout" in err.hint
     assert server.count() == 1
 
 
@@ -445,3 +449,13 @@ def test_polling_stops_at_the_runs_deadline(server):
     assert info.value.last_info.status == "PROCESSING" and info.value.request_id == "r-1"
     assert clock.sleeps == [1.0, 1.0]  # a third sleep would end past the deadline: it is not taken
     assert server.count() == 3
+
+
+def test_the_empty_engine_script_serves_health_and_an_empty_list(server):
+    client, _ = client_for(server.empty_engine())
+    assert client.health() == "ok" and client.list_clusters() == []
+    with pytest.raises(NotFound, match="HTTP 404: Not Found"):  # unscripted paths answer 404
+        client.cluster_info("c-1")
+    assert [(s.method, s.path) for s in server.seen] == [("POST", "/health"), ("GET", "/cluster/list"),
+                                                         ("GET", "/cluster/info/c-1")]
+    assert all(s.headers["authorization"] == f"Bearer {CANARY}" for s in server.seen)

@@ -18,7 +18,7 @@
         ├── MalformedResponse      an answer that is not the JSON we expect, or carries an unsafe value
         │   └── MalformedAcceptance  a 2xx to create/delete we cannot read; also an OutcomeUnknown
         ├── PollTimeout            a request did not reach a terminal status before the deadline
-        └── DeadlineExceeded       the run's deadline had passed, so the call was not sent
+        └── DeadlineExceeded       the run's time limit stopped a call: not sent, or not tried again
 """
 
 from __future__ import annotations
@@ -156,4 +156,5 @@ class PollTimeout(ApiError):
 
 
 class DeadlineExceeded(ApiError):
-    """The run's deadline (the caller's overall time limit) had passed: the call was not sent."""
+    """The run's time limit (the caller's deadline) stopped a call: it was not sent, or an idempotent call
+    was not tried again. Never raised for a mutating call that was sent (that is OutcomeUnknown)."""

@@ -65,7 +65,8 @@ def wait_for_request(
     """Poll until COMPLETED or FAILED and return that RequestInfo (the caller judges FAILED).
 
     After `deadline_seconds`, or when the run's deadline leaves no time for the next poll, it raises
-    PollTimeout naming `what`, with `request_id` and the last RequestInfo seen (`last_info`).
+    PollTimeout naming `what`, with `request_id` and the last RequestInfo seen (`last_info`); a poll
+    that the run's deadline stopped (DeadlineExceeded) ends the wait the same way.
     """
     if isinstance(deadline_seconds, bool) or not isinstance(deadline_seconds, (int, float)) \
             or math.isnan(deadline_seconds):

@@ -4,7 +4,8 @@
   cut to the run's `deadline` when that comes first (`watchdog.watching`). A call whose deadline has
   already passed is not sent. Bodies are read to the end here, bounded by `max_body_bytes`.
 - `idempotent()` retries 429/502/503/504 and transport failures under `RetryPolicy`; no retry sleep
-  reaches past the run's deadline. Nothing else in tpdeclare retries an API call.
+  reaches past the run's deadline, and when the deadline ends a call it raises DeadlineExceeded (with
+  the last try's failure as its cause). Nothing else in tpdeclare retries an API call.
 - `once()` sends a mutating request exactly once: a lost or cut answer, or a 5xx, is OutcomeUnknown;
   "nothing was sent" is said only with proof.
 """
@@ -162,11 +163,27 @@ class Transport:
         summary = f"gave up after {attempt} attempt{'s' if attempt != 1 else ''} over " \
                   f"{seconds_text(self._clock() - start, 1)}"
         if deadline_stop:
-            summary += ": the run's time limit (--timeout) leaves no time for another"
+            stopped, cause = self._deadline_stop(method, path, last, summary)
+            raise stopped from cause
         if isinstance(last, Answer):
             raise status_error(method, path, last, self._key, summary=summary)
         assert last is not None
         raise connection_error(method, path, self.base_url, last, self._key, summary) from safe_cause(last, self._key)
+
+    def _deadline_stop(self, method: str, path: str, last: Answer | BaseException | None, summary: str
+                       ) -> tuple[DeadlineExceeded, BaseException | None]:
+        """The run's deadline ends an idempotent call: what the last try got, and that none can follow."""
+        if isinstance(last, Answer):
+            err: Exception = status_error(method, path, last, self._key)
+            cause: BaseException | None = err
+        else:
+            assert last is not None
+            err = connection_error(method, path, self.base_url, last, self._key, None)
+            cause = safe_cause(last, self._key)
+        message = str(err)
+        if not (isinstance(last, ExchangeExpired) and last.by_run_deadline):
+            message += "; the run's time limit (--timeout) leaves no time to try again"
+        return DeadlineExceeded(message, hint=f"{DEADLINE_HINT} ({summary})"), cause
 
     # ------------------------------------------------------------------------------------ exactly once
     def once(self, method: str, path: str, body: Body | None, *, not_done: str, unknown: str, unknown_hint: str

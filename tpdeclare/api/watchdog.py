@@ -10,7 +10,8 @@ at once. The transport then treats the exchange as cut off, whatever `requests` 
 The deadline is measured on the caller's clock. The watchdog waits in real seconds, re-reading that
 clock at least every `CHECK_EVERY` seconds, so an injected clock only changes how promptly it notices.
 Sessions other than `watched_session()` (a test's adapter, the in-process sandbox) have no sockets to
-cut; for them the transport checks the deadline between body chunks.
+cut; for them the transport checks the deadline between body chunks. An exchange the watchdog fired on
+counts as cut even if its last byte arrived in the same instant: the conservative reading.
 """
 
 from __future__ import annotations
@@ -43,16 +44,21 @@ class Watch:
         self.sent = False  # ...and wrote at least one byte of the request
         self._lock = threading.Lock()
         self._sockets: list[socket.socket] = []  # our own duplicates of the connection's descriptors
+        self._fds: set[int] = set()  # the descriptors they duplicate
         self._done = False
 
     def attach(self, sock: socket.socket) -> None:
         """Watch `sock` (a duplicate descriptor is kept, so a later close or TLS wrap cannot fool it)."""
         try:
-            dup = socket.socket(fileno=os.dup(sock.fileno()))
+            fd = sock.fileno()
+            if fd in self._fds:
+                return
+            dup = socket.socket(fileno=os.dup(fd))
         except OSError:
             return
         with self._lock:
             self.saw_connection = True
+            self._fds.add(fd)
             if self._done:
                 dup.close()
                 return
@@ -113,14 +119,22 @@ class Watchdog:
     def _run(self) -> None:
         while True:
             with self._cond:
-                due = [w for w in self._watches if w.clock() >= w.deadline]
+                left = {w: _left(w) for w in self._watches}
+                due = [w for w, seconds in left.items() if seconds <= 0]
                 self._watches.difference_update(due)
                 if not due:
-                    waits = [w.deadline - w.clock() for w in self._watches]
-                    self._cond.wait(min([CHECK_EVERY, *waits]) if waits else None)
+                    self._cond.wait(min([CHECK_EVERY, *left.values()]) if left else None)
                     continue
             for watch in due:  # outside the lock: firing takes each watch's own lock
                 watch.fire()
+
+
+def _left(watch: Watch) -> float:
+    """Seconds until the watch is due; a clock that fails counts as due (the exchange is cut, not kept)."""
+    try:
+        return float(watch.deadline - watch.clock())
+    except Exception:
+        return 0.0
 
 
 WATCHDOG = Watchdog()
