@@ -72,7 +72,7 @@ def test_timeout_is_configurable_as_connect_total_pair():
 def test_socket_timeouts_are_cut_to_the_run_deadline():
     client, adapter, t = make([Reply(200, {"clusters": []})], timeout=(10, 20), deadline=FakeTime.START + 4)
     client.list_clusters()
-    assert adapter.sent[0][1]["timeout"] == (4.5, 4.5)
+    assert adapter.sent[0][1]["timeout"] == (4.0, 4.5)
 
 
 @pytest.mark.parametrize("bad", [0, -1, "30", (1, 2, 3), (1, None), float("nan")])

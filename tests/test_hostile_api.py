@@ -459,3 +459,11 @@ def test_the_empty_engine_script_serves_health_and_an_empty_list(server):
     assert [(s.method, s.path) for s in server.seen] == [("POST", "/health"), ("GET", "/cluster/list"),
                                                          ("GET", "/cluster/info/c-1")]
     assert all(s.headers["authorization"] == f"Bearer {CANARY}" for s in server.seen)
+
+
+@pytest.mark.parametrize("retries", [0, 3])
+def test_a_read_the_runs_deadline_cuts_is_deadline_exceeded_whatever_the_retry_budget(server, retries, caplog):
+    outcome = run(server, "info", Stall(_answer("info"), "status"), caplog=caplog, max_retries=retries,
+                  deadline=time.monotonic() + 0.5)
+    expect(outcome, DeadlineExceeded, "no complete answer before the run's time limit")
+    assert server.count() == 1

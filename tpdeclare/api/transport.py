@@ -52,8 +52,9 @@ from tpdeclare.errors import (
 USER_AGENT = f"tpdeclare/{__version__}"
 MAX_BODY_BYTES = 32 * 1024 * 1024  # far above 10,000 clusters' list; a body beyond it is refused unread
 CHUNK_BYTES = 64 * 1024
-# The socket-level timeouts are the watchdog's backstop: a little longer than the exchange's deadline,
-# so that the watchdog, which knows what was sent, is the one that ends a stalled exchange.
+# The socket read timeout is the watchdog's backstop: a little longer than the exchange's deadline, so
+# that the watchdog, which knows what was sent, is the one that ends a stalled exchange. (The connect
+# timeout is exact: until a connection exists the watchdog has nothing to cut.)
 SOCKET_GRACE = 0.5
 DEADLINE_HINT = "the run's time limit (--timeout) was reached; run again, with a longer --timeout if needed"
 
@@ -140,6 +141,9 @@ class Transport:
                     raise connection_error(method, path, self.base_url, failure, self._key, None) from safe_cause(
                         failure, self._key)
                 last = failure
+                if isinstance(failure, ExchangeExpired) and failure.by_run_deadline:
+                    deadline_stop = True  # no time is left for another try
+                    break
             else:
                 assert answer is not None
                 status = self._status(method, path, answer, accepted=None)
@@ -235,7 +239,7 @@ class Transport:
             try:
                 resp = self._session.request(
                     method, self.base_url + path, params=params, data=data, headers=headers, auth=self._auth,
-                    timeout=(min(self._connect_timeout, remaining + SOCKET_GRACE), remaining + SOCKET_GRACE),
+                    timeout=(min(self._connect_timeout, remaining), remaining + SOCKET_GRACE),
                     allow_redirects=False, stream=True,
                 )
                 try:
@@ -247,8 +251,9 @@ class Transport:
         elapsed = self._clock() - now
         if watch.fired:  # cut off: whatever requests made of the EOF is not an answer
             answer = None
-            failure = ExchangeExpired(deadline - now, not_sent=watch.saw_connection and not watch.sent,
-                                      by_run_deadline=by_run)
+            not_sent = (watch.saw_connection and not watch.sent) or (
+                failure is not None and definitely_not_sent(failure))
+            failure = ExchangeExpired(deadline - now, not_sent=not_sent, by_run_deadline=by_run)
         if failure is not None:
             self._log.debug("%s %s -> %s after %.3fs", method, path, type(failure).__name__, elapsed)
         elif answer is not None:
