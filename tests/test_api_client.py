@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import http.client
 import json
 import logging
 import socket
@@ -13,10 +12,7 @@ import requests
 import urllib3.exceptions
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from requests.adapters import BaseAdapter, HTTPAdapter
-from requests.structures import CaseInsensitiveDict
-from urllib3.util.retry import Retry
-
+from requests.adapters import HTTPAdapter
 from tpdeclare.api.client import ClusterInfo, RequestInfo, TensorPoolClient
 from tpdeclare.api.retry import RetryPolicy, parse_retry_after
 from tpdeclare.errors import (
@@ -36,142 +32,23 @@ from tpdeclare.errors import (
     Unauthorized,
     ValidationFailed,
 )
+from urllib3.util.retry import Retry
 
-BASE = "https://engine.test"
-KEY = "tp-key-Zq8vXw3Kd9"
-
-
-# ----------------------------------------------------------------------------------------- fakes
-class Reply:
-    """A scripted HTTP answer."""
-
-    def __init__(self, status=200, body=None, *, raw=None, headers=None, reason=None):
-        self.status = status
-        self.raw = raw if raw is not None else (b"" if body is None else json.dumps(body).encode())
-        self.headers = dict(headers or {})
-        if body is not None and raw is None:
-            self.headers.setdefault("Content-Type", "application/json")
-        self.reason = reason
-
-    def build(self, request):
-        resp = requests.Response()
-        resp.status_code = self.status
-        resp._content = self.raw
-        resp.headers = CaseInsensitiveDict(self.headers)
-        resp.reason = self.reason if self.reason is not None else http.client.responses.get(self.status, "")
-        resp.url = request.url
-        resp.request = request
-        return resp
-
-
-class FakeAdapter(BaseAdapter):
-    """A transport that replays a script of Replies and exceptions; the last item repeats forever."""
-
-    def __init__(self, script):
-        super().__init__()
-        self.script = list(script)
-        self.sent = []  # (PreparedRequest, send kwargs)
-
-    def send(self, request, stream=False, timeout=None, verify=True, cert=None, proxies=None):
-        self.sent.append((request, {"timeout": timeout}))
-        item = self.script.pop(0) if len(self.script) > 1 else self.script[0]
-        if callable(item) and not isinstance(item, Reply):
-            item = item(request)
-        if isinstance(item, BaseException):
-            raise item
-        return item.build(request)
-
-    def close(self):
-        pass
-
-    @property
-    def count(self):
-        return len(self.sent)
-
-    def body(self, i=-1):
-        return json.loads(self.sent[i][0].body)
-
-
-class FakeTime:
-    """A clock that only moves when slept on; records every sleep."""
-
-    def __init__(self):
-        self.now = 1000.0
-        self.sleeps = []
-
-    def clock(self):
-        return self.now
-
-    def sleep(self, seconds):
-        assert seconds >= 0
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-
-def make(script, **kw):
-    adapter = FakeAdapter(script)
-    session = requests.Session()
-    session.mount(BASE, adapter)
-    t = FakeTime()
-    kw.setdefault("rng", lambda: 0.5)
-    client = TensorPoolClient(BASE, KEY, session=session, sleep=t.sleep, clock=t.clock, **kw)
-    return client, adapter, t
-
-
-def refused():
-    """What requests raises when nothing listens: ConnectionError(MaxRetryError(NewConnectionError))."""
-    try:
-        raise ConnectionRefusedError(111, "Connection refused")
-    except ConnectionRefusedError as inner:
-        try:
-            raise urllib3.exceptions.NewConnectionError(
-                None, "Failed to establish a new connection: [Errno 111] Connection refused"
-            ) from inner
-        except urllib3.exceptions.NewConnectionError as nce:
-            mre = urllib3.exceptions.MaxRetryError(None, "/cluster/create", nce)
-            return requests.ConnectionError(mre)
-
-
-def reset():
-    """What requests raises when the server drops the connection after reading the request."""
-    return requests.ConnectionError(
-        urllib3.exceptions.ProtocolError("Connection aborted.", ConnectionResetError(104, "Connection reset by peer"))
-    )
-
-
-def remote_disconnected():
-    return requests.ConnectionError(
-        urllib3.exceptions.ProtocolError(
-            "Connection aborted.", http.client.RemoteDisconnected("Remote end closed connection without response")
-        )
-    )
-
-
-CLUSTER = {
-    "cluster_id": "c-3f9a1b2c",
-    "tp_cluster_name": "research-trainer",
-    "instance_type": "8xH200",
-    "num_nodes": 2,
-    "container": None,
-    "deletion_protection": True,
-    "status": "RUNNING",
-    "instances": [{"instance_id": "i-1", "status": "running"}, {"instance_id": "i-2", "status": "running"}],
-    "created_at": "2026-11-26T10:00:00Z",
-}
-CREATED = {"cluster_id": "c-1", "instance_ids": ["i-1"], "request_id": "r-1", "message": "Cluster creation initiated"}
-
-
-def create(client, **kw):
-    args = dict(instance_type="8xH200", num_nodes=2, tp_cluster_name="research-trainer")
-    args.update(kw)
-    return client.create_cluster(**args)
-
-
-def poll(status, retry_after=None, **extra):
-    headers = {} if retry_after is None else {"Retry-After": retry_after}
-    body = {"request_id": "r-1", "request_type": "CLUSTER_CLAIM", "status": status, "object_id": "c-1"}
-    body.update(extra)
-    return Reply(200, body, headers=headers)
+from api_transport_fakes import (
+    BASE,
+    CLUSTER,
+    CREATED,
+    KEY,
+    FakeAdapter,
+    FakeTime,
+    Reply,
+    create,
+    make,
+    poll,
+    refused,
+    remote_disconnected,
+    reset,
+)
 
 
 # ----------------------------------------------------------------------------------------- requests sent
@@ -183,13 +60,19 @@ def test_every_call_sends_bearer_auth_timeout_and_no_redirects():
     assert request.url == BASE + "/health"
     assert request.headers["Authorization"] == f"Bearer {KEY}"
     assert request.headers["User-Agent"].startswith("tpdeclare/")
-    assert kwargs["timeout"] == 30.0
+    assert kwargs["timeout"] == (30.0, 30.5)  # the socket-level backstop; the whole exchange is bounded to 30 s
 
 
-def test_timeout_is_configurable_as_connect_read_pair():
+def test_timeout_is_configurable_as_connect_total_pair():
     client, adapter, _ = make([Reply(200, {"clusters": []})], timeout=(3, 20))
     client.list_clusters()
-    assert adapter.sent[0][1]["timeout"] == (3.0, 20.0)
+    assert adapter.sent[0][1]["timeout"] == (3.0, 20.5)
+
+
+def test_socket_timeouts_are_cut_to_the_run_deadline():
+    client, adapter, t = make([Reply(200, {"clusters": []})], timeout=(10, 20), deadline=FakeTime.START + 4)
+    client.list_clusters()
+    assert adapter.sent[0][1]["timeout"] == (4.0, 4.5)
 
 
 @pytest.mark.parametrize("bad", [0, -1, "30", (1, 2, 3), (1, None), float("nan")])
@@ -273,11 +156,31 @@ def test_list_clusters_parses_cluster_info_and_asks_for_org_clusters():
     assert clusters[1].name is None and clusters[1].instance_ids == () and clusters[1].created_at is None
 
 
-def test_cluster_info_quotes_the_path_parameter():
+@pytest.mark.parametrize("bad", ["c-../x y", "../../x", "c-1?x=y", "c-1#f", "c-1%2F", "https://evil.test/c-1",
+                                 "c 1", "c-1\n", "\x1b[31mc", "c-\u202e1", "é", "a" * 129, "-c", "_c"])
+def test_unsafe_path_ids_are_refused_before_anything_is_sent(bad):
     client, adapter, _ = make([Reply(200, {"cluster_info": CLUSTER, "message": "x"})])
-    info = client.cluster_info("c-../x y")
-    assert adapter.sent[0][0].path_url == "/cluster/info/c-..%2Fx%20y"
-    assert info.cluster_id == "c-3f9a1b2c"
+    calls = [lambda: client.cluster_info(bad), lambda: client.edit_cluster(bad, cluster_name="n"),
+             lambda: client.delete_cluster(bad), lambda: client.request_info(bad),
+             lambda: client.wait_for_request(bad, deadline_seconds=5, what="w")]
+    for call in calls:
+        with pytest.raises(TpdeclareError) as info:
+            call()
+        assert "nothing was sent" in str(info.value)
+        assert "\n" not in str(info.value) and "\x1b" not in str(info.value)
+    assert adapter.count == 0
+
+
+def test_a_path_id_that_contains_the_key_is_refused_without_showing_it(caplog):
+    caplog.set_level(logging.DEBUG)
+    client, adapter, _ = make([Reply(200, {"cluster_info": CLUSTER})])
+    for call in (lambda: client.cluster_info(KEY), lambda: client.delete_cluster(f"c-{KEY}"),
+                 lambda: client.request_info(KEY)):
+        with pytest.raises(TpdeclareError) as info:
+            call()
+        assert "contains the API key; nothing was sent" in str(info.value)
+        assert all(KEY not in text for text in _texts(info.value))
+    assert adapter.count == 0 and KEY not in caplog.text
 
 
 def test_cluster_info_tolerates_a_top_level_cluster():
@@ -942,9 +845,10 @@ def test_a_key_that_cannot_be_a_header_is_refused_without_echoing_it(bad):
 
 
 def test_the_key_is_stripped():
-    client, adapter, _ = make([Reply(200, {"message": "ok"})])
-    client2 = TensorPoolClient(BASE, f"  {KEY}\n", session=client._session)
-    client2.health()
+    adapter = FakeAdapter([Reply(200, {"message": "ok"})])
+    session = requests.Session()
+    session.mount(BASE, adapter)
+    TensorPoolClient(BASE, f"  {KEY}\n", session=session).health()
     assert adapter.sent[-1][0].headers["Authorization"] == f"Bearer {KEY}"
 
 

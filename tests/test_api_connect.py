@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 import requests
-
 from tpdeclare.api.client import TensorPoolClient
 from tpdeclare.api.connect import (
     DEFAULT_ENGINE,
@@ -19,9 +18,19 @@ from tpdeclare.api.connect import (
     resolve_api_key,
     resolve_engine,
 )
-from tpdeclare.errors import TpdeclareError
+from tpdeclare.errors import ApiConnectionError, TpdeclareError
 
 KEY = "tp-key-Zq8vXw3Kd9"
+
+
+def _closed_port() -> int:
+    import socket
+
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
 
 
 # ----------------------------------------------------------------------------------------- engine
@@ -32,8 +41,7 @@ KEY = "tp-key-Zq8vXw3Kd9"
         (None, {"TENSORPOOL_ENGINE": "https://env.test/"}, "https://env.test"),
         ("https://arg.test//", {"TENSORPOOL_ENGINE": "https://env.test"}, "https://arg.test"),
         ("  https://arg.test/prefix/  ", {}, "https://arg.test/prefix"),
-        ("", {"TENSORPOOL_ENGINE": "https://env.test"}, "https://env.test"),
-        (None, {"TENSORPOOL_ENGINE": "   "}, DEFAULT_ENGINE),
+        ("https://arg.test", {"TENSORPOOL_ENGINE": ""}, "https://arg.test"),  # the flag wins over the variable
         ("sandbox", {"TENSORPOOL_ENGINE": "https://env.test"}, "sandbox"),
         ("Sandbox", {}, "sandbox"),
         (None, {"TENSORPOOL_ENGINE": "sandbox"}, "sandbox"),
@@ -41,6 +49,29 @@ KEY = "tp-key-Zq8vXw3Kd9"
 )
 def test_resolve_engine(arg, env, expected):
     assert resolve_engine(arg, env) == expected
+
+
+@pytest.mark.parametrize(
+    "arg, env, message",
+    [
+        ("", {}, "--engine is empty: no engine to talk to"),
+        ("   ", {}, "--engine is empty: no engine to talk to"),
+        ("\t\n", {"TENSORPOOL_ENGINE": "https://env.test"}, "--engine is empty: no engine to talk to"),
+        ("", {"TENSORPOOL_ENGINE": ""}, "--engine is empty: no engine to talk to"),
+        (None, {"TENSORPOOL_ENGINE": ""}, "TENSORPOOL_ENGINE is set but empty: no engine to talk to"),
+        (None, {"TENSORPOOL_ENGINE": "   "}, "TENSORPOOL_ENGINE is set but empty: no engine to talk to"),
+        (None, {"TENSORPOOL_ENGINE": "\n"}, "TENSORPOOL_ENGINE is set but empty: no engine to talk to"),
+    ],
+)
+def test_an_empty_engine_is_an_error_never_the_public_api(arg, env, message, tmp_path):
+    with pytest.raises(TpdeclareError) as info:
+        resolve_engine(arg, env)
+    assert str(info.value) == message
+    assert DEFAULT_ENGINE in info.value.hint and "sandbox" in info.value.hint
+    with pytest.raises(TpdeclareError) as info:  # make_client resolves the same way, before anything else
+        make_client(arg, env={**env, "TENSORPOOL_KEY": KEY}, cwd=tmp_path)
+    assert str(info.value) == message
+    assert list(tmp_path.iterdir()) == []
 
 
 # ----------------------------------------------------------------------------------------- key
@@ -157,10 +188,14 @@ def test_make_client_for_a_real_engine(tmp_path):
 def test_make_client_reads_dotenv_and_forwards_client_options(tmp_path):
     (tmp_path / ".env").write_text(f"TENSORPOOL_KEY='{KEY}'\n")
     slept = []
-    client = make_client("http://127.0.0.1:9/", env={}, cwd=tmp_path, timeout=(1, 2), max_retries=0,
-                         sleep=slept.append)
-    assert client.base_url == "http://127.0.0.1:9"
-    assert client._timeout == (1.0, 2.0)
+    client = make_client(f"http://127.0.0.1:{_closed_port()}/", env={}, cwd=tmp_path, timeout=(1, 2),
+                         max_retries=0, sleep=slept.append)
+    assert client.base_url.startswith("http://127.0.0.1:") and not client.base_url.endswith("/")
+    with pytest.raises(ApiConnectionError):  # max_retries=0 and the sleep were forwarded: one try, no sleep
+        client.list_clusters()
+    assert slept == []
+    with pytest.raises(ValueError, match="timeout"):  # and so is the timeout
+        make_client("http://127.0.0.1:9/", env={}, cwd=tmp_path, timeout=0)
 
 
 def test_make_client_without_a_key_says_how_to_set_one(tmp_path):

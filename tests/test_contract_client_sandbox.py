@@ -4,7 +4,8 @@ Every scenario runs twice: against `tpdeclare sandbox serve` started as a subpro
 HTTP, the client's own default session) and against the in-process engine (`make_client("sandbox")` in a
 temporary working directory). One contract, two transports. Provisioning takes a fraction of a second;
 the client's sleeps are recorded at the length it asked for and really last at most `REAL_SLEEP`.
-No real TensorPool key is involved anywhere.
+No real TensorPool key is involved anywhere. At the end, the ClusterApi contract (tests/api_contract.py),
+which every test fake is held to as well, runs against the real client over both transports.
 """
 
 from __future__ import annotations
@@ -17,10 +18,9 @@ from pathlib import Path
 import pytest
 import requests
 import requests.adapters
-
-from e2e_helpers import TEST_KEY, ServedSandbox
 from tpdeclare.api.client import ClusterInfo, CreateResult, DeleteResult, TensorPoolClient
 from tpdeclare.api.connect import SANDBOX_DATA, make_client
+from tpdeclare.api.polling import PollPolicy
 from tpdeclare.errors import (
     ApiStatusError,
     BadRequest,
@@ -35,6 +35,9 @@ from tpdeclare.errors import (
     ValidationFailed,
 )
 from tpdeclare.sandbox import inprocess
+
+from api_contract import ClusterApiContract
+from e2e_helpers import TEST_KEY, ServedSandbox
 
 KEY = TEST_KEY
 WRONG_KEY = "tp-wrong-key-0000"
@@ -492,3 +495,35 @@ def test_commit_then_drop_on_delete_is_outcome_unknown_and_sent_once(make_sandbo
     assert "may or may not be being destroyed" in str(unknown.value)
     stats = sandbox.stats()
     assert stats["deletes_accepted"] == 1 and _statuses(stats, "delete") == {"dropped": 1}
+
+
+# ------------------------------------------------------------------------------------------ the ClusterApi contract
+# The same contract every test fake is held to (tests/api_contract.py), here for the real client over both
+# transports. One sandbox per transport serves the whole class; each test uses its own cluster names.
+FAST_POLLS = PollPolicy(default_interval=0.05, min_interval=0.05, max_interval=0.5)
+
+
+@pytest.fixture(scope="module")
+def shared_http_sandbox(tmp_path_factory):
+    sandbox = HttpSandbox(tmp_path_factory.mktemp("contract-http"), retry_after=0.05, provision=0.1)
+    yield sandbox
+    sandbox.close()
+
+
+@pytest.fixture(scope="module")
+def shared_inprocess_sandbox(tmp_path_factory):
+    sandbox = InprocSandbox(tmp_path_factory.mktemp("contract-inprocess"), retry_after=0.05, provision=0.1)
+    yield sandbox
+    sandbox.close()
+
+
+class TestClusterApiContractOverHttp(ClusterApiContract):
+    @pytest.fixture
+    def api(self, shared_http_sandbox):
+        return shared_http_sandbox.client(poll=FAST_POLLS)
+
+
+class TestClusterApiContractInProcess(ClusterApiContract):
+    @pytest.fixture
+    def api(self, shared_inprocess_sandbox):
+        return shared_inprocess_sandbox.client(poll=FAST_POLLS)

@@ -15,12 +15,19 @@
         │   ├── RateLimited (429)  └── ServerError (5xx)
         ├── ApiConnectionError     no answer: refused, reset, timed out (idempotent calls only)
         ├── OutcomeUnknown         a mutating call was sent and no answer came back: it may have happened
-        ├── MalformedResponse      an answer that is not the JSON we expect
+        ├── MalformedResponse      an answer that is not the JSON we expect, or carries an unsafe value
         │   └── MalformedAcceptance  a 2xx to create/delete we cannot read; also an OutcomeUnknown
-        └── PollTimeout            a request did not reach a terminal status before the deadline
+        ├── PollTimeout            a request did not reach a terminal status before the deadline
+        └── DeadlineExceeded       the run's time limit stopped a call: not sent, or not tried again
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from tpdeclare.diagnostics import Diagnostic
 
 
 class TpdeclareError(Exception):
@@ -40,10 +47,11 @@ class TpdeclareError(Exception):
 class SpecError(TpdeclareError):
     """The spec files are invalid; `diagnostics` holds every problem found."""
 
-    def __init__(self, diagnostics, message: str | None = None):
-        n = sum(1 for d in diagnostics if d.severity == "error")
+    def __init__(self, diagnostics: Iterable[Diagnostic], message: str | None = None):
+        found = list(diagnostics)
+        n = sum(1 for d in found if d.severity == "error")
         super().__init__(message or f"{n} error{'s' if n != 1 else ''} in the spec; nothing was changed")
-        self.diagnostics = list(diagnostics)
+        self.diagnostics = found
 
 
 class StateError(TpdeclareError):
@@ -138,4 +146,15 @@ class MalformedAcceptance(MalformedResponse, OutcomeUnknown):
 
 
 class PollTimeout(ApiError):
-    """A request did not reach a terminal status before the deadline."""
+    """A request did not reach a terminal status before the deadline; `last_info` is the last poll seen."""
+
+    def __init__(self, message: str, hint: str | None = None, *, request_id: str | None = None,
+                 last_info: object | None = None):
+        super().__init__(message, hint)
+        self.request_id = request_id
+        self.last_info = last_info
+
+
+class DeadlineExceeded(ApiError):
+    """The run's time limit (the caller's deadline) stopped a call: it was not sent, or an idempotent call
+    was not tried again. Never raised for a mutating call that was sent (that is OutcomeUnknown)."""

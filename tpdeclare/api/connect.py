@@ -5,8 +5,9 @@ from __future__ import annotations
 import importlib
 import ipaddress
 import os
+from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from tpdeclare.errors import TpdeclareError
@@ -32,12 +33,15 @@ _ENGINE_HINT = (
 def resolve_engine(engine_arg: str | None, env: Mapping[str, str] = os.environ) -> str:
     """The engine to talk to: --engine, else $TENSORPOOL_ENGINE, else the public API; 'sandbox' as is.
 
-    Surrounding whitespace and trailing slashes are removed; the URL is checked by `make_client`.
+    `engine_arg` is None when --engine was not given. A given but empty or blank --engine, or a
+    TENSORPOOL_ENGINE that is set but empty or blank, raises TpdeclareError naming which one: an empty
+    value never silently means the public (paying) API. Surrounding whitespace and trailing slashes are
+    removed; the URL itself is checked by `check_engine_url` (make_client does).
     """
-    for candidate in (engine_arg, env.get(ENGINE_ENV)):
-        if isinstance(candidate, str) and candidate.strip():
-            value = candidate.strip()
-            break
+    if engine_arg is not None:
+        value = _given("--engine", engine_arg, "--engine is empty")
+    elif ENGINE_ENV in env:
+        value = _given(ENGINE_ENV, env[ENGINE_ENV], f"{ENGINE_ENV} is set but empty")
     else:
         value = DEFAULT_ENGINE
     if value.lower() == SANDBOX:
@@ -45,7 +49,19 @@ def resolve_engine(engine_arg: str | None, env: Mapping[str, str] = os.environ) 
     return value.rstrip("/")
 
 
-def resolve_api_key(env: Mapping[str, str] = os.environ, cwd: str | os.PathLike = ".") -> str | None:
+def _given(where: str, value: object, empty: str) -> str:
+    """An engine named by `where`, stripped; refused when it is empty or blank."""
+    if not isinstance(value, str) or not value.strip():
+        if where.startswith("--"):
+            hint = (f"give an engine URL (e.g. {DEFAULT_ENGINE}) or 'sandbox', or leave {where} out to use "
+                    f"${ENGINE_ENV} or the public API")
+        else:
+            hint = f"set {where} to an engine URL or 'sandbox', or unset it to use the public API ({DEFAULT_ENGINE})"
+        raise TpdeclareError(f"{empty}: no engine to talk to", hint=hint)
+    return value.strip()
+
+
+def resolve_api_key(env: Mapping[str, str] = os.environ, cwd: str | os.PathLike[str] = ".") -> str | None:
     """$TENSORPOOL_KEY, else a `TENSORPOOL_KEY=...` line in <cwd>/.env (quotes stripped); None if neither."""
     value = env.get(KEY_ENV)
     if isinstance(value, str) and value.strip():
@@ -105,7 +121,7 @@ def make_client(
     engine_arg: str | None,
     *,
     env: Mapping[str, str] = os.environ,
-    cwd: str | os.PathLike = ".",
+    cwd: str | os.PathLike[str] = ".",
     **client_kwargs: Any,
 ) -> TensorPoolClient:
     """The API client for the resolved engine; 'sandbox' is the in-process engine under <cwd>/state/.

@@ -1,16 +1,29 @@
-"""The ClusterApi seam: the TensorPool operations the rest of tpdeclare calls, as a Protocol every fake implements."""
+"""The `ClusterApi` seam: the endpoint methods the rest of tpdeclare calls, as a typing.Protocol.
+
+`TensorPoolClient` implements it against a real engine (or the sandbox); test fakes implement it in
+memory, and `tests/api_contract.py` holds every implementation to the same behaviour.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Protocol
+from collections.abc import Callable, Sequence
+from typing import Protocol, runtime_checkable
 
-if TYPE_CHECKING:
-    from tpdeclare.api.client import ClusterInfo, CreateResult, DeleteResult, RequestInfo
+from tpdeclare.api.models import ClusterInfo, CreateResult, DeleteResult, RequestInfo
 
 
+@runtime_checkable
 class ClusterApi(Protocol):
-    """What apply, recovery, refresh and the commands need of the engine (TensorPoolClient is the real one)."""
+    """What tpdeclare needs from an engine. Errors are `tpdeclare.errors.ApiError`s:
+
+    - `create_cluster` and `delete_cluster` are sent at most once: an answer that may have been lost
+      raises OutcomeUnknown (MalformedAcceptance for an unreadable 2xx), never a guess; a taken name on
+      create raises BadRequest; a protected cluster on delete raises Conflict.
+    - the other calls are idempotent and retried by the implementation itself; an unknown cluster or
+      request raises NotFound.
+    - `wait_for_request` polls until COMPLETED or FAILED (returned, for the caller to judge), or raises
+      PollTimeout naming `what` after `deadline_seconds`.
+    """
 
     def health(self) -> str: ...
 
@@ -22,7 +35,7 @@ class ClusterApi(Protocol):
         tp_cluster_name: str,
         container: str | None = None,
         deletion_protection: bool = False,
-        public_keys: tuple[str, ...] | list[str] = (),
+        public_keys: Sequence[str] = (),
         save_keys: bool = False,
     ) -> CreateResult: ...
 

@@ -1,0 +1,98 @@
+"""The typed results of the API's endpoints: what a create, a poll, a list or a delete answered."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tpdeclare.api.vocabulary import (
+    CLUSTER_DESTROYED,
+    CLUSTER_DESTROYING,
+    CLUSTER_FAILED,
+    CLUSTER_RUNNING,
+    REQUEST_COMPLETED,
+    REQUEST_FAILED,
+    REQUEST_STATUSES,
+    REQUEST_TERMINAL,
+)
+
+__all__ = ["ClusterInfo", "CreateResult", "DeleteResult", "RequestInfo"]
+
+
+@dataclass(frozen=True)
+class CreateResult:
+    """The 202 answer to POST /cluster/create."""
+
+    cluster_id: str
+    instance_ids: tuple[str, ...]
+    request_id: str | None
+    message: str
+
+
+@dataclass(frozen=True)
+class RequestInfo:
+    """One poll of an asynchronous request (GET /request/info/{id})."""
+
+    request_id: str
+    request_type: str | None
+    status: str
+    object_id: str | None
+    external_message: str | None
+    retry_after: float | None  # the answer's Retry-After header, seconds; None without one
+
+    @property
+    def is_terminal(self) -> bool:
+        """COMPLETED or FAILED; PENDING, PROCESSING, RETRYING (and unknown statuses) keep polling."""
+        return self.status.upper() in REQUEST_TERMINAL
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status.upper() == REQUEST_COMPLETED
+
+    @property
+    def failed(self) -> bool:
+        return self.status.upper() == REQUEST_FAILED
+
+    @property
+    def is_known_status(self) -> bool:
+        return self.status.upper() in REQUEST_STATUSES
+
+
+@dataclass(frozen=True)
+class ClusterInfo:
+    """One cluster as the API reports it (list or info)."""
+
+    cluster_id: str
+    name: str | None  # the tp_cluster_name; None for an unnamed cluster
+    instance_type: str
+    num_nodes: int
+    container: str | None
+    deletion_protection: bool
+    status: str
+    instance_ids: tuple[str, ...]
+    created_at: str | None
+
+    @property
+    def is_destroyed(self) -> bool:
+        """DESTROYED: the cluster no longer exists (it may still be listed)."""
+        return self.status.upper() == CLUSTER_DESTROYED
+
+    @property
+    def is_destroying(self) -> bool:
+        return self.status.upper() == CLUSTER_DESTROYING
+
+    @property
+    def is_failed(self) -> bool:
+        return self.status.upper() == CLUSTER_FAILED
+
+    @property
+    def is_running(self) -> bool:
+        return self.status.upper() == CLUSTER_RUNNING
+
+
+@dataclass(frozen=True)
+class DeleteResult:
+    """The 202 answer to DELETE /cluster/{id}."""
+
+    cluster_id: str
+    request_id: str | None
+    message: str

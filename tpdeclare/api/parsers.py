@@ -1,0 +1,265 @@
+"""Reading 2xx bodies into typed results, defensively: extra fields are fine, missing, mistyped or unsafe ones are not.
+
+What the server sends is input. Before a value is returned (to be stored in state, used in a URL path or
+printed) it is checked:
+- every ID (cluster, instance, request, object) must match `identifiers.ENGINE_ID`: no `/`, `..`, `?`,
+  `%`, spaces, control characters, nothing over 128 characters;
+- names, statuses, instance types, containers and timestamps are refused, never altered, when they hold
+  control or invisible formatting characters (or are absurdly long): an altered name could equal one of
+  ours, and a stranger's cluster would then be adopted. Refusing fails safe: nothing is looked up by it;
+- the server's prose (`message`, `external_message`) is cleaned for a terminal and has the key redacted;
+- any value that contains the API key is refused, and its message says "containing the API key"
+  instead of showing it.
+A refusal is a ShapeError, which the client turns into MalformedResponse (MalformedAcceptance for a
+create or delete that was accepted).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from typing import Any
+
+from tpdeclare.api.answer import Answer
+from tpdeclare.api.models import ClusterInfo, CreateResult, DeleteResult, RequestInfo
+from tpdeclare.api.redaction import Secret, redact
+from tpdeclare.api.server_text import clean, excerpt
+from tpdeclare.api.vocabulary import ResponseFields
+from tpdeclare.identifiers import is_engine_id
+
+NAME_CHARS = 256
+WORD_CHARS = 64  # statuses, request types, instance types, timestamps
+CONTAINER_CHARS = 1024
+PROSE_CHARS = 2000
+SHOWN_CHARS = 40
+
+_ASCII_UNSAFE = re.compile(r"[\x00-\x1f\x7f]")
+_UNSAFE_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Zl", "Zp"})
+
+_EXPECTED = {
+    "str": "a string",
+    "nonempty_str": "a non-empty string",
+    "int": "an integer",
+    "bool": "a boolean",
+    "list": "an array",
+    "str_list": "an array of strings",
+}
+_CHECKS = {
+    "str": lambda v: isinstance(v, str),
+    "nonempty_str": lambda v: isinstance(v, str) and v != "",
+    "int": lambda v: isinstance(v, int) and not isinstance(v, bool),
+    "bool": lambda v: isinstance(v, bool),
+    "list": lambda v: isinstance(v, list),
+    "str_list": lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v),
+}
+
+
+class ShapeError(Exception):
+    """A 2xx body does not have the expected shape, or holds a value that is not safe to use."""
+
+
+MISSING: Any = object()  # a field that is absent (or null where null is not allowed)
+EMPTY: Any = object()  # an empty 2xx body, where one is acceptable
+
+
+def json_body(answer: Answer, *, allow_empty: bool = False) -> Any:
+    """The decoded JSON of a 2xx answer (EMPTY for an empty body when `allow_empty`)."""
+    if answer.oversized:
+        raise ShapeError("the body is too large to read")
+    raw = answer.body
+    if not raw.strip():
+        if allow_empty:
+            return EMPTY
+        raise ShapeError("the body is empty (expected JSON)")
+    try:
+        return json.loads(raw)
+    except (ValueError, RecursionError):
+        shown = excerpt(raw.decode("utf-8", "replace"), 120)
+        raise ShapeError(f"the body is not JSON: {shown!r}") from None
+
+
+def json_type(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, dict):
+        return "an object"
+    return type(value).__name__
+
+
+def _name(where: str, key: str) -> str:
+    return f"{where}.{key}" if where else key
+
+
+def _object(value: object, where: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ShapeError(f"{where or 'the body'} should be a JSON object, not {json_type(value)}")
+    return value
+
+
+def _is_unsafe(text: str) -> bool:
+    """Control characters, invisible formatting (bidi, zero-width), separators that break lines."""
+    if text.isascii():
+        return _ASCII_UNSAFE.search(text) is not None
+    return any(unicodedata.category(ch) in _UNSAFE_CATEGORIES for ch in text)
+
+
+def _shown(value: str) -> str:
+    """A refused value, quoted and escaped so that it is safe to print."""
+    if len(value) <= SHOWN_CHARS:
+        return ascii(value)
+    return f"{ascii(value[:SHOWN_CHARS])}… ({len(value)} characters)"
+
+
+class BodyReader:
+    """Turns decoded 2xx bodies into results, reading fields by the names in `fields`."""
+
+    def __init__(self, fields: ResponseFields, secret: Secret):
+        self.fields = fields
+        self._secret = secret
+
+    # ---------------------------------------------------------------------------------- bodies
+    def message(self, data: Any) -> str:
+        if data is EMPTY:  # e.g. 204 No Content: nothing to say, nothing wrong
+            return ""
+        return self._prose(_object(data, ""), self.fields.message, "")
+
+    def create(self, data: Any) -> CreateResult:
+        f, d = self.fields, _object(data, "")
+        return CreateResult(
+            cluster_id=self._id(d, f.cluster_id, "", required=True),
+            instance_ids=self._id_list(d, f.instance_ids, ""),
+            request_id=self._id(d, f.request_id, "", required=False),
+            message=self._prose(d, f.message, ""),
+        )
+
+    def delete(self, data: Any, cluster_id: str) -> DeleteResult:
+        f, d = self.fields, _object(data, "")
+        return DeleteResult(
+            cluster_id=self._id(d, f.cluster_id, "", required=False) or cluster_id,
+            request_id=self._id(d, f.request_id, "", required=False),
+            message=self._prose(d, f.message, ""),
+        )
+
+    def request_info(self, data: Any, request_id: str, retry_after: float | None) -> RequestInfo:
+        f, d = self.fields, _object(data, "")
+        return RequestInfo(
+            request_id=self._id(d, f.request_id, "", required=False) or request_id,
+            request_type=self._text(d, f.request_type, "", WORD_CHARS, required=False),
+            status=self._status(d, ""),
+            object_id=self._id(d, f.object_id, "", required=False),
+            external_message=self._prose(d, f.external_message, "") or None,
+            retry_after=retry_after,
+        )
+
+    def cluster(self, data: Any, where: str) -> ClusterInfo:
+        f, d = self.fields, _object(data, where)
+        instance_ids = []
+        for i, inst in enumerate(self._opt(d, f.instances, where, "list", [])):
+            inst_where = f"{_name(where, f.instances)}[{i}]"
+            instance_ids.append(self._id(_object(inst, inst_where), f.instance_id, inst_where, required=True))
+        num_nodes = self._get(d, f.num_nodes, where, "int", required=True)
+        if num_nodes < 1:
+            raise ShapeError(f"field '{_name(where, f.num_nodes)}' should be at least 1, not {num_nodes}")
+        return ClusterInfo(
+            cluster_id=self._id(d, f.cluster_id, where, required=True),
+            name=self._text(d, f.cluster_name, where, NAME_CHARS, required=False),
+            instance_type=self._text(d, f.instance_type, where, WORD_CHARS, required=True),
+            num_nodes=num_nodes,
+            container=self._text(d, f.container, where, CONTAINER_CHARS, required=False),
+            deletion_protection=self._get(d, f.deletion_protection, where, "bool", required=True),
+            status=self._status(d, where),
+            instance_ids=tuple(instance_ids),
+            created_at=self._text(d, f.created_at, where, WORD_CHARS, required=False),
+        )
+
+    def cluster_list(self, data: Any) -> list[ClusterInfo]:
+        if isinstance(data, list):  # tolerate a bare array
+            items, where = data, ""
+        else:
+            items = self._get(_object(data, ""), self.fields.clusters, "", "list", required=True)
+            where = self.fields.clusters
+        return [self.cluster(item, f"{where}[{i}]") for i, item in enumerate(items)]
+
+    def cluster_info(self, data: Any) -> ClusterInfo:
+        f, d = self.fields, _object(data, "")
+        if f.cluster_info in d:
+            return self.cluster(d[f.cluster_info], f.cluster_info)
+        if f.cluster_id in d:  # tolerate the ClusterInfo at top level
+            return self.cluster(d, "")
+        raise ShapeError(f"field '{f.cluster_info}' is missing")
+
+    # ---------------------------------------------------------------------------------- fields
+    def _get(self, d: dict[str, Any], key: str, where: str, kind: str, *, required: bool,
+             nullable: bool = False) -> Any:
+        """d[key] checked against `kind`; MISSING when absent and not required."""
+        value = d.get(key, MISSING)
+        if value is MISSING or (value is None and not nullable):
+            if required:
+                raise ShapeError(f"field '{_name(where, key)}' is missing")
+            return MISSING
+        if value is None:
+            return None
+        if not _CHECKS[kind](value):
+            raise ShapeError(f"field '{_name(where, key)}' should be {_EXPECTED[kind]}, not {json_type(value)}")
+        return value
+
+    def _opt(self, d: dict[str, Any], key: str, where: str, kind: str, default: Any = None) -> Any:
+        value = self._get(d, key, where, kind, required=False, nullable=True)
+        return default if value is MISSING or value is None else value
+
+    def _id(self, d: dict[str, Any], key: str, where: str, *, required: bool) -> Any:
+        """An engine ID (None when optional and absent or null)."""
+        if required:
+            value = self._get(d, key, where, "nonempty_str", required=True)
+        else:
+            value = self._opt(d, key, where, "nonempty_str")
+        return None if value is None else self._safe_id(value, _name(where, key))
+
+    def _id_list(self, d: dict[str, Any], key: str, where: str) -> tuple[str, ...]:
+        values = self._opt(d, key, where, "str_list", [])
+        return tuple(self._safe_id(v, f"{_name(where, key)}[{i}]") for i, v in enumerate(values))
+
+    def _safe_id(self, value: str, field: str) -> str:
+        if self._holds_key(value):
+            raise ShapeError(f"field '{field}' is an ID containing the API key")
+        if not is_engine_id(value):
+            raise ShapeError(f"field '{field}' is not a valid ID: {_shown(value)} (an ID is letters, digits, "
+                             "'-' and '_', at most 128 characters)")
+        return value
+
+    def _text(self, d: dict[str, Any], key: str, where: str, limit: int, *, required: bool) -> Any:
+        """A string shown or compared later: refused (not altered) when unsafe."""
+        kind = "nonempty_str" if required else "str"
+        value = self._get(d, key, where, kind, required=True) if required else self._opt(d, key, where, kind)
+        if value is None:
+            return None
+        field = _name(where, key)
+        if self._holds_key(value):
+            raise ShapeError(f"field '{field}' is a value containing the API key")
+        if len(value) > limit:
+            raise ShapeError(f"field '{field}' is longer than {limit} characters: {_shown(value)}")
+        if _is_unsafe(value):
+            raise ShapeError(f"field '{field}' holds control or invisible formatting characters: {_shown(value)}")
+        return value
+
+    def _status(self, d: dict[str, Any], where: str) -> str:
+        status: str = self._text(d, self.fields.status, where, WORD_CHARS, required=True)
+        return status.strip().upper()
+
+    def _prose(self, d: dict[str, Any], key: str, where: str) -> str:
+        """The server's words: cleaned for a terminal, bounded, the key redacted ("" when absent)."""
+        value = self._opt(d, key, where, "str", "")
+        return redact(clean(value, PROSE_CHARS), self._secret)
+
+    def _holds_key(self, value: str) -> bool:
+        return self._secret.found_in(value) or (_is_unsafe(value) and self._secret.found_in(
+            "".join(ch for ch in value if not _is_unsafe(ch))))

@@ -1,0 +1,108 @@
+"""The TensorPool API's vocabulary: every endpoint path, field name and status word tpdeclare uses.
+
+When TensorPool renames something, this module is what changes. Nothing else in tpdeclare spells a path,
+a wire field or a status word: the parsers read response fields through a `ResponseFields` value (the
+built-in one is `BUILTIN_FIELDS`), so an engine-compatibility layer (OpenAPI discovery, known aliases)
+can hand the client another mapping without touching the parsers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# ------------------------------------------------------------------------------------------- endpoints
+PATH_HEALTH = "/health"
+PATH_CLUSTER_CREATE = "/cluster/create"
+PATH_CLUSTER_LIST = "/cluster/list"
+PATH_CLUSTER_INFO = "/cluster/info/{cluster_id}"
+PATH_CLUSTER_EDIT = "/cluster/edit/{cluster_id}"
+PATH_CLUSTER_DELETE = "/cluster/{cluster_id}"
+PATH_REQUEST_INFO = "/request/info/{request_id}"
+
+LIST_PARAMS = {"include_org": "true"}
+
+# ------------------------------------------------------------------------------------------- request bodies
+# POST /cluster/create
+F_INSTANCE_TYPE = "instance_type"
+F_NUM_NODES = "num_nodes"
+F_TP_CLUSTER_NAME = "tp_cluster_name"
+F_CONTAINER = "container"
+F_DELETION_PROTECTION = "deletion_protection"
+F_PUBLIC_KEYS = "public_keys"
+F_SAVE_KEYS = "save_keys"
+# PATCH /cluster/edit says cluster_name, not tp_cluster_name
+F_EDIT_NAME = "cluster_name"
+
+
+# ------------------------------------------------------------------------------------------- response bodies
+@dataclass(frozen=True)
+class ResponseFields:
+    """The wire names of the response fields tpdeclare reads, by what tpdeclare needs them for."""
+
+    cluster_id: str = "cluster_id"
+    instance_ids: str = "instance_ids"
+    request_id: str = "request_id"
+    message: str = "message"
+    clusters: str = "clusters"  # GET /cluster/list: the array of clusters
+    cluster_info: str = "cluster_info"  # GET /cluster/info: the cluster object
+    cluster_name: str = "tp_cluster_name"
+    instance_type: str = "instance_type"
+    num_nodes: str = "num_nodes"
+    container: str = "container"
+    deletion_protection: str = "deletion_protection"
+    status: str = "status"
+    instances: str = "instances"
+    instance_id: str = "instance_id"
+    created_at: str = "created_at"
+    request_type: str = "request_type"
+    object_id: str = "object_id"
+    external_message: str = "external_message"
+
+
+BUILTIN_FIELDS = ResponseFields()
+
+# Error bodies: the server's words, in the order the official CLI looks for them.
+ERROR_TEXT_FIELDS = ("message", "error", "external_message")
+F_DETAIL = "detail"  # FastAPI: a string, or [{"loc": [...], "msg": "...", "type": "..."}]
+F_DETAIL_LOC = "loc"
+F_DETAIL_MSG = "msg"
+F_DETAIL_BODY = "body"  # the first `loc` element of a request-body field
+
+# ------------------------------------------------------------------------------------------- status words
+# Request statuses (GET /request/info); compared upper-cased.
+REQUEST_PENDING = "PENDING"
+REQUEST_PROCESSING = "PROCESSING"
+REQUEST_RETRYING = "RETRYING"
+REQUEST_COMPLETED = "COMPLETED"
+REQUEST_FAILED = "FAILED"
+REQUEST_STATUSES = (REQUEST_PENDING, REQUEST_PROCESSING, REQUEST_RETRYING, REQUEST_COMPLETED, REQUEST_FAILED)
+REQUEST_TERMINAL = frozenset({REQUEST_COMPLETED, REQUEST_FAILED})
+# Request types
+REQUEST_TYPE_CREATE = "CLUSTER_CLAIM"
+REQUEST_TYPE_DESTROY = "CLUSTER_RELEASE"
+REQUEST_TYPE_EDIT = "CLUSTER_EDIT"
+
+# Cluster statuses (ClusterInfo.status); compared upper-cased.
+CLUSTER_PENDING = "PENDING"
+CLUSTER_PROVISIONING = "PROVISIONING"
+CLUSTER_CONFIGURING = "CONFIGURING"
+CLUSTER_RUNNING = "RUNNING"
+CLUSTER_DESTROYING = "DESTROYING"
+CLUSTER_DESTROYED = "DESTROYED"
+CLUSTER_FAILED = "FAILED"
+CLUSTER_STATUSES = (
+    CLUSTER_PENDING,
+    CLUSTER_PROVISIONING,
+    CLUSTER_CONFIGURING,
+    CLUSTER_RUNNING,
+    CLUSTER_DESTROYING,
+    CLUSTER_DESTROYED,
+    CLUSTER_FAILED,
+)
+
+# ------------------------------------------------------------------------------------------- headers
+H_AUTHORIZATION = "Authorization"
+H_RETRY_AFTER = "Retry-After"
+H_DATE = "Date"
+H_LOCATION = "Location"
+H_CONTENT_LENGTH = "Content-Length"
