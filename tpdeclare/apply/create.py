@@ -103,7 +103,7 @@ class Creator:
             except errors.BadRequest as exc:
                 self._on_rejected(address, intent, candidates, may_exist, exc, started)
                 return
-            except (errors.ApiStatusError, errors.ApiConnectionError):
+            except (errors.ApiStatusError, errors.ApiConnectionError, errors.DeadlineExceeded):
                 if not may_exist:
                     ctx.recorder.remove(address)  # a definite refusal, or never sent: nothing was made
                 raise

@@ -82,10 +82,14 @@ class Context:
             check_engine_url(engine)
         return engine
 
-    def client(self, stop: threading.Event | None = None) -> TensorPoolClient:
+    def client(self, stop: threading.Event | None = None, deadline: float | None = None) -> TensorPoolClient:
+        """The API client: its sleeps end at a stop request, and nothing it does runs past `deadline`
+        (time.monotonic; the --timeout of the whole run)."""
         from tpdeclare.api.connect import make_client
 
-        kwargs = {} if stop is None else {"sleep": interruptible_sleep(stop)}
+        kwargs: dict[str, object] = {"deadline": deadline}
+        if stop is not None:
+            kwargs["sleep"] = interruptible_sleep(stop)
         return make_client(self.options.engine, env=os.environ, cwd=str(self.cwd), **kwargs)
 
 
