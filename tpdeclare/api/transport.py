@@ -212,7 +212,8 @@ class Transport:
                     lost = "" if isinstance(failure, ExchangeExpired) else "; no answer was read"
                     raise OutcomeUnknown(f"{method} {path}: {what}{lost}, so {unknown}", hint=unknown_hint) from cause
                 refused: Exception = ApiConnectionError(
-                    f"{method} {path}: cannot reach the API at {self.base_url}: {what}; nothing was sent, so {not_done}",
+                    f"{method} {path}: cannot reach the API at {self.base_url}: {what}; "
+                    f"nothing was sent, so {not_done}",
                     hint=f"{NETWORK_HINT}, then run again",
                 )
                 if not transport_retryable(failure):  # a bad URL or TLS set-up: asking again cannot help
