@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+import sys
 import sysconfig
 from pathlib import Path
 
@@ -135,3 +136,24 @@ def test_the_api_key_never_reaches_output_state_plans_or_logs(tmp_path):
             assert key not in text
     finally:
         sandbox.stop()
+
+
+def test_an_in_process_run_leaves_the_process_as_it_found_it(tmp_path, sandbox, env):
+    """run_tp is only as good as its isolation: what one run changes process-wide must not reach the next."""
+    import logging
+    import os
+    import signal
+
+    write(tmp_path / "c.yaml", "stack: s\nclusters:\n  nb:\n    instance_type: 1xH100\n")
+    logger = logging.getLogger("tpdeclare")
+    before = (dict(os.environ), os.getcwd(), sys.stdin, sys.stdout, sys.stderr, list(sys.argv),
+              list(logger.handlers), logger.level, signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM))
+    verbose = run_tp(tmp_path, "apply", "c.yaml", "--auto-approve", "-v", env={**env, "TPDECLARE_MARK": "1"})
+    assert verbose.returncode == 0, verbose.stderr
+    assert "[tpdeclare.api]" in verbose.stderr  # -v logged to this run's stderr ...
+    after = (dict(os.environ), os.getcwd(), sys.stdin, sys.stdout, sys.stderr, list(sys.argv),
+             list(logger.handlers), logger.level, signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM))
+    assert after == before
+    quiet = run_tp(tmp_path, "plan", "c.yaml", env=env)
+    assert quiet.returncode == 0 and "[tpdeclare." not in quiet.stderr  # ... and to no later run's
+    assert "[tpdeclare.sandbox" not in verbose.stderr  # the threaded sandbox's request log stays out of it
