@@ -33,10 +33,10 @@ def golden(request):
 
 @pytest.fixture
 def sandbox():
-    """`tpdeclare sandbox serve` in a subprocess on 127.0.0.1, stopped after the test."""
-    from e2e_helpers import ServedSandbox
+    """The sandbox engine served over real HTTP on 127.0.0.1 by a thread of this process, stopped after the test."""
+    from e2e_helpers import ThreadedSandbox
 
-    sb = ServedSandbox()
+    sb = ThreadedSandbox()
     yield sb
     sb.stop()
 

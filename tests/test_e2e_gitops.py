@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from e2e_helpers import assert_no_traceback, run_cli, write
+from e2e_helpers import assert_no_traceback, run_tp, write
 
 SPEC = """
     stack: team
@@ -33,24 +33,24 @@ def state_bytes(tmp_path):
 # ---- saved plans ------------------------------------------------------------------------------------
 def test_saved_plan_applies_exactly_without_a_prompt(tmp_path, sandbox, env):
     write(tmp_path / "team.yaml", SPEC)
-    out = ok(run_cli(tmp_path, "plan", "team.yaml", "--out", "team.plan", env=env))
+    out = ok(run_tp(tmp_path, "plan", "team.yaml", "--out", "team.plan", env=env))
     assert "Saved the plan to team.plan" in out.stdout
     plan_doc = (tmp_path / "team.plan").read_text()
     assert env["TENSORPOOL_KEY"] not in plan_doc
-    shown = ok(run_cli(tmp_path, "show", "team.plan", env=env))
+    shown = ok(run_tp(tmp_path, "show", "team.plan", env=env))
     assert "Plan: 2 to add, 0 to change, 0 to replace, 0 to destroy." in shown.stdout
-    applied = ok(run_cli(tmp_path, "apply", "team.plan", env=env))
+    applied = ok(run_tp(tmp_path, "apply", "team.plan", env=env))
     assert "Apply complete! Clusters: 2 added" in applied.stdout
     assert set(sandbox.by_name()) == {"team-trainer", "team-notebook"}
 
 
 def test_saved_plan_refused_when_specs_changed(tmp_path, sandbox, env):
     spec = write(tmp_path / "team.yaml", SPEC)
-    ok(run_cli(tmp_path, "apply", "team.yaml", "--auto-approve", env=env))
-    ok(run_cli(tmp_path, "plan", "team.yaml", "--out", "team.plan", env=env))
+    ok(run_tp(tmp_path, "apply", "team.yaml", "--auto-approve", env=env))
+    ok(run_tp(tmp_path, "plan", "team.yaml", "--out", "team.plan", env=env))
     spec.write_text(spec.read_text().replace("num_nodes: 1", "num_nodes: 2"))
     before = state_bytes(tmp_path)
-    proc = run_cli(tmp_path, "apply", "team.plan", env=env)
+    proc = run_tp(tmp_path, "apply", "team.plan", env=env)
     assert proc.returncode == 1
     assert "stale" in proc.stderr and "spec files changed" in proc.stderr
     assert state_bytes(tmp_path) == before
@@ -58,12 +58,12 @@ def test_saved_plan_refused_when_specs_changed(tmp_path, sandbox, env):
 
 def test_saved_plan_refused_when_state_moved_on(tmp_path, sandbox, env):
     spec = write(tmp_path / "team.yaml", SPEC)
-    ok(run_cli(tmp_path, "apply", "team.yaml", "--auto-approve", env=env))
+    ok(run_tp(tmp_path, "apply", "team.yaml", "--auto-approve", env=env))
     spec.write_text(spec.read_text().replace("num_nodes: 1", "num_nodes: 2"))
-    ok(run_cli(tmp_path, "plan", "team.yaml", "--out", "team.plan", env=env))
-    ok(run_cli(tmp_path, "apply", "team.yaml", "--auto-approve", env=env))  # another apply got there first
+    ok(run_tp(tmp_path, "plan", "team.yaml", "--out", "team.plan", env=env))
+    ok(run_tp(tmp_path, "apply", "team.yaml", "--auto-approve", env=env))  # another apply got there first
     before, stats = state_bytes(tmp_path), sandbox.stats()
-    proc = run_cli(tmp_path, "apply", "team.plan", env=env)
+    proc = run_tp(tmp_path, "apply", "team.plan", env=env)
     assert proc.returncode == 1
     assert "state moved on" in proc.stderr
     assert state_bytes(tmp_path) == before
@@ -72,10 +72,10 @@ def test_saved_plan_refused_when_state_moved_on(tmp_path, sandbox, env):
 
 def test_saved_plan_refused_when_state_appeared(tmp_path, sandbox, env):
     write(tmp_path / "team.yaml", SPEC)
-    ok(run_cli(tmp_path, "plan", "team.yaml", "--out", "team.plan", env=env))
-    ok(run_cli(tmp_path, "apply", "team.yaml", "--auto-approve", env=env))
+    ok(run_tp(tmp_path, "plan", "team.yaml", "--out", "team.plan", env=env))
+    ok(run_tp(tmp_path, "apply", "team.yaml", "--auto-approve", env=env))
     before = state_bytes(tmp_path)
-    proc = run_cli(tmp_path, "apply", "team.plan", env=env)
+    proc = run_tp(tmp_path, "apply", "team.plan", env=env)
     assert proc.returncode == 1
     assert "before any state existed" in proc.stderr
     assert state_bytes(tmp_path) == before
@@ -84,11 +84,11 @@ def test_saved_plan_refused_when_state_appeared(tmp_path, sandbox, env):
 
 def test_a_damaged_plan_file_is_a_clear_error(tmp_path, env):
     write(tmp_path / "team.yaml", SPEC)
-    ok(run_cli(tmp_path, "plan", "team.yaml", "--out", "team.plan", env=env))
+    ok(run_tp(tmp_path, "plan", "team.yaml", "--out", "team.plan", env=env))
     doc = json.loads((tmp_path / "team.plan").read_text())
     del doc["state"]
     (tmp_path / "team.plan").write_text(json.dumps(doc))
-    proc = run_cli(tmp_path, "apply", "team.plan", env=env)
+    proc = run_tp(tmp_path, "apply", "team.plan", env=env)
     assert proc.returncode == 1 and "not a readable tpdeclare plan file" in proc.stderr
     assert_no_traceback(proc)
 
@@ -96,10 +96,10 @@ def test_a_damaged_plan_file_is_a_clear_error(tmp_path, env):
 # ---- policy and exit codes ---------------------------------------------------------------------------
 def test_budget_overrun_exits_3_naming_the_figures(tmp_path, sandbox, env):
     write(tmp_path / "team.yaml", SPEC.replace("stack: team", "stack: team\n    budget:\n      max_hourly_cost: 20"))
-    proc = run_cli(tmp_path, "plan", "team.yaml", "--detailed-exitcode", env=env)
+    proc = run_tp(tmp_path, "plan", "team.yaml", "--detailed-exitcode", env=env)
     assert proc.returncode == 3
     assert "$25.91/hr" in proc.stderr and "$20.00/hr" in proc.stderr
-    flag = run_cli(tmp_path, "apply", "team.yaml", "--auto-approve", "--max-hourly-cost", "30", env=env)
+    flag = run_tp(tmp_path, "apply", "team.yaml", "--auto-approve", "--max-hourly-cost", "30", env=env)
     assert flag.returncode == 0, flag.stderr
     assert sandbox.stats()["creates_accepted"] == 2
 
@@ -107,10 +107,10 @@ def test_budget_overrun_exits_3_naming_the_figures(tmp_path, sandbox, env):
 def test_prevent_destroy_exits_3_and_nothing_is_destroyed(tmp_path, sandbox, env):
     spec = write(tmp_path / "team.yaml", SPEC.replace(
         "instance_type: 1xH100", "instance_type: 1xH100\n        lifecycle:\n          prevent_destroy: true"))
-    ok(run_cli(tmp_path, "apply", "team.yaml", "--auto-approve", env=env))
+    ok(run_tp(tmp_path, "apply", "team.yaml", "--auto-approve", env=env))
     spec.write_text(spec.read_text().replace("instance_type: 1xH100", "instance_type: 2xH100"))
     before = sandbox.stats()["mutating_requests"]
-    proc = run_cli(tmp_path, "apply", "team.yaml", "--auto-approve", env=env)
+    proc = run_tp(tmp_path, "apply", "team.yaml", "--auto-approve", env=env)
     assert proc.returncode == 3
     assert "notebook: lifecycle.prevent_destroy forbids this plan to replace it" in proc.stderr
     assert sandbox.stats()["mutating_requests"] == before
@@ -118,29 +118,29 @@ def test_prevent_destroy_exits_3_and_nothing_is_destroyed(tmp_path, sandbox, env
 
 def test_json_plan_feeds_a_policy_that_blocks_deletes(tmp_path, sandbox, env):
     spec = write(tmp_path / "team.yaml", SPEC)
-    ok(run_cli(tmp_path, "apply", "team.yaml", "--auto-approve", env=env))
+    ok(run_tp(tmp_path, "apply", "team.yaml", "--auto-approve", env=env))
 
     def deny_deletes(doc):  # what a conftest/OPA rule would say, over Terraform's vocabulary
         return [rc["address"] for rc in doc["resource_changes"] if "delete" in rc["actions"]]
 
-    doc = json.loads(ok(run_cli(tmp_path, "plan", "team.yaml", "--json", env=env)).stdout)
+    doc = json.loads(ok(run_tp(tmp_path, "plan", "team.yaml", "--json", env=env)).stdout)
     assert deny_deletes(doc) == [] and doc["cost"]["diff_hourly"] == 0
     spec.write_text(spec.read_text().replace("num_nodes: 1", "num_nodes: 2"))
-    doc = json.loads(ok(run_cli(tmp_path, "plan", "team.yaml", "--json", env=env)).stdout)
+    doc = json.loads(ok(run_tp(tmp_path, "plan", "team.yaml", "--json", env=env)).stdout)
     assert deny_deletes(doc) == ["trainer"]
     assert doc["cost"]["diff_hourly"] == pytest.approx(23.92)
 
 
 def test_markdown_is_deterministic_and_matches_golden(tmp_path, sandbox, env, golden):
     spec = write(tmp_path / "team.yaml", SPEC)
-    first = ok(run_cli(tmp_path, "plan", "team.yaml", "--markdown", env=env)).stdout
-    second = ok(run_cli(tmp_path, "plan", "team.yaml", "--markdown", env=env)).stdout
+    first = ok(run_tp(tmp_path, "plan", "team.yaml", "--markdown", env=env)).stdout
+    second = ok(run_tp(tmp_path, "plan", "team.yaml", "--markdown", env=env)).stdout
     assert first == second
     golden("cli_plan_create.md", first)
-    ok(run_cli(tmp_path, "apply", "team.yaml", "--auto-approve", env=env))
+    ok(run_tp(tmp_path, "apply", "team.yaml", "--auto-approve", env=env))
     text = spec.read_text().replace("num_nodes: 1", "num_nodes: 2")
     spec.write_text(text[: text.index("  notebook:")])
-    md = ok(run_cli(tmp_path, "plan", "team.yaml", "--markdown", env=env)).stdout
+    md = ok(run_tp(tmp_path, "plan", "team.yaml", "--markdown", env=env)).stdout
     assert md.index("will be **destroyed**") < md.index("| action |")
     assert "`num_nodes` forces replacement" in md
     assert "**Cost:** $25.91/hr → $47.84/hr (**+$21.93/hr**)" in md
@@ -149,73 +149,74 @@ def test_markdown_is_deterministic_and_matches_golden(tmp_path, sandbox, env, go
 # ---- drift, import, forget ---------------------------------------------------------------------------
 def test_deleted_behind_our_back_is_recreated(tmp_path, sandbox, env):
     write(tmp_path / "team.yaml", SPEC)
-    ok(run_cli(tmp_path, "apply", "team.yaml", "--auto-approve", env=env))
+    ok(run_tp(tmp_path, "apply", "team.yaml", "--auto-approve", env=env))
     victim = sandbox.by_name()["team-notebook"]["cluster_id"]
     assert sandbox.delete(victim).status_code == 202
-    plain = ok(run_cli(tmp_path, "plan", "team.yaml", env=env))
+    plain = ok(run_tp(tmp_path, "plan", "team.yaml", env=env))
     assert "No changes." in plain.stdout  # without --refresh, the plan reads state alone
     before = sandbox.stats()["requests"]
-    drift = run_cli(tmp_path, "plan", "team.yaml", "--refresh", "--detailed-exitcode", env=env)
+    drift = run_tp(tmp_path, "plan", "team.yaml", "--refresh", "--detailed-exitcode", env=env)
     assert drift.returncode == 2
     assert f"{victim} was deleted outside tpdeclare; it will be created again" in drift.stdout
     assert "Plan: 1 to add, 0 to change, 0 to replace, 0 to destroy." in drift.stdout
     after = sandbox.stats()["requests"]
     assert sum(after["list"].values()) - sum(before.get("list", {}).values()) == 1
-    applied = ok(run_cli(tmp_path, "apply", "team.yaml", "--auto-approve", env=env))
+    applied = ok(run_tp(tmp_path, "apply", "team.yaml", "--auto-approve", env=env))
     assert "1 added" in applied.stdout
     assert sandbox.by_name()["team-notebook"]["cluster_id"] != victim
 
 
 def test_renamed_and_unprotected_outside_are_planned_back(tmp_path, sandbox, env):
-    write(tmp_path / "team.yaml", SPEC.replace("instance_type: 1xH100", "instance_type: 1xH100\n        deletion_protection: true"))
-    ok(run_cli(tmp_path, "apply", "team.yaml", "--auto-approve", env=env))
+    write(tmp_path / "team.yaml",
+          SPEC.replace("instance_type: 1xH100", "instance_type: 1xH100\n        deletion_protection: true"))
+    ok(run_tp(tmp_path, "apply", "team.yaml", "--auto-approve", env=env))
     cid = sandbox.by_name()["team-notebook"]["cluster_id"]
     assert sandbox.edit(cid, {"cluster_name": "hijacked", "deletion_protection": False}).status_code == 202
-    drift = ok(run_cli(tmp_path, "plan", "team.yaml", "--refresh", env=env))
+    drift = ok(run_tp(tmp_path, "plan", "team.yaml", "--refresh", env=env))
     assert '~ name                = "hijacked" -> "team-notebook"' in drift.stdout
     assert "~ deletion_protection = false -> true" in drift.stdout
-    ok(run_cli(tmp_path, "apply", "team.yaml", "--auto-approve", env=env))
+    ok(run_tp(tmp_path, "apply", "team.yaml", "--auto-approve", env=env))
     assert sandbox.by_name()["team-notebook"]["deletion_protection"] is True
 
 
 def test_refresh_shows_then_records(tmp_path, sandbox, env):
     write(tmp_path / "team.yaml", SPEC)
-    ok(run_cli(tmp_path, "apply", "team.yaml", "--auto-approve", env=env))
+    ok(run_tp(tmp_path, "apply", "team.yaml", "--auto-approve", env=env))
     cid = sandbox.by_name()["team-notebook"]["cluster_id"]
     sandbox.edit(cid, {"cluster_name": "renamed-by-hand"})
-    refused = run_cli(tmp_path, "refresh", "team.yaml", env=env)
+    refused = run_tp(tmp_path, "refresh", "team.yaml", env=env)
     assert refused.returncode == 1 and "renamed-by-hand" in refused.stdout
     assert "renamed-by-hand" not in state_bytes(tmp_path).decode()
-    ok(run_cli(tmp_path, "refresh", "team.yaml", "--auto-approve", env=env))
+    ok(run_tp(tmp_path, "refresh", "team.yaml", "--auto-approve", env=env))
     assert json.loads(state_bytes(tmp_path))["resources"]["notebook"]["name"] == "renamed-by-hand"
 
 
 def test_import_adopts_and_state_rm_forgets_into_orphans(tmp_path, sandbox, env):
     write(tmp_path / "team.yaml", SPEC)
     made = sandbox.post("/cluster/create", {"instance_type": "1xH100", "tp_cluster_name": "team-notebook"}).json()
-    missing = run_cli(tmp_path, "import", "notebook", "c-00000000", "team.yaml", env=env)
+    missing = run_tp(tmp_path, "import", "notebook", "c-00000000", "team.yaml", env=env)
     assert missing.returncode == 1 and "no cluster c-00000000" in missing.stderr
-    ok(run_cli(tmp_path, "import", "notebook", made["cluster_id"], "team.yaml", env=env))
-    plan = ok(run_cli(tmp_path, "plan", "team.yaml", env=env))
+    ok(run_tp(tmp_path, "import", "notebook", made["cluster_id"], "team.yaml", env=env))
+    plan = ok(run_tp(tmp_path, "plan", "team.yaml", env=env))
     assert "Plan: 1 to add, 0 to change, 0 to replace, 0 to destroy." in plan.stdout  # only the trainer
-    ok(run_cli(tmp_path, "apply", "team.yaml", "--auto-approve", env=env))
+    ok(run_tp(tmp_path, "apply", "team.yaml", "--auto-approve", env=env))
     assert sandbox.stats()["creates_accepted"] == 2
 
-    assert ok(run_cli(tmp_path, "orphans", "team.yaml", env=env)).stdout.startswith("No orphans")
-    ok(run_cli(tmp_path, "state", "rm", "notebook", "--spec", "team.yaml", env=env))
+    assert ok(run_tp(tmp_path, "orphans", "team.yaml", env=env)).stdout.startswith("No orphans")
+    ok(run_tp(tmp_path, "state", "rm", "notebook", "--spec", "team.yaml", env=env))
     assert made["cluster_id"] in [c["cluster_id"] for c in sandbox.clusters()]
-    orphans = run_cli(tmp_path, "orphans", "team.yaml", env=env)
+    orphans = run_tp(tmp_path, "orphans", "team.yaml", env=env)
     assert orphans.returncode == 2
     assert made["cluster_id"] in orphans.stdout and "$1.99/hr" in orphans.stdout
 
 
 def test_state_mv_and_targets(tmp_path, sandbox, env):
     spec = write(tmp_path / "team.yaml", SPEC)
-    ok(run_cli(tmp_path, "apply", "team.yaml", "--auto-approve", "--target", "notebook", env=env))
+    ok(run_tp(tmp_path, "apply", "team.yaml", "--auto-approve", "--target", "notebook", env=env))
     assert set(sandbox.by_name()) == {"team-notebook"}
-    ok(run_cli(tmp_path, "state", "mv", "notebook", "nb", "--spec", "team.yaml", env=env))
+    ok(run_tp(tmp_path, "state", "mv", "notebook", "nb", "--spec", "team.yaml", env=env))
     spec.write_text(spec.read_text().replace("  notebook:", "  nb:\n    name: team-notebook"))
-    plan = ok(run_cli(tmp_path, "plan", "team.yaml", "--target", "nb", env=env))
+    plan = ok(run_tp(tmp_path, "plan", "team.yaml", "--target", "nb", env=env))
     assert "No changes." in plan.stdout
-    forced = ok(run_cli(tmp_path, "plan", "team.yaml", "--replace", "nb", "--target", "nb", env=env))
+    forced = ok(run_tp(tmp_path, "plan", "team.yaml", "--replace", "nb", "--target", "nb", env=env))
     assert "# nb must be replaced" in forced.stdout

@@ -1,5 +1,6 @@
 """Exactly-once under faults (issue 4): ambiguous answers are looked up, never guessed; strangers are never
-adopted; FAILED provisioning taints and is replaced; deletes are as safe. Real CLI, sandbox over HTTP."""
+adopted; FAILED provisioning taints and is replaced; deletes are as safe. Real CLI (run in this process),
+sandbox over real HTTP (served by a thread of this process), driven by benchmarks/reliability.py's trials."""
 
 from __future__ import annotations
 
@@ -8,26 +9,45 @@ import sys
 from pathlib import Path
 
 import pytest
+import requests
+
+from e2e_helpers import ThreadedSandbox, run_tp
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 
 import reliability as R  # noqa: E402
 
 
-@pytest.fixture(scope="module")
-def sandbox():
-    sb = R.Sandbox()
-    yield sb
-    sb.stop()
+class ThreadedReliabilitySandbox(R.Sandbox):
+    """reliability.py's Sandbox (its calls, its key, its seed) over a sandbox served by a thread, not a process."""
+
+    def __init__(self, *, faults: str | None = None):
+        extra = ("--faults", faults) if faults else ()
+        self.served = ThreadedSandbox(*extra, key=R.KEY)
+        self.faults = faults or ""
+        self.url = self.served.url
+        self.http = requests.Session()
+
+    def stop(self) -> None:
+        self.http.close()
+        self.served.stop()
+
+
+@pytest.fixture(autouse=True)
+def cli_in_process(monkeypatch):
+    """The trials' CLI runs (reliability.cli) go through run_tp: the same CLI, without a process each."""
+
+    def cli(workdir, env, *args, timeout=300):
+        return run_tp(workdir, *args, env=env, timeout=timeout)
+
+    monkeypatch.setattr(R, "cli", cli)
 
 
 @pytest.fixture
-def fresh(sandbox):
-    """The shared sandbox, emptied, with faults lifted again afterwards."""
-    sandbox.reset()
-    yield sandbox
-    sandbox.set_faults("")
-    sandbox.faults = ""
+def fresh():
+    """An empty sandbox of this test's own."""
+    with ThreadedReliabilitySandbox() as sb:
+        yield sb
 
 
 def faults(sb: R.Sandbox, spec: str) -> None:
@@ -47,7 +67,7 @@ def state_doc(tmp_path, stack="fx") -> dict:
 
 
 def test_twenty_percent_faults_everywhere_converge_with_no_duplicate_and_no_orphan(tmp_path):
-    with R.Sandbox(faults=R.FAULTS) as sb:
+    with ThreadedReliabilitySandbox(faults=R.FAULTS) as sb:
         result = R.fault_trial(sb, tmp_path, 0, n=20, max_runs=12)
     detail = json.dumps({k: v for k, v in result.items() if k not in ("check", "after_destroy")}, default=str)
     assert result["converged"], detail

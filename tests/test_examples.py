@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from e2e_helpers import assert_no_traceback, cli_env, run_cli
+from e2e_helpers import assert_no_traceback, cli_env, run_tp
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = ["examples/cluster.yaml", "examples/multi-node.yaml", "examples/team", "examples/gitops/clusters"]
@@ -17,7 +17,7 @@ EXAMPLES = ["examples/cluster.yaml", "examples/multi-node.yaml", "examples/team"
 @pytest.mark.parametrize("example", EXAMPLES)
 def test_example_validates_and_plans(example, tmp_path):
     for command in ("validate", "plan"):
-        proc = run_cli(REPO, command, example, "--state", str(tmp_path / "state.json"))
+        proc = run_tp(REPO, command, example, "--state", str(tmp_path / "state.json"))
         assert proc.returncode == 0, proc.stdout + proc.stderr
         assert_no_traceback(proc)
 
@@ -34,19 +34,19 @@ def test_every_example_names_the_schema():
 
 def test_readme_demo_on_the_in_process_sandbox(tmp_path):
     shutil.copytree(REPO / "examples", tmp_path / "examples")
-    env = cli_env(TPDECLARE_SANDBOX_PROVISION_SECONDS="0.2")
-    first = run_cli(tmp_path, "apply", "--engine", "sandbox", "--auto-approve", "examples/cluster.yaml", env=env)
+    env = cli_env(TPDECLARE_SANDBOX_PROVISION_SECONDS="0")  # creates and destroys complete at once
+    first = run_tp(tmp_path, "apply", "--engine", "sandbox", "--auto-approve", "examples/cluster.yaml", env=env)
     assert first.returncode == 0, first.stdout + first.stderr
     assert "Apply complete! Clusters: 1 added" in first.stdout
     state = json.loads((tmp_path / "state" / "cluster.json").read_text())
     cluster_id = state["resources"]["notebook"]["cluster_id"]
     assert cluster_id.startswith("c-")
     engine_before = json.loads((tmp_path / "state" / "_sandbox-engine.json.counters.json").read_text())
-    again = run_cli(tmp_path, "apply", "--engine", "sandbox", "--auto-approve", "examples/cluster.yaml", env=env)
+    again = run_tp(tmp_path, "apply", "--engine", "sandbox", "--auto-approve", "examples/cluster.yaml", env=env)
     assert again.returncode == 0 and "No changes." in again.stdout
     engine_after = json.loads((tmp_path / "state" / "_sandbox-engine.json.counters.json").read_text())
     assert engine_after["mutating_requests"] == engine_before["mutating_requests"]
-    team = run_cli(tmp_path, "apply", "--engine", "sandbox", "--auto-approve", "examples/team", env=env)
+    team = run_tp(tmp_path, "apply", "--engine", "sandbox", "--auto-approve", "examples/team", env=env)
     assert team.returncode == 0, team.stdout + team.stderr
-    gone = run_cli(tmp_path, "destroy", "--engine", "sandbox", "--auto-approve", "examples/cluster.yaml", env=env)
+    gone = run_tp(tmp_path, "destroy", "--engine", "sandbox", "--auto-approve", "examples/cluster.yaml", env=env)
     assert gone.returncode == 0 and "1 destroyed" in gone.stdout

@@ -13,7 +13,8 @@ REPO = Path(__file__).resolve().parents[1]
 
 def test_non_editable_wheel_ships_schemas_and_runs(tmp_path):
     build = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(tmp_path / "dist"), str(REPO)],
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(tmp_path / "dist"),
+         str(REPO)],
         capture_output=True, text=True, timeout=300,
     )
     assert build.returncode == 0, build.stderr
@@ -36,6 +37,7 @@ def test_non_editable_wheel_ships_schemas_and_runs(tmp_path):
     run = subprocess.run([sys.executable, "-m", "tpdeclare", "validate", "c.yaml"], cwd=work, env=env,
                          capture_output=True, text=True, timeout=60)
     assert run.returncode == 0, run.stderr
-    where = subprocess.run([sys.executable, "-c", "import tpdeclare.resources as r; print(r.spec_path('cluster.schema.json'))"],
-                           cwd=work, env=env, capture_output=True, text=True, timeout=60)
+    where = subprocess.run(
+        [sys.executable, "-c", "import tpdeclare.resources as r; print(r.spec_path('cluster.schema.json'))"],
+        cwd=work, env=env, capture_output=True, text=True, timeout=60)
     assert where.stdout.strip().startswith(str(target)), where.stdout + where.stderr
