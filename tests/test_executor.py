@@ -101,7 +101,7 @@ class FakeClient:
         action = self._action("create")
         self._raise_for(action, "POST", "/cluster/create", True)
         with self._lock:
-            if any(c["name"] == tp_cluster_name and c["status"] not in ("DESTROYED", "DESTROYING")
+            if any(c["name"] == tp_cluster_name and c["status"] != "DESTROYED"  # held until gone, as the sandbox
                    for c in self.clusters.values()):
                 raise errors.BadRequest(400, "POST", "/cluster/create", f"Cluster name '{tp_cluster_name}' is already in use")
             cid = self.add_cluster(tp_cluster_name, instance_type, num_nodes, status="PROVISIONING",
@@ -659,3 +659,24 @@ def test_a_dropped_intent_never_adopts_another_address_cluster(path):
         assert [c["cluster_id"] for c in client.alive()] == [recorded["y"]]
     plan = make_plan(stack(y), on_disk(path))
     assert not [c for c in plan.changes if c.is_change]
+
+
+def test_a_name_still_held_by_a_cluster_being_destroyed_is_waited_for_then_created(path):
+    """Deleted outside tpdeclare, but still DESTROYING: the engine keeps the name until it is gone. The 400
+    made nothing, so apply waits for the old cluster to go and sends the create again (one cluster made)."""
+    client = FakeClient(polls_to_finish=3)
+    old = client.add_cluster("demo-a", status="DESTROYING")
+    lines = []
+    result = run(path, client, stack(cluster("a")), lines=lines)
+    assert result.added == 1 and not result.failures, result.failures
+    assert client.clusters[old]["status"] == "DESTROYED" and names(client) == ["demo-a"]
+    assert client.count("create") == 2 and on_disk(path).resources["a"].status == READY
+    assert any(f"still held by {old}, which is being destroyed" in line for line in lines)
+
+
+def test_a_name_held_by_a_live_stranger_is_still_an_error_and_nothing_is_waited_for(path):
+    client = FakeClient()
+    stranger = client.add_cluster("demo-a")
+    result = run(path, client, stack(cluster("a")))
+    assert f"already taken by {stranger}" in result.failures["a"] and client.count("create") == 1
+    assert on_disk(path).resources == {}

@@ -120,6 +120,10 @@ class Transport:
         self._rng = rng
         self._log = log
 
+    def close(self) -> None:
+        """Release the session's connections (and the in-process sandbox's file lock)."""
+        self._session.close()
+
     # ------------------------------------------------------------------------------------ idempotent
     def idempotent(self, method: str, path: str, *, params: Params | None = None, body: Body | None = None
                    ) -> Answer:

@@ -6,7 +6,7 @@ import os
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -24,11 +24,12 @@ if TYPE_CHECKING:
 
 @dataclass
 class Context:
-    """Built once per run from the global options."""
+    """Built once per run from the global options; `close()` releases what the run opened."""
 
     options: GlobalOptions
     console: Console
     cwd: Path
+    clients: list[TensorPoolClient] = field(default_factory=list)
 
     @classmethod
     def from_options(cls, options: GlobalOptions) -> Context:
@@ -90,7 +91,14 @@ class Context:
         kwargs: dict[str, object] = {"deadline": deadline}
         if stop is not None:
             kwargs["sleep"] = interruptible_sleep(stop)
-        return make_client(self.options.engine, env=os.environ, cwd=str(self.cwd), **kwargs)
+        client = make_client(self.options.engine, env=os.environ, cwd=str(self.cwd), **kwargs)
+        self.clients.append(client)
+        return client
+
+    def close(self) -> None:
+        """Close every API client the run made (connections, the in-process sandbox's lock)."""
+        while self.clients:
+            self.clients.pop().close()
 
 
 def iter_state_files(directory: Path) -> Iterator[Path]:
