@@ -581,16 +581,30 @@ def test_create_5xx_is_outcome_unknown_and_not_retried(status):
                 None, "/", urllib3.exceptions.NameResolutionError("engine.test", None, socket.gaierror(-2, "x"))
             )
         ),
-        lambda: requests.exceptions.InvalidURL("bad url"),
     ],
 )
-def test_create_that_was_never_sent_is_a_plain_connection_error(exc):
-    client, adapter, _ = make([exc(), Reply(202, CREATED)])
+def test_create_that_was_never_sent_did_nothing_and_is_sent_again(exc):
+    """The client is the one retry layer: a create that provably never left did nothing, so it is tried
+    again under the RetryPolicy (and taken once)."""
+    client, adapter, t = make([exc(), Reply(202, CREATED)])
+    assert create(client).cluster_id
+    assert adapter.count == 2 and len(t.sleeps) == 1
+
+
+def test_create_refused_on_every_try_is_a_plain_connection_error():
+    client, adapter, t = make([refused() for _ in range(10)])
     with pytest.raises(ApiConnectionError) as info:
         create(client)
     assert not isinstance(info.value, OutcomeUnknown)
-    assert adapter.count == 1
+    assert adapter.count == 6 and len(t.sleeps) == 5  # the first try and max_retries=5 more
     assert str(info.value).endswith("nothing was sent, so the cluster 'research-trainer' was not created")
+
+
+def test_create_with_a_bad_url_is_not_tried_again():
+    client, adapter, t = make([requests.exceptions.InvalidURL("bad url"), Reply(202, CREATED)])
+    with pytest.raises(ApiConnectionError):
+        create(client)
+    assert adapter.count == 1 and t.sleeps == []
 
 
 def _cert_failure():
@@ -632,7 +646,13 @@ def test_create_refusal_through_an_adapter_that_retries_posts_is_outcome_unknown
     assert not isinstance(info.value, OutcomeUnknown)
 
 
-@pytest.mark.parametrize("status, cls", [(429, RateLimited), (400, BadRequest), (402, PaymentRequired),
+def test_create_rate_limited_did_nothing_and_is_sent_again_after_retry_after():
+    client, adapter, t = make([Reply(429, {"message": "slow"}, headers={"Retry-After": "3"}), Reply(202, CREATED)])
+    assert create(client).cluster_id
+    assert adapter.count == 2 and t.sleeps == [3.0]
+
+
+@pytest.mark.parametrize("status, cls", [(400, BadRequest), (402, PaymentRequired),
                                          (401, Unauthorized), (422, ValidationFailed)])
 def test_create_client_errors_are_definite_and_not_retried(status, cls):
     client, adapter, t = make([Reply(status, {"message": "no"}, headers={"Retry-After": "1"}), Reply(202, CREATED)])
@@ -651,7 +671,7 @@ def test_delete_lost_answer_is_outcome_unknown_and_not_retried():
 
 
 @pytest.mark.parametrize("status, cls", [(503, OutcomeUnknown), (500, OutcomeUnknown), (409, Conflict),
-                                         (404, NotFound), (429, RateLimited)])
+                                         (404, NotFound)])
 def test_delete_status_errors(status, cls):
     client, adapter, _ = make([Reply(status, {"message": "m"}), Reply(202, {"request_id": "r-2"})])
     with pytest.raises(cls):
@@ -1012,4 +1032,5 @@ def test_property_the_client_only_raises_tpdeclare_errors(status, body, headers,
         assert SECRET not in repr(result)
     assert sum(t.sleeps) <= 120
     if call in ("create", "delete"):
-        assert adapter.count == 1
+        # sent once, unless the answer was a 429: that did nothing, and is tried again within max_retries
+        assert adapter.count == (3 if status == 429 else 1)

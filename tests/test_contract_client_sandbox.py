@@ -37,7 +37,7 @@ from tpdeclare.errors import (
 from tpdeclare.sandbox import inprocess
 
 from api_contract import ClusterApiContract
-from e2e_helpers import TEST_KEY, ServedSandbox
+from e2e_helpers import TEST_KEY, ThreadedSandbox as ServedSandbox
 
 KEY = TEST_KEY
 WRONG_KEY = "tp-wrong-key-0000"
@@ -451,18 +451,22 @@ def test_retries_are_bounded_and_end_in_a_typed_error(make_sandbox):
     assert _statuses(sandbox.stats(), "list") == {"503": 3}
 
 
-def test_create_is_never_retried_on_429_or_5xx(make_sandbox):
+def test_create_is_tried_again_after_a_429_but_never_after_a_5xx(make_sandbox):
+    """A 429 did nothing, so the one retry layer sends the create again (after Retry-After); a 5xx may have
+    done it, so it is OutcomeUnknown at once and never sent again."""
     sandbox = make_sandbox(faults="create:429=1")
-    sleep = RecordingSleep()
-    _raises(RateLimited, "Too many requests", lambda: sandbox.client(sleep=sleep).create_cluster(
+    limited = RecordingSleep()
+    _raises(RateLimited, "Too many requests", lambda: sandbox.client(sleep=limited).create_cluster(
         instance_type="1xH100", num_nodes=1, tp_cluster_name="once"))
+    assert len(limited.asked) == 5  # the first try and max_retries=5 more, each after the answer's Retry-After
+    sleep = RecordingSleep()
     sandbox.set_faults("create:503=1")
     with pytest.raises(OutcomeUnknown) as unknown:  # a 5xx after sending: it may have happened
-        sandbox.client(sleep=sleep).create_cluster(instance_type="1xH100", num_nodes=1, tp_cluster_name="once")
+        sandbox.client(sleep=sleep).create_cluster(instance_type="1xH100", num_nodes=1, tp_cluster_name="twice")
     assert "may or may not have been created" in str(unknown.value) and "HTTP 503" in str(unknown.value)
     assert sleep.asked == []
     stats = sandbox.stats()
-    assert _statuses(stats, "create") == {"429": 1, "503": 1} and stats["creates_accepted"] == 0
+    assert _statuses(stats, "create") == {"429": 6, "503": 1} and stats["creates_accepted"] == 0
 
 
 def test_commit_then_drop_on_create_is_outcome_unknown_and_sent_once(make_sandbox):

@@ -13,7 +13,7 @@ import pytest
 from tpdeclare import cli
 
 from bad_spec_cases import CASES, CORPORA, MANY_ERRORS, BadSpec
-from e2e_helpers import ServedSandbox, assert_no_traceback, cli_env, run_cli
+from e2e_helpers import ThreadedSandbox as ServedSandbox, assert_no_traceback, cli_env, run_tp as run_cli
 
 # Cases that need a smaller size limit than the CLI's are covered at the loader level
 # (tests/test_bad_specs.py); the default-limit case covers the CLI.

@@ -71,33 +71,41 @@ class FakeClient:
             raise errors.ApiConnectionError(f"{method} {path}: connection refused")
         raise AssertionError(action)
 
-    def add_cluster(self, name, instance_type="1xH100", num_nodes=1, status="RUNNING", created_at=None):
+    def add_cluster(self, name, instance_type="1xH100", num_nodes=1, status="RUNNING", created_at=None,
+                    container=None, deletion_protection=False):
         cid = f"c-{next(self._ids):08x}"
         self.clusters[cid] = dict(cluster_id=cid, name=name, instance_type=instance_type, num_nodes=num_nodes,
-                                  status=status, created_at=created_at or iso(datetime.now(timezone.utc)), polls=0, request=None,
-                                  deletion_protection=False)
+                                  status=status, created_at=created_at or iso(datetime.now(timezone.utc)), polls=0,
+                                  request=None, container=container, deletion_protection=deletion_protection)
         return cid
 
     def _info(self, c) -> ClusterInfo:
         return ClusterInfo(cluster_id=c["cluster_id"], name=c["name"], instance_type=c["instance_type"],
-                           num_nodes=c["num_nodes"], container=None, deletion_protection=c["deletion_protection"],
+                           num_nodes=c["num_nodes"], container=c["container"],
+                           deletion_protection=c["deletion_protection"],
                            status=c["status"], instance_ids=("i-1",), created_at=c["created_at"])
 
     def alive(self):
         return [c for c in self.clusters.values() if c["status"] not in ("DESTROYED",)]
 
-    # -- the client's interface ----------------------------------------------------------------
-    def create_cluster(self, *, instance_type, num_nodes, tp_cluster_name, **kw) -> CreateResult:
+    # -- the client's interface (tests/test_api_fakes_contract.py holds it to the ClusterApi contract) ------
+    def health(self) -> str:
+        self.calls.append(("health",))
+        return "ok"
+
+    def create_cluster(self, *, instance_type, num_nodes, tp_cluster_name, container=None, deletion_protection=False,
+                       public_keys=(), save_keys=False) -> CreateResult:
         self.calls.append(("create", tp_cluster_name))
         if "create" in self.hooks:
             self.hooks["create"](tp_cluster_name)
         action = self._action("create")
         self._raise_for(action, "POST", "/cluster/create", True)
         with self._lock:
-            if any(c["name"] == tp_cluster_name and c["status"] not in ("DESTROYED", "DESTROYING")
+            if any(c["name"] == tp_cluster_name and c["status"] != "DESTROYED"  # held until gone, as the sandbox
                    for c in self.clusters.values()):
                 raise errors.BadRequest(400, "POST", "/cluster/create", f"Cluster name '{tp_cluster_name}' is already in use")
-            cid = self.add_cluster(tp_cluster_name, instance_type, num_nodes, status="PROVISIONING")
+            cid = self.add_cluster(tp_cluster_name, instance_type, num_nodes, status="PROVISIONING",
+                                   container=container, deletion_protection=bool(deletion_protection))
             rid = f"r-{next(self._ids):08x}"
             fails = tp_cluster_name in self.fail_provisioning
             self.requests[rid] = dict(object_id=cid, polls=0, kind="create", fails=fails)
@@ -165,7 +173,9 @@ class FakeClient:
 
     def edit_cluster(self, cluster_id, *, cluster_name=None, deletion_protection=None):
         self.calls.append(("edit", cluster_id))
-        c = self.clusters[cluster_id]
+        c = self.clusters.get(cluster_id)
+        if c is None or c["status"] == "DESTROYED":
+            raise errors.NotFound(404, "PATCH", f"/cluster/edit/{cluster_id}", "not found")
         if cluster_name is not None:
             c["name"] = cluster_name
         if deletion_protection is not None:
@@ -649,3 +659,24 @@ def test_a_dropped_intent_never_adopts_another_address_cluster(path):
         assert [c["cluster_id"] for c in client.alive()] == [recorded["y"]]
     plan = make_plan(stack(y), on_disk(path))
     assert not [c for c in plan.changes if c.is_change]
+
+
+def test_a_name_still_held_by_a_cluster_being_destroyed_is_waited_for_then_created(path):
+    """Deleted outside tpdeclare, but still DESTROYING: the engine keeps the name until it is gone. The 400
+    made nothing, so apply waits for the old cluster to go and sends the create again (one cluster made)."""
+    client = FakeClient(polls_to_finish=3)
+    old = client.add_cluster("demo-a", status="DESTROYING")
+    lines = []
+    result = run(path, client, stack(cluster("a")), lines=lines)
+    assert result.added == 1 and not result.failures, result.failures
+    assert client.clusters[old]["status"] == "DESTROYED" and names(client) == ["demo-a"]
+    assert client.count("create") == 2 and on_disk(path).resources["a"].status == READY
+    assert any(f"still held by {old}, which is being destroyed" in line for line in lines)
+
+
+def test_a_name_held_by_a_live_stranger_is_still_an_error_and_nothing_is_waited_for(path):
+    client = FakeClient()
+    stranger = client.add_cluster("demo-a")
+    result = run(path, client, stack(cluster("a")))
+    assert f"already taken by {stranger}" in result.failures["a"] and client.count("create") == 1
+    assert on_disk(path).resources == {}

@@ -106,7 +106,11 @@ def _dispatch(args: argparse.Namespace) -> int:
     key = f"state {args.state_command}" if args.command == "state" else args.command
     module, convert = COMMANDS[key]
     run = importlib.import_module(f"tpdeclare.commands.{module}").run
-    status: int = run(Context.from_options(_global(args)), convert(args))
+    ctx = Context.from_options(_global(args))
+    try:
+        status: int = run(ctx, convert(args))
+    finally:
+        ctx.close()
     return status
 
 

@@ -99,6 +99,10 @@ class TensorPoolClient:
             log=self._log,
         )
 
+    def close(self) -> None:
+        """Release the connections this client holds; it is not used again after this."""
+        self._transport.close()
+
     def __repr__(self) -> str:
         return f"TensorPoolClient(base_url={self.base_url!r}, api_key=<redacted>)"
 

@@ -6,8 +6,10 @@
 - `idempotent()` retries 429/502/503/504 and transport failures under `RetryPolicy`; no retry sleep
   reaches past the run's deadline, and when the deadline ends a call it raises DeadlineExceeded (with
   the last try's failure as its cause). Nothing else in tpdeclare retries an API call.
-- `once()` sends a mutating request exactly once: a lost or cut answer, or a 5xx, is OutcomeUnknown;
-  "nothing was sent" is said only with proof.
+- `once()` sends a mutating request so that it takes effect at most once: a lost or cut answer, or a
+  5xx, is OutcomeUnknown, never retried; only what provably did nothing (a 429, or a connection that
+  provably sent no byte) is tried again, under the same RetryPolicy. "Nothing was sent" is said only
+  with proof.
 """
 
 from __future__ import annotations
@@ -118,6 +120,10 @@ class Transport:
         self._rng = rng
         self._log = log
 
+    def close(self) -> None:
+        """Release the session's connections (and the in-process sandbox's file lock)."""
+        self._session.close()
+
     # ------------------------------------------------------------------------------------ idempotent
     def idempotent(self, method: str, path: str, *, params: Params | None = None, body: Body | None = None
                    ) -> Answer:
@@ -192,29 +198,49 @@ class Transport:
     # ------------------------------------------------------------------------------------ exactly once
     def once(self, method: str, path: str, body: Body | None, *, not_done: str, unknown: str, unknown_hint: str
              ) -> Answer:
-        """Send a non-idempotent request exactly once; return a 2xx answer or raise, OutcomeUnknown when unsure."""
-        answer, failure = self._attempt(method, path, None, body)
-        if isinstance(failure, _NotSent):
-            raise self._deadline_error(method, path, f"nothing was sent, so {not_done}")
-        if failure is not None:
-            what = describe_transport(failure, self._key)
-            cause = safe_cause(failure, self._key)
-            if definitely_not_sent(failure) and not self._adapter_may_resend(method, path):
-                raise ApiConnectionError(
+        """Send a non-idempotent request so that it takes effect at most once; return a 2xx answer or raise,
+        OutcomeUnknown when unsure. A 429 or a connection that provably sent nothing did nothing: those alone
+        are tried again, within the RetryPolicy and the run's deadline."""
+        start = self._clock()
+        attempt = 0
+        while True:
+            answer, failure = self._attempt(method, path, None, body)
+            attempt += 1
+            if isinstance(failure, _NotSent):
+                raise self._deadline_error(method, path, f"nothing was sent, so {not_done}")
+            retry_after: float | None = None
+            if failure is not None:
+                what = describe_transport(failure, self._key)
+                cause = safe_cause(failure, self._key)
+                if not (definitely_not_sent(failure) and not self._adapter_may_resend(method, path)):
+                    lost = "" if isinstance(failure, ExchangeExpired) else "; no answer was read"
+                    raise OutcomeUnknown(f"{method} {path}: {what}{lost}, so {unknown}", hint=unknown_hint) from cause
+                refused: Exception = ApiConnectionError(
                     f"{method} {path}: cannot reach the API at {self.base_url}: {what}; "
                     f"nothing was sent, so {not_done}",
                     hint=f"{NETWORK_HINT}, then run again",
-                ) from cause
-            lost = "" if isinstance(failure, ExchangeExpired) else "; no answer was read"
-            raise OutcomeUnknown(f"{method} {path}: {what}{lost}, so {unknown}", hint=unknown_hint) from cause
-        assert answer is not None
-        status = self._status(method, path, answer, accepted=unknown)
-        if 200 <= status < 300:
-            return answer
-        err = status_error(method, path, answer, self._key)
-        if status >= 500:
-            raise OutcomeUnknown(f"{err.message}; {unknown}", hint=unknown_hint) from err
-        raise err
+                )
+                if not transport_retryable(failure):  # a bad URL or TLS set-up: asking again cannot help
+                    raise refused from cause
+            else:
+                assert answer is not None
+                status = self._status(method, path, answer, accepted=unknown)
+                if 200 <= status < 300:
+                    return answer
+                err = status_error(method, path, answer, self._key)
+                if status >= 500:
+                    raise OutcomeUnknown(f"{err.message}; {unknown}", hint=unknown_hint) from err
+                if status != 429:
+                    raise err
+                refused, cause, retry_after = err, None, answer.retry_after()
+            delay = self._policy.delay(attempt - 1, retry_after, self._rng)
+            now = self._clock()
+            if (attempt > self._policy.max_retries or (now - start) + delay > self._policy.max_total_wait
+                    or (self.deadline is not None and now + delay >= self.deadline)):
+                raise refused from cause
+            self._log.debug("%s %s: not done (%s); retry %d/%d in %.2fs", method, path, type(refused).__name__,
+                            attempt, self._policy.max_retries, delay)
+            self._sleep(delay)
 
     # ------------------------------------------------------------------------------------ one exchange
     def _attempt(self, method: str, path: str, params: Params | None, body: Body | None

@@ -101,9 +101,10 @@ class Creator:
                 ctx.report(f"{address}: the create's outcome is unknown ({exc.message}); looking it up by name")
                 continue
             except errors.BadRequest as exc:
-                self._on_rejected(address, intent, candidates, may_exist, exc, started)
+                if self._on_rejected(address, intent, candidates, may_exist, exc, started):
+                    continue  # the name was held by a cluster being destroyed, and is free now
                 return
-            except (errors.ApiStatusError, errors.ApiConnectionError):
+            except (errors.ApiStatusError, errors.ApiConnectionError, errors.DeadlineExceeded):
                 if not may_exist:
                     ctx.recorder.remove(address)  # a definite refusal, or never sent: nothing was made
                 raise
@@ -140,16 +141,23 @@ class Creator:
         )
 
     def _on_rejected(self, address: str, intent: Record, candidates: list[Record], may_exist: bool,
-                     exc: errors.BadRequest, started: float) -> None:
-        """A 400: if our name is taken, adopt it only when it can be ours; else a clear error."""
+                     exc: errors.BadRequest, started: float) -> bool:
+        """A 400: if our name is taken, adopt it only when it can be ours; else a clear error. True when the
+        name was held by a cluster on its way out (deleted outside, still destroying) and is free now: the
+        400 made nothing, so the create is sent again."""
         ctx = self.ctx
         if may_exist:
             found = self.find_ours(address, intent, candidates)  # raises if a stranger holds our name
             if found is not None:
                 self._adopt(address, *found, started)
-                return
+                return False
             raise exc  # not a name conflict we can see: keep the intent, the next run looks again
-        taken = live_by_name(ctx.api.list_clusters()).get(intent.name)
+        clusters = ctx.api.list_clusters()
+        taken = live_by_name(clusters).get(intent.name)
+        leaving = next((c for c in clusters if c.name == intent.name and c.is_destroying), None)
+        if taken is None and leaving is not None:
+            self._wait_released(address, leaving, started)
+            return True
         ctx.recorder.remove(address)  # nothing of ours can exist: no earlier create was sent
         if taken is None:
             raise exc
@@ -158,6 +166,19 @@ class Creator:
             f"(no earlier create of ours could have made it)",
             hint=self.import_hint(address, taken.cluster_id),
         )
+
+    def _wait_released(self, address: str, leaving: ClusterInfo, started: float) -> None:
+        """Wait, within the deadline, for a cluster being destroyed to be gone and give its name back."""
+        self.ctx.report(f"{address}: the name '{leaving.name}' is still held by {leaving.cluster_id}, which is being "
+                        f"destroyed; waiting for it to be gone")
+        while self.poll.whereabouts(leaving.cluster_id) != "gone":
+            if self.ctx.past_deadline():
+                raise errors.PollTimeout(
+                    f"timed out after {elapsed_text(self.ctx.clock() - started)} waiting for {leaving.cluster_id} "
+                    f"to finish being destroyed and free the name '{leaving.name}'",
+                    hint="the next run creates it once the name is free; raise --timeout to wait longer",
+                )
+            self.ctx.sleep(self.ctx.pace.cluster_poll)
 
     def import_hint(self, address: str, cluster_id: str) -> str:
         return (

@@ -84,7 +84,7 @@ class Destroyer:
                 if where == "destroying":
                     return None, False  # it took: watch the cluster go
                 # untouched: ask again (DELETE names one cluster by ID; nothing else can be hit)
-            except (errors.ApiStatusError, errors.ApiConnectionError):
+            except (errors.ApiStatusError, errors.ApiConnectionError, errors.DeadlineExceeded):
                 if not maybe_sent:
                     self._restore(rec, before)  # a definite refusal, or never sent: nothing happened
                 raise

@@ -42,13 +42,15 @@ def _run(ctx: Context, opts: ApplyOptions, signals: StopOnSignal, started: float
         if plan_file.specs_present():
             spec = ctx.load_spec(plan_file.spec_files)
             plan_file.check_spec(spec.stack, spec.content_hash)
-        with saved(ctx, plan_file, command="tpdeclare apply", stop=signals.stop) as session:
+        with saved(ctx, plan_file, command="tpdeclare apply", stop=signals.stop,
+                   deadline=started + opts.execution.timeout) as session:
             emit_plan(ctx.console, session.plan, "text")
             check_applicable(session.plan)
             return execute(ctx, session, opts.execution, signals, word="Apply", question=None, started=started)
     spec = ctx.load_spec(opts.specs, preread)
     prices = load_prices_file(opts.planning.prices_file) if opts.planning.prices_file else None
-    with planned(ctx, spec, opts.planning, command="tpdeclare apply", prices=prices, stop=signals.stop) as session:
+    with planned(ctx, spec, opts.planning, command="tpdeclare apply", prices=prices, stop=signals.stop,
+                 deadline=started + opts.execution.timeout) as session:
         emit_plan(ctx.console, session.plan, "text")
         check_applicable(session.plan)
         return execute(ctx, session, opts.execution, signals, word="Apply",

@@ -6,7 +6,7 @@ import os
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -24,11 +24,12 @@ if TYPE_CHECKING:
 
 @dataclass
 class Context:
-    """Built once per run from the global options."""
+    """Built once per run from the global options; `close()` releases what the run opened."""
 
     options: GlobalOptions
     console: Console
     cwd: Path
+    clients: list[TensorPoolClient] = field(default_factory=list)
 
     @classmethod
     def from_options(cls, options: GlobalOptions) -> Context:
@@ -82,11 +83,22 @@ class Context:
             check_engine_url(engine)
         return engine
 
-    def client(self, stop: threading.Event | None = None) -> TensorPoolClient:
+    def client(self, stop: threading.Event | None = None, deadline: float | None = None) -> TensorPoolClient:
+        """The API client: its sleeps end at a stop request, and nothing it does runs past `deadline`
+        (time.monotonic; the --timeout of the whole run)."""
         from tpdeclare.api.connect import make_client
 
-        kwargs = {} if stop is None else {"sleep": interruptible_sleep(stop)}
-        return make_client(self.options.engine, env=os.environ, cwd=str(self.cwd), **kwargs)
+        kwargs: dict[str, object] = {"deadline": deadline}
+        if stop is not None:
+            kwargs["sleep"] = interruptible_sleep(stop)
+        client = make_client(self.options.engine, env=os.environ, cwd=str(self.cwd), **kwargs)
+        self.clients.append(client)
+        return client
+
+    def close(self) -> None:
+        """Close every API client the run made (connections, the in-process sandbox's lock)."""
+        while self.clients:
+            self.clients.pop().close()
 
 
 def iter_state_files(directory: Path) -> Iterator[Path]:

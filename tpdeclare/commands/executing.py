@@ -46,7 +46,8 @@ def execute(ctx: Context, session: Session, execution: ExecutionOptions, signals
                                  hint="run the same command again")
     recorder = Recorder(session.store, session.working_state())
     apply_ctx = ApplyContext(
-        api=session.client or ctx.client(signals.stop), recorder=recorder, report=ctx.console.print,
+        api=session.client or ctx.client(signals.stop, started + execution.timeout), recorder=recorder,
+        report=ctx.console.print,
         stop=signals.stop, clock=time.monotonic, deadline_at=started + execution.timeout,
         import_hint_files=" ".join(session.spec.files) or "SPEC",
     )

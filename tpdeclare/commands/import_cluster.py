@@ -6,6 +6,8 @@ from tpdeclare import errors
 from tpdeclare.apply.ownership import status_of, utcnow_iso
 from tpdeclare.commands.context import Context, iter_state_files
 from tpdeclare.commands.engine_binding import bind_engine
+from tpdeclare.diagnostics import printable
+from tpdeclare.identifiers import is_engine_id
 from tpdeclare.options import ImportOptions
 from tpdeclare.state.local import LocalStateStore
 from tpdeclare.state.model import PENDING, Record, State
@@ -19,6 +21,11 @@ def run(ctx: Context, opts: ImportOptions) -> int:
         raise errors.TpdeclareError(
             f"address '{opts.address}' is not declared in the spec",
             hint="declare the cluster under `clusters:` first, then import it",
+        )
+    if not is_engine_id(opts.cluster_id):
+        raise errors.TpdeclareError(
+            f"'{printable(opts.cluster_id)}' is not a cluster ID: an ID is letters, digits, '-' and '_'",
+            hint="copy the ID from `tp cluster list` (e.g. c-3f9a1b2c)",
         )
     engine = ctx.engine()
     store = ctx.store(spec.stack)

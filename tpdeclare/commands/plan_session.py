@@ -53,7 +53,8 @@ class _Opened:
 
 @contextlib.contextmanager
 def _opened(ctx: Context, store: LocalStateStore, stack: str | None, command: str, engine: str, *,
-            refresh: bool, stop: threading.Event | None, check_state: StateCheck | None) -> Iterator[_Opened]:
+            refresh: bool, stop: threading.Event | None, deadline: float | None,
+            check_state: StateCheck | None) -> Iterator[_Opened]:
     """Hold the lock; read the state (of `stack`, or whichever it is), bind it to the engine, let
     `check_state` see it as read, settle what an interrupted run left, and read the engine if asked."""
     from tpdeclare.apply.recovery import needs_recovery, recover
@@ -68,7 +69,7 @@ def _opened(ctx: Context, store: LocalStateStore, stack: str | None, command: st
         clusters: list[ClusterInfo] | None = None
         settled_from = None
         if needs_recovery(state) or refresh:
-            client = ctx.client(stop)
+            client = ctx.client(stop, deadline)
             clusters = read_engine(client, state) if refresh else client.list_clusters()
         if needs_recovery(state):
             assert state is not None and clusters is not None and client is not None
@@ -89,9 +90,11 @@ def planned(
     prices: Mapping[str, float] | None = None,
     stop: threading.Event | None = None,
     store: LocalStateStore | None = None,
+    deadline: float | None = None,
 ) -> Iterator[Session]:
     """Hold the state lock for the block: read the state, settle interrupted work, read the engine when
-    refreshing, and plan. `spec` None plans from the state alone (a destroy whose spec is gone)."""
+    refreshing, and plan. `spec` None plans from the state alone (a destroy whose spec is gone); no call to
+    the engine runs past `deadline` (time.monotonic)."""
     from tpdeclare.plan.planner import make_plan
     from tpdeclare.plan.refresh import observed_fields
 
@@ -100,7 +103,8 @@ def planned(
         assert spec is not None
         store = ctx.store(spec.stack)
     stack = spec.stack if spec is not None else None
-    with _opened(ctx, store, stack, command, engine, refresh=planning.refresh, stop=stop, check_state=None) as o:
+    with _opened(ctx, store, stack, command, engine, refresh=planning.refresh, stop=stop, deadline=deadline,
+                 check_state=None) as o:
         if spec is None:
             if o.state is None:
                 raise errors.StateError(f"no state at {store.path}", hint="nothing has been applied for this stack")
@@ -117,8 +121,8 @@ def planned(
 
 
 @contextlib.contextmanager
-def saved(ctx: Context, plan_file: SavedPlan, *, command: str, stop: threading.Event | None = None
-          ) -> Iterator[Session]:
+def saved(ctx: Context, plan_file: SavedPlan, *, command: str, stop: threading.Event | None = None,
+          deadline: float | None = None) -> Iterator[Session]:
     """Hold the state lock for applying a saved plan: the state must be exactly the one it was made
     against, and nothing an interrupted run left may have been settled since."""
     engine = ctx.engine()
@@ -126,7 +130,7 @@ def saved(ctx: Context, plan_file: SavedPlan, *, command: str, stop: threading.E
     plan = plan_file.plan
     spec = StackSpec(stack=plan.stack, clusters={}, files=plan.spec_files)
     store = ctx.store(plan.stack)
-    with _opened(ctx, store, plan.stack, command, engine, refresh=False, stop=stop,
+    with _opened(ctx, store, plan.stack, command, engine, refresh=False, stop=stop, deadline=deadline,
                  check_state=plan_file.check_state) as o:
         plan_file.check_recovery(o.settled_from, o.state)
         yield Session(spec=spec, store=store, state=o.state, plan=plan, engine=engine, client=o.client)
