@@ -2,29 +2,19 @@
 
 from __future__ import annotations
 
-import time
-
 from tpdeclare import errors
 from tpdeclare.commands.context import Context
-from tpdeclare.commands.executing import check_applicable, execute
+from tpdeclare.commands.executing import check_applicable, execute, run_guarded
 from tpdeclare.commands.plan_output import emit_plan
 from tpdeclare.commands.plan_session import planned, saved
 from tpdeclare.commands.prices_file import load_prices_file
 from tpdeclare.commands.read_once import read_once
 from tpdeclare.commands.signals import StopOnSignal
-from tpdeclare.interrupt import Stopped
 from tpdeclare.options import ApplyOptions
 
 
 def run(ctx: Context, opts: ApplyOptions) -> int:
-    started = time.monotonic()
-    with StopOnSignal(ctx.console) as signals:
-        try:
-            return _run(ctx, opts, signals, started)
-        except Stopped:
-            # Only a retry's sleep before any change (e.g. recovery's list call) can end up here.
-            raise errors.Interrupted("Apply interrupted before any cluster was changed",
-                                     hint="run the same command again") from None
+    return run_guarded("Apply", ctx, lambda signals, started: _run(ctx, opts, signals, started))
 
 
 def _run(ctx: Context, opts: ApplyOptions, signals: StopOnSignal, started: float) -> int:

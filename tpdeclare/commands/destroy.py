@@ -2,28 +2,18 @@
 
 from __future__ import annotations
 
-import time
-
-from tpdeclare import errors
 from tpdeclare.commands.context import Context
-from tpdeclare.commands.executing import check_applicable, execute
+from tpdeclare.commands.executing import check_applicable, execute, run_guarded
 from tpdeclare.commands.plan_output import emit_plan
 from tpdeclare.commands.plan_session import planned
 from tpdeclare.commands.signals import StopOnSignal
 from tpdeclare.commands.state_locator import find_state
-from tpdeclare.interrupt import Stopped
 from tpdeclare.options import DestroyOptions, PlanningOptions
 from tpdeclare.spec.model import StackSpec
 
 
 def run(ctx: Context, opts: DestroyOptions) -> int:
-    started = time.monotonic()
-    with StopOnSignal(ctx.console) as signals:
-        try:
-            return _run(ctx, opts, signals, started)
-        except Stopped:
-            raise errors.Interrupted("Destroy interrupted before any cluster was changed",
-                                     hint="run the same command again") from None
+    return run_guarded("Destroy", ctx, lambda signals, started: _run(ctx, opts, signals, started))
 
 
 def _run(ctx: Context, opts: DestroyOptions, signals: StopOnSignal, started: float) -> int:

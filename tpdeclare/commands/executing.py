@@ -3,15 +3,32 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 from tpdeclare import errors
 from tpdeclare.commands.context import Context
 from tpdeclare.commands.plan_session import Session
 from tpdeclare.commands.prompt import ask_yes
 from tpdeclare.commands.signals import StopOnSignal
+from tpdeclare.interrupt import Stopped
 from tpdeclare.options import ExecutionOptions
 from tpdeclare.plan.model import Plan
 from tpdeclare.state.recorder import Recorder
+
+Body = Callable[[StopOnSignal, float], int]
+
+
+def run_guarded(word: str, ctx: Context, body: Body) -> int:
+    """Run an apply-like command under the signal handler, its --timeout counted from now: `body(signals,
+    started)`. A stop that lands in a retry's sleep before any change (e.g. recovery's list call) ends it
+    as interrupted, with nothing changed."""
+    started = time.monotonic()
+    with StopOnSignal(ctx.console) as signals:
+        try:
+            return body(signals, started)
+        except Stopped:
+            raise errors.Interrupted(f"{word} interrupted before any cluster was changed",
+                                     hint="run the same command again") from None
 
 
 def check_applicable(plan: Plan) -> None:
