@@ -31,9 +31,24 @@ REPO = HERE.parent
 DATA = HERE / "data"
 RESULTS_DIR = DATA / "results"
 
-# The real interpreter and console script, not pyenv's shims (a shim is a bash script that execs
-# `pyenv exec`, adding tens of milliseconds to every start and nothing a user of a normal install pays).
-PY = os.path.realpath(sys.executable)
+
+
+def interpreter() -> str:
+    """The interpreter every measured Python process runs: this one, as started.
+
+    Inside a virtual environment (how a newcomer installs), `sys.executable` is the venv's `python`, a
+    link whose location is what makes it the venv: resolving the link would escape to the base
+    interpreter, which cannot import tpdeclare. Outside one, the link is resolved, so that a pyenv shim
+    (a bash script that execs `pyenv exec`, tens of milliseconds per start that no installed copy pays)
+    is never what gets measured.
+    """
+    if sys.prefix != sys.base_prefix:
+        return sys.executable
+    return os.path.realpath(sys.executable)
+
+
+# The interpreter and console script of the environment the harness runs in.
+PY = interpreter()
 _SCRIPT = Path(sysconfig.get_path("scripts")) / "tpdeclare"
 TPDECLARE = [str(_SCRIPT)] if _SCRIPT.exists() else [PY, "-m", "tpdeclare"]
 

@@ -72,6 +72,7 @@ KILL_POINTS = ("before_post", "after_202", "first_poll", "journal", "snapshot")
 #   snapshot     halfway through writing a snapshot's temporary file
 CRASH_WRAPPER = r"""
 import os, signal, sys, tempfile, threading
+from pathlib import Path
 point, _, nth = os.environ["TPD_CRASH_AT"].partition(":")
 nth = int(nth or 1)
 guard = threading.Lock()
@@ -85,8 +86,9 @@ def reached():
 def die():
     os.kill(os.getpid(), signal.SIGKILL)
 
+from tpdeclare import atomic_files as _atomic_files
 from tpdeclare.api import client as _client
-from tpdeclare.state import local as _local
+from tpdeclare.state import journal_file as _journal_file
 
 if point in ("before_post", "after_202"):
     _create = _client.TensorPoolClient.create_cluster
@@ -106,22 +108,23 @@ elif point == "first_poll":
         return _info(self, request_id)
     _client.TensorPoolClient.request_info = request_info
 elif point == "journal":
-    _write_all = _local._write_all
+    _write_all = _journal_file._write_all
     def torn_write_all(fd, data):
         if reached():
             os.write(fd, data[: max(1, len(data) // 2)])
             die()
         return _write_all(fd, data)
-    _local._write_all = torn_write_all
+    _journal_file._write_all = torn_write_all
 elif point == "snapshot":
-    _atomic = _local.LocalStateStore._atomic_write
-    def torn_atomic_write(self, path, data):
-        if path == self.path and reached():
+    _atomic = _atomic_files.atomic_write
+    def torn_atomic_write(path, data, **kw):
+        path = Path(path)
+        if path.suffix == ".json" and reached():  # the snapshot (a backup ends in .N)
             fd, tmp = tempfile.mkstemp(dir=path.parent, prefix="." + path.name + ".", suffix=".tmp")
             os.write(fd, data[: max(1, len(data) // 2)])
             die()
-        return _atomic(self, path, data)
-    _local.LocalStateStore._atomic_write = torn_atomic_write
+        return _atomic(path, data, **kw)
+    _atomic_files.atomic_write = torn_atomic_write
 else:
     raise SystemExit("unknown crash point " + point)
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-
 import tempfile
 import threading
 import time
@@ -12,16 +11,16 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
 from tpdeclare.errors import StateError
 from tpdeclare.state.local import LocalStateStore
 from tpdeclare.state.model import STATUSES, Record, State
 from tpdeclare.state.recorder import Recorder
 
+from state_records import record, spec_of
+
 
 def rec(address: str, status: str = "ready", name: str | None = None, **kw) -> Record:
-    return Record(address=address, status=status, name=name or f"s-{address}",
-                  spec={"instance_type": "8xH200", "num_nodes": 2}, **kw)
+    return record(address, status, name=name, spec=spec_of(instance_type="8xH200", num_nodes=2), **kw)
 
 
 class CountingStore:
@@ -39,7 +38,7 @@ class CountingStore:
         self.inner.append(entries, **kw)
         with self._lock:
             self.batch_sizes.append(len(entries))
-            self.durable_names.update(e["record"]["name"] for e in entries if e["op"] == "put")
+            self.durable_names.update(e.record.name for e in entries if e.record is not None)
 
     def write(self, state):
         self.inner.write(state)
@@ -246,9 +245,9 @@ def clusters_bytes(tmp: Path, n: int) -> int:
     for i in range(n):
         address = f"c{i:04d}"
         recorder.put(rec(address, "pending", intent_id="x" * 36))
-        recorder.put(rec(address, "creating", intent_id="x" * 36, cluster_id="c-" + "y" * 20,
+        recorder.put(rec(address, "creating", intent_id="x" * 36, cluster_id=f"c-{i:020d}",
                          request_id="r" * 36))
-        recorder.put(rec(address, "ready", intent_id="x" * 36, cluster_id="c-" + "y" * 20,
+        recorder.put(rec(address, "ready", intent_id="x" * 36, cluster_id=f"c-{i:020d}",
                          request_id="r" * 36, instance_ids=["i-0001", "i-0002"]))
     recorder.checkpoint()
     store.close()
@@ -276,8 +275,8 @@ ops = st.lists(
 
 def run(recorder: Recorder, steps) -> None:
     for step in steps:
-        if step[0] == "put":
-            recorder.put(rec(step[1], step[2], cluster_id=f"c-{step[1]}-{step[2]}"))
+        if step[0] == "put":  # a fresh cluster each time: one cluster never sits at two addresses
+            recorder.put(rec(step[1], step[2], cluster_id=f"c-{step[1]}-{step[2]}-{recorder.serial}"))
         elif step[0] == "remove":
             recorder.remove(step[1])
         elif step[0] == "move":
