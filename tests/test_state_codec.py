@@ -192,10 +192,10 @@ RECORD_CASES = [
     ("status", ["ready"], f"{P}.status: expected a string, got array"),
     ("status", "READY", f"{P}.status: unknown status 'READY' (expected one of {', '.join(STATUSES)})"),
     ("status", KeyError, f"{P}: missing key 'status'"),
-    ("name", None, f"{P}.name: expected a non-empty string without control characters, got null"),
-    ("name", "", f"{P}.name: expected a non-empty string without control characters, got string ''"),
-    ("name", "a\nb", f"{P}.name: expected a non-empty string without control characters, got string 'a\\nb'"),
-    ("name", "x\x1b[31m", f"{P}.name: expected a non-empty string without control characters, got string "
+    ("name", None, f"{P}.name: expected a non-empty string of printable characters, got null"),
+    ("name", "", f"{P}.name: expected a non-empty string of printable characters, got string ''"),
+    ("name", "a\nb", f"{P}.name: expected a non-empty string of printable characters, got string 'a\\nb'"),
+    ("name", "x\x1b[31m", f"{P}.name: expected a non-empty string of printable characters, got string "
                           f"'x\\x1b[31m'"),
     ("spec", [], f"{P}.spec: expected an object, got array"),
     ("spec", KeyError, f"{P}: missing key 'spec'"),
@@ -242,7 +242,7 @@ RECORD_CASES = [
     ("spec.instance_type", "100000000000000000000xH100", f"{P}.spec.instance_type: expected an instance type "
                                                          f"like 8xH200, got string '100000000000000000000xH100'"),
     ("spec.instance_type", 8, f"{P}.spec.instance_type: expected an instance type like 8xH200, got integer 8"),
-    ("spec.name", 1, f"{P}.spec.name: expected a non-empty string without control characters, got integer 1"),
+    ("spec.name", 1, f"{P}.spec.name: expected a non-empty string of printable characters, got integer 1"),
     ("spec.container", "", f"{P}.spec.container: expected a container image without spaces (at most 512 "
                            f"characters) or null, got string ''"),
     ("spec.container", "a b", f"{P}.spec.container: expected a container image without spaces (at most 512 "
@@ -341,7 +341,7 @@ def test_duplicate_keys_are_found_wherever_they_are(text, problem):
 # -- the fast path agrees with the careful one ------------------------------------------------------
 
 ids = st.from_regex(r"[A-Za-z0-9][A-Za-z0-9_-]{0,20}", fullmatch=True)
-texts = st.text(st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=12)
+texts = st.text(min_size=1, max_size=12).filter(str.isprintable)
 times = st.sampled_from(["2026-01-01T00:00:00Z", "2024-02-29T23:59:59.123+05:30", "2026-11-26T10:00:00-08:00"])
 specs = st.fixed_dictionaries({
     "instance_type": st.sampled_from(["1xH100", "8xH200", "32xCPU"]), "num_nodes": st.integers(1, 64),
@@ -373,7 +373,24 @@ def test_the_fast_path_reads_what_the_careful_path_reads(document):
     assert parse_state(raw, source=SRC) == careful
     fast = fast_read.read_fast(decode(raw, source=SRC, what="state file", hint=""), raw)
     assert fast is None or fast == careful
-    assert dump_state(careful) == dump_state(parse_state(dump_state(careful), source=SRC))
+    canonical = dump_state(careful)
+    fast = fast_read.read_fast(decode(canonical, source=SRC, what="state file", hint=""), canonical)
+    if b'\\"' not in canonical:  # what tpdeclare writes takes the fast path (unless a string holds a quote)
+        assert fast == careful
+    assert dump_state(parse_state(canonical, source=SRC)) == canonical
+
+
+@pytest.mark.parametrize("values", [["a\nb"], ["c-1\nc-2"], ["", "x"], ["x", "y\n"]])
+def test_a_value_holding_a_newline_cannot_pass_for_two(values):
+    assert not fast_read._lines_match(fast_read._IDS, values, fast_read._Strings())
+    assert fast_read._lines_match(fast_read._IDS, ["a", "b"], fast_read._Strings())
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.from_regex(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z", fullmatch=True)
+       | st.text(alphabet="0123456789-T:Z", min_size=20, max_size=20))
+def test_the_fast_time_check_is_the_timestamp_rule(value):
+    assert fast_read._times([value], fast_read._Strings()) == rules.is_timestamp(value)
 
 
 leaves = st.none() | st.booleans() | st.integers(-3, 70) | st.floats(allow_nan=False, allow_infinity=False) | texts | st.just([]) \

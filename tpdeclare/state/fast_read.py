@@ -1,11 +1,12 @@
 """Reading a state file fast: every rule of tpdeclare.state.rules checked a column at a time, in C.
 
 A 10,000-cluster state is 7.5 MB; checked one value at a time in Python, the rules cost more than
-decoding it. Here each rule runs once per column, in C: the set of types a column holds, one regular
-expression over the column's distinct values joined by newlines, one `set` for uniqueness. Any doubt
-answers None, and the caller then reads the file the careful way (tpdeclare.state.codec), which finds
-and names every problem: this path may refuse a good file but never accepts a bad one (its tests
-check that both paths agree).
+decoding it. Here a column is checked in a few C calls: the set of the types it holds, one regular
+expression over the column joined by newlines (the rule's own pattern, repeated), `isprintable` over
+the column joined, one `set` for uniqueness; columns that repeat a few values (instance types,
+containers, keys) are checked once per distinct value. Any doubt answers None, and the caller then
+reads the file the careful way (tpdeclare.state.codec), which finds and names every problem: this path
+may refuse a good file but never accepts a bad one (the tests check that both paths agree).
 
 Duplicate keys, which the C decoder cannot see, are ruled out by counting quotes. Unless the text
 holds the two characters `\\"` somewhere, every `"` in it opens or closes a string, so it holds
@@ -17,23 +18,25 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from itertools import chain, repeat
-from operator import itemgetter
+from itertools import chain, compress, repeat
+from operator import is_, is_not, itemgetter
 from typing import Any
 
-from tpdeclare.identifiers import ADDRESS, ENGINE_ID, INSTANCE_TYPE, STACK
+from tpdeclare.identifiers import ADDRESS, ENGINE_ID, STACK
+from tpdeclare.state import rules
 from tpdeclare.state.model import FORMAT_VERSION, Record, RecordStatus, State
-from tpdeclare.state.rules import CONTAINER, NEEDS_CLUSTER_ID, PUBLIC_KEY, SPEC_KEYS, TEXT, TIMESTAMP, TOP_KEYS
 
-_TOP = frozenset(TOP_KEYS)
-_COLUMNS = ("status", "name", "spec", "cluster_id", "instance_ids", "request_id", "intent_id", "created_at",
-            "updated_at")
+_TOP = frozenset(rules.TOP_KEYS)
+_COLUMNS = ("cluster_id", "created_at", "instance_ids", "intent_id", "name", "request_id", "spec", "status",
+            "updated_at")  # a record's keys as dump_state writes them: sorted (`message` is the tenth)
+_SPEC_COLUMNS = tuple(sorted(rules.SPEC_KEYS))
+_NOTED_COLUMNS = (*_COLUMNS[:4], "message", *_COLUMNS[4:])
+_RECORD, _NOTED, _SPEC = frozenset(_COLUMNS), frozenset(_NOTED_COLUMNS), frozenset(_SPEC_COLUMNS)
 _BY_VALUE = {s.value: s for s in RecordStatus}
 _STATUS_WORDS = frozenset(_BY_VALUE)
-_LATE_DAY = re.compile(r"^([0-9]{4})-([0-9]{2})-(29|30|31)", re.M)  # the days a month may not have
-_FIELDS = ("address", "status", "name", "spec", "cluster_id", "instance_ids", "request_id", "intent_id",
-           "created_at", "updated_at", "message")
-_SETTERS = tuple(getattr(Record, name).__set__ for name in _FIELDS)
+_SETTERS = tuple(getattr(Record, name).__set__ for name in (
+    "address", "status", "name", "spec", "cluster_id", "instance_ids", "request_id", "intent_id", "created_at",
+    "updated_at", "message"))
 
 
 def _lines(pattern: re.Pattern[str]) -> re.Pattern[str]:
@@ -41,8 +44,8 @@ def _lines(pattern: re.Pattern[str]) -> re.Pattern[str]:
     return re.compile(f"(?:(?:{pattern.pattern})\n)*")
 
 
-_ADDRESSES, _IDS, _TYPES = _lines(ADDRESS), _lines(ENGINE_ID), _lines(INSTANCE_TYPE)
-_TEXTS, _CONTAINERS, _KEYS, _TIMES = _lines(TEXT), _lines(CONTAINER), _lines(PUBLIC_KEY), _lines(TIMESTAMP)
+_ADDRESSES, _STACKS, _IDS, _TIMES = _lines(ADDRESS), _lines(STACK), _lines(ENGINE_ID), _lines(rules.TIMESTAMP)
+_LATE_DAY = re.compile(r"-(?:29|30|31)T")  # the days a month may not have (a literal start: found fast)
 
 
 class _Strings:
@@ -51,55 +54,101 @@ class _Strings:
     def __init__(self) -> None:
         self.count = 0
 
-
-def _all_match(lines: re.Pattern[str], values: Sequence[Any], strings: _Strings, *, distinct: bool = False) -> bool:
-    """Every value is a str matching the pattern (a value holding a newline cannot pass for two)."""
-    if not values:
+    def typed(self, values: Sequence[Any]) -> bool:
+        """Every value is a str (and is counted)."""
+        if values and set(map(type, values)) != {str}:
+            return False
+        self.count += len(values)
         return True
-    if set(map(type, values)) != {str}:
-        return False
-    strings.count += len(values)
-    if distinct:
-        values = list(set(values))
-    text = "\n".join(values) + "\n"
-    return text.count("\n") == len(values) and lines.fullmatch(text) is not None
 
 
 def _present(values: Sequence[Any]) -> list[Any]:
-    return [v for v in values if v is not None]
+    """The values that are not None, in order."""
+    return list(compress(values, map(is_not, values, repeat(None))))
+
+
+def _texts(values: Sequence[Any], strings: _Strings) -> bool:
+    """Every value is rules.is_text: a non-empty printable string."""
+    return strings.typed(values) and (not values or (min(map(len, values)) >= 1 and "".join(values).isprintable()))
+
+
+def _lines_match(lines: re.Pattern[str], values: Sequence[Any], strings: _Strings) -> bool:
+    """Every value is a str matching the pattern of `lines` (a value holding a newline cannot pass for two)."""
+    if not strings.typed(values):
+        return False
+    text = "\n".join(values) + "\n" if values else ""
+    return text.count("\n") == len(values) and lines.fullmatch(text) is not None
+
+
+def _distinct(rule: rules.Rule, values: Sequence[Any], strings: _Strings) -> bool:
+    """Every value keeps `rule`, checked once per distinct value (for columns that repeat a few values)."""
+    return strings.typed(values) and all(rule(v) is None for v in set(values))
 
 
 def _times(values: Sequence[Any], strings: _Strings) -> bool:
-    """Every value is an RFC 3339 time (or null) on a day its month has."""
+    """Every value is null or an RFC 3339 time with a timezone on a real day (rules.is_timestamp)."""
     times = _present(values)
-    if not _all_match(_TIMES, times, strings):
+    if not _lines_match(_TIMES, times, strings):
         return False
-    from datetime import date
+    text = "\n".join(times)
+    return all(rules.is_timestamp(f"{text[late.start() - 7:late.end()]}00:00:00Z") for late in _LATE_DAY.finditer(text))
 
+
+def _columns(data: list[dict[str, Any]], canonical: tuple[str, ...],
+             keys: frozenset[str]) -> list[Sequence[Any]] | None:
+    """The columns of `data` (objects that must hold exactly `keys`) in `canonical` order, else None."""
+    first = tuple(data[0])
+    if first == canonical and list(chain.from_iterable(map(dict.keys, data))) == list(first) * len(data):
+        return list(zip(*map(dict.values, data), strict=True))  # one pass: values come in key order
+    if sum(map(len, data)) != len(keys) * len(data):
+        return None
     try:
-        for late in _LATE_DAY.finditer("\n".join(times)):
-            date(int(late[1]), int(late[2]), int(late[3]))
-    except ValueError:  # 30 February and the like
-        return False
-    return True
-
-
-def _column(data: Sequence[dict[str, Any]], key: str) -> list[Any]:
-    return list(map(itemgetter(key), data))
+        return [list(map(itemgetter(key), data)) for key in canonical]
+    except KeyError:
+        return None
 
 
 def _spec_ok(specs: Sequence[Any], strings: _Strings) -> bool:
-    if set(map(type, specs)) != {dict} or sum(map(len, specs)) != len(SPEC_KEYS) * len(specs):
+    if set(map(type, specs)) != {dict}:
         return False
-    strings.count += len(SPEC_KEYS) * len(specs)
-    itypes, nodes, names, images, protect, keys, prevent = (_column(specs, k) for k in SPEC_KEYS)  # KeyError: absent
-    if not (_all_match(_TYPES, itypes, strings, distinct=True) and set(map(type, nodes)) == {int} and min(nodes) >= 1):
+    columns = _columns(list(specs), _SPEC_COLUMNS, _SPEC)
+    if columns is None:
         return False
-    if not (_all_match(_TEXTS, names, strings) and _all_match(_CONTAINERS, _present(images), strings, distinct=True)):
+    images, protect, itypes, names, nodes, prevent, keys = columns
+    strings.count += len(_SPEC_COLUMNS) * len(specs)
+    if set(map(type, nodes)) != {int} or min(nodes) < 1:
         return False
-    if not set(map(type, protect)) | set(map(type, prevent)) <= {bool} or set(map(type, keys)) != {list}:
+    if not set(map(type, protect)) | set(map(type, prevent)) <= {bool}:
         return False
-    return _all_match(_KEYS, list(chain.from_iterable(keys)), strings, distinct=True)
+    if not (_distinct(rules.SPEC_RULES["instance_type"], itypes, strings) and _texts(names, strings)
+            and _distinct(rules.SPEC_RULES["container"], _present(images), strings)):
+        return False
+    return set(map(type, keys)) == {list} and _distinct(rules.PUBLIC_KEY_RULE, list(chain.from_iterable(keys)), strings)
+
+
+def _records_ok(data: list[dict[str, Any]], columns: list[Sequence[Any]], messages: Sequence[Any],
+                strings: _Strings) -> bool:
+    cluster_ids, created, instance_ids, intent_ids, names, request_ids, specs, statuses, updated = columns
+    try:
+        if not _STATUS_WORDS.issuperset(statuses):
+            return False
+    except TypeError:  # an unhashable status
+        return False
+    strings.count += len(statuses) + sum(map(len, data))  # the statuses and every key
+    if not (_texts(names, strings) and _spec_ok(specs, strings)) or set(map(type, instance_ids)) != {list}:
+        return False
+    ids = _present(cluster_ids)
+    for values in (ids, _present(request_ids), _present(intent_ids), list(chain.from_iterable(instance_ids))):
+        if not _lines_match(_IDS, values, strings):
+            return False
+    if len(set(ids)) != len(ids):
+        return False  # one cluster at two addresses
+    if set(compress(statuses, map(is_, cluster_ids, repeat(None)))) & rules.NEEDS_CLUSTER_ID:
+        return False  # a record past `pending` without its cluster
+    if not (_times(created, strings) and _times(updated, strings)):
+        return False
+    notes = _present(messages)
+    return strings.typed(notes)
 
 
 def _top_ok(doc: dict[str, Any], strings: _Strings) -> bool:
@@ -108,36 +157,11 @@ def _top_ok(doc: dict[str, Any], strings: _Strings) -> bool:
     serial, engine = doc["serial"], doc["engine"]
     if type(serial) is not int or serial < 0 or type(doc["resources"]) is not dict:
         return False
-    if not (type(doc["tool_version"]) is str and _all_match(_lines(STACK), [doc["stack"]], strings)
-            and _all_match(_IDS, [doc["lineage"]], strings)):
+    strings.count += len(doc)  # the keys
+    if not (strings.typed([doc["tool_version"]]) and _lines_match(_STACKS, [doc["stack"]], strings)
+            and _lines_match(_IDS, [doc["lineage"]], strings)):
         return False
-    strings.count += len(doc) + 1  # the keys and tool_version
-    return engine is None or _all_match(_TEXTS, [engine], strings)
-
-
-def _records_ok(data: list[Any], columns: list[list[Any]], messages: list[Any], strings: _Strings) -> bool:
-    statuses, names, specs, cluster_ids, instance_ids, request_ids, intent_ids, created, updated = columns
-    try:
-        if not _STATUS_WORDS.issuperset(statuses):
-            return False
-    except TypeError:  # an unhashable status
-        return False
-    strings.count += len(statuses) + sum(map(len, data))  # the statuses and every key
-    if not (_all_match(_TEXTS, names, strings) and _spec_ok(specs, strings)):
-        return False
-    if set(map(type, instance_ids)) != {list}:
-        return False
-    ids = _present(cluster_ids)
-    for values in (ids, _present(request_ids), _present(intent_ids), list(chain.from_iterable(instance_ids))):
-        if not _all_match(_IDS, values, strings):
-            return False
-    if len(set(ids)) != len(ids) or {s for s, c in zip(statuses, cluster_ids, strict=True) if c is None} & NEEDS_CLUSTER_ID:
-        return False  # one cluster at two addresses, or a record past `pending` without its cluster
-    if not (_times(created, strings) and _times(updated, strings)):
-        return False
-    notes = _present(messages)
-    strings.count += len(notes)
-    return not notes or set(map(type, notes)) == {str}
+    return engine is None or _texts([engine], strings)
 
 
 def read_fast(doc: Any, raw: bytes | None) -> State | None:
@@ -151,17 +175,13 @@ def read_fast(doc: Any, raw: bytes | None) -> State | None:
     addresses, data = list(resources), list(resources.values())
     records: dict[str, Record] = {}
     if data:
-        if set(map(type, data)) != {dict} or not _all_match(_ADDRESSES, addresses, strings):
+        if set(map(type, data)) != {dict} or not _lines_match(_ADDRESSES, addresses, strings):
             return None
-        noted = sum(map(dict.__contains__, data, repeat("message")))
-        if sum(map(len, data)) != len(_COLUMNS) * len(data) + noted:
-            return None  # a key beyond the nine (and `message`), or one missing (with an unknown one)
-        try:
-            columns = [_column(data, key) for key in _COLUMNS]
-            messages = [d.get("message") for d in data] if noted else [None] * len(data)
-            if not _records_ok(data, columns, messages, strings):
-                return None
-        except KeyError:  # a required key is absent
+        found = _record_columns(data)
+        if found is None:
+            return None
+        columns, messages = found
+        if not _records_ok(data, columns, messages, strings):
             return None
         records = _build(addresses, columns, messages)
     if raw is not None and ((raw.find(b"\\") != -1 and b'\\"' in raw) or raw.count(b'"') != 2 * strings.count):
@@ -170,12 +190,30 @@ def read_fast(doc: Any, raw: bytes | None) -> State | None:
                  tool_version=doc["tool_version"], engine=doc["engine"])
 
 
-def _build(addresses: list[str], columns: list[list[Any]], messages: list[Any]) -> dict[str, Record]:
+def _record_columns(data: list[dict[str, Any]]) -> tuple[list[Sequence[Any]], Sequence[Any]] | None:
+    """The nine columns of the records, and their messages (a tenth key a record may keep)."""
+    noted = sum(map(dict.__contains__, data, repeat("message")))
+    if not noted:
+        columns = _columns(data, _COLUMNS, _RECORD)
+        return None if columns is None else (columns, [None] * len(data))
+    if noted == len(data):
+        columns = _columns(data, _NOTED_COLUMNS, _NOTED)
+        return None if columns is None else (columns[:4] + columns[5:], columns[4])
+    if sum(map(len, data)) != len(_COLUMNS) * len(data) + noted:
+        return None
+    try:
+        return [list(map(itemgetter(key), data)) for key in _COLUMNS], [d.get("message") for d in data]
+    except KeyError:
+        return None
+
+
+def _build(addresses: list[str], columns: list[Sequence[Any]], messages: Sequence[Any]) -> dict[str, Record]:
     """Records from checked columns, each field set by its slot, a column at a time: the constructor's
     own checks would find nothing left, and skipping them makes building 3× faster."""
-    statuses, names, specs, cluster_ids, instance_ids, request_ids, intent_ids, created, updated = columns
-    values = (addresses, list(map(_BY_VALUE.__getitem__, statuses)), names, specs, cluster_ids,
-              list(map(tuple, instance_ids)), request_ids, intent_ids, created, updated, messages)
+    cluster_ids, created, instance_ids, intent_ids, names, request_ids, specs, statuses, updated = columns
+    values: tuple[Sequence[Any], ...] = (addresses, list(map(_BY_VALUE.__getitem__, statuses)), names, specs,
+                                         cluster_ids, list(map(tuple, instance_ids)), request_ids, intent_ids,
+                                         created, updated, messages)
     records = list(map(object.__new__, repeat(Record, len(addresses))))
     for setter, column in zip(_SETTERS, values, strict=True):
         any(map(setter, records, column))  # each returns None: `any` runs them all, in C

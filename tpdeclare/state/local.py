@@ -18,26 +18,33 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-import shlex
 import threading
 from collections.abc import Collection, Iterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tpdeclare.errors import StateError
 from tpdeclare.state import codec
-from tpdeclare.state.journal import Change, JournalHeader, journal_hint, replay, scan_journal
-from tpdeclare.state.journal_file import JournalFile
 from tpdeclare.state.local_paths import LocalPaths, resolve
 from tpdeclare.state.lock import LockInfo, OnWait, StateLock, force_unlock
 from tpdeclare.state.model import State
 from tpdeclare.state.rules import check_unique_cluster_ids
 from tpdeclare.state.strict_json import DamagedState
 
-_UNSEEN = object()  # `_seen_hash` before this store looked at the snapshot
+if TYPE_CHECKING:
+    from tpdeclare.state.journal import Change
+    from tpdeclare.state.journal_file import JournalFile
+
+# The journal's modules (and atomic_files, with tempfile) are imported when first needed: a plan that
+# only reads a state without a journal never needs them, and start-up time counts (DESIGN §3).
+
+_UNSEEN = object()  # `_seen` before this store looked at the snapshot
+Fingerprint = tuple[int, int, int, int, int]
 
 
-def _sha256(data: bytes | None) -> str | None:
-    return None if data is None else hashlib.sha256(data).hexdigest()
+def _fingerprint(info: os.stat_result) -> Fingerprint:
+    """What changes whenever a file is replaced or written: its inode, size and times."""
+    return info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns
 
 
 class LocalStateStore:
@@ -53,8 +60,10 @@ class LocalStateStore:
         self._io = threading.RLock()
         self._paths: LocalPaths | None = None
         self._journal: JournalFile | None = None
-        self._identity: tuple[str, str, int] | None = None  # (stack, lineage, serial) of the snapshot last seen
-        self._seen_hash: object = _UNSEEN  # snapshot hash when this store last read or wrote it
+        # (stack, lineage, serial) of the state last read or written: a new journal's header, and the
+        # serial its appends must pass while the snapshot is unchanged since (`_seen`).
+        self._identity: tuple[str, str, int] | None = None
+        self._seen: object = _UNSEEN  # the snapshot's Fingerprint (None: absent) when this store last read or wrote it
         self._dropping: frozenset[str] = frozenset()  # addresses the last read() was told to leave out
 
     def __repr__(self) -> str:
@@ -86,6 +95,23 @@ class LocalStateStore:
 
     # -- reading --------------------------------------------------------------------------------
 
+    def _read_snapshot(self) -> tuple[bytes | None, Fingerprint | None]:
+        """The snapshot's bytes and the fingerprint of the very file they were read from."""
+        try:
+            with open(self.paths.target, "rb") as f:
+                return f.read(), _fingerprint(os.fstat(f.fileno()))
+        except FileNotFoundError:
+            return None, None
+        except OSError as exc:
+            raise StateError(f"cannot read {self.paths.target}: {exc.strerror or exc}",
+                             hint="check the path and its permissions") from exc
+
+    def _snapshot_fingerprint(self) -> Fingerprint | None:
+        try:
+            return _fingerprint(os.stat(self.paths.target))
+        except FileNotFoundError:
+            return None
+
     def _read_bytes(self, path: Path) -> bytes | None:
         try:
             return path.read_bytes()
@@ -105,6 +131,8 @@ class LocalStateStore:
         state = self._parse_snapshot(snap, dropping) if snap is not None else None
         if not journal:
             return state
+        from tpdeclare.state.journal import replay, scan_journal
+
         source = str(self.paths.journal)
         scan = scan_journal(journal, source=source, dropping=dropping)
         if scan.header is None:
@@ -132,14 +160,12 @@ class LocalStateStore:
         Records at the addresses in `dropping` are left out unchecked (and a later write() may
         replace a snapshot whose only damage was there): that is how `state rm` mends a state."""
         with self._io:
-            snap = self._read_bytes(self.paths.target)
+            snap, seen = self._read_snapshot()
             state = self._load(snap, self._read_bytes(self.paths.journal), dropping)
-            self._seen_hash = _sha256(snap)
+            self._seen = seen
             self._dropping = frozenset(dropping)
-            if state is not None and snap is not None:
+            if state is not None:
                 self._identity = (state.stack, state.lineage, state.serial)
-            elif state is not None:
-                self._identity = (state.stack, state.lineage, 0)
             return state
 
     def raw(self) -> bytes | None:
@@ -156,6 +182,8 @@ class LocalStateStore:
 
     def restore_hint(self, damaged: Collection[str]) -> str:
         """What to do about a snapshot that does not read: the newest backup that does, `state rm`, or a fix by hand."""
+        import shlex
+
         parts = ["the file was left untouched"]
         for n in range(1, self.backups + 1):
             raw = self._read_bytes(self.paths.backup(n))
@@ -219,12 +247,12 @@ class LocalStateStore:
             raise codec.refuse_to_store(f"state {self.name}", problems)
         with self._io:
             self._ensure_dir()
-            current = self._read_bytes(self.paths.target)
+            current, seen = self._read_snapshot()
             try:
                 existing = self._load(current, self._read_bytes(self.paths.journal), self._dropping)
             except StateError as exc:
                 raise StateError(f"refusing to overwrite the state: {exc.message}", hint=exc.hint) from exc
-            self._check_overwrite(state, current, existing)
+            self._check_overwrite(state, seen, existing)
             data = codec.dump_state(state)
             try:
                 if current != data:
@@ -238,12 +266,12 @@ class LocalStateStore:
                 raise StateError(f"cannot write state {self.name}: {exc.strerror or exc}",
                                  hint="the previous state file was left intact; check free space "
                                       "and permissions, then run again") from exc
-            self._seen_hash = _sha256(data)
+            self._seen = self._snapshot_fingerprint()
             self._identity = (state.stack, state.lineage, state.serial)
             self._dropping = frozenset()
 
-    def _check_overwrite(self, state: State, current: bytes | None, existing: State | None) -> None:
-        if self._seen_hash is not _UNSEEN and _sha256(current) != self._seen_hash:
+    def _check_overwrite(self, state: State, seen: Fingerprint | None, existing: State | None) -> None:
+        if self._seen is not _UNSEEN and seen != self._seen:
             raise StateError(
                 f"state {self.name} changed on disk since this run read it; refusing to overwrite it",
                 hint="another process wrote it (is every run taking the state lock?); run the "
@@ -267,21 +295,25 @@ class LocalStateStore:
     # -- the journal ----------------------------------------------------------------------------
 
     def _journal_file(self) -> JournalFile:
+        from tpdeclare.state.journal_file import JournalFile
+
         if self._journal is None:
             self._journal = JournalFile(self.paths.journal)
         return self._journal
 
     def _snapshot_identity(self) -> tuple[str, str, int] | None:
         """(stack, lineage, serial) of the snapshot on disk, parsed only if this store has not seen it."""
-        snap = self._read_bytes(self.paths.target)
+        if self._identity is not None and self._snapshot_fingerprint() == self._seen:
+            return self._identity if self._seen is not None else None
+        snap, _ = self._read_snapshot()
         if snap is None:
             return None
-        if self._identity is not None and _sha256(snap) == self._seen_hash:
-            return self._identity
         state = self._parse_snapshot(snap, self._dropping)
         return state.stack, state.lineage, state.serial
 
     def _open_journal(self, stack: str | None, lineage: str | None) -> JournalFile:
+        from tpdeclare.state.journal import JournalHeader, journal_hint
+
         self._ensure_dir()
         snapshot = self._snapshot_identity()
         if stack is None or lineage is None:

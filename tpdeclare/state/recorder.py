@@ -16,12 +16,20 @@ from __future__ import annotations
 import dataclasses
 import threading
 from collections.abc import Sequence
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from tpdeclare.errors import StateError
 from tpdeclare.state import codec
-from tpdeclare.state.journal import Change
 from tpdeclare.state.model import Record, State
+
+if TYPE_CHECKING:  # imported when the first change is made: a plan that changes nothing never needs it
+    from tpdeclare.state.journal import Change
+
+
+def _change() -> type[Change]:
+    from tpdeclare.state.journal import Change
+
+    return Change
 
 
 class JournalStore(Protocol):
@@ -96,7 +104,7 @@ class Recorder:
             self._serial += 1
             serial = self._serial
             self._records[record.address] = record
-            self._queue.append(Change.put(serial, record))
+            self._queue.append(_change().put(serial, record))
             self._wait_durable(serial, record.address)
 
     def remove(self, address: str) -> None:
@@ -108,7 +116,7 @@ class Recorder:
             self._serial += 1
             serial = self._serial
             self._release(self._records.pop(address))
-            self._queue.append(Change.remove(serial, address))
+            self._queue.append(_change().remove(serial, address))
             self._wait_durable(serial, address)
 
     def move(self, from_address: str, to_address: str) -> None:
@@ -131,7 +139,7 @@ class Recorder:
             self._records[to_address] = dataclasses.replace(record, address=to_address)
             if record.cluster_id:
                 self._addresses[record.cluster_id] = to_address
-            self._queue.append(Change.move(serial, from_address, to_address))
+            self._queue.append(_change().move(serial, from_address, to_address))
             self._wait_durable(serial, to_address)
 
     def checkpoint(self) -> None:

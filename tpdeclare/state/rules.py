@@ -12,23 +12,17 @@ import json
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date
 from typing import Any, TypeGuard
 
 from tpdeclare.identifiers import ADDRESS, ENGINE_ID, INSTANCE_TYPE, STACK
 from tpdeclare.state.model import STATUSES, Record
-from tpdeclare.state.strict_json import DuplicateKeys
 
-# Printable text: no C0 or C1 control characters (a newline, an ANSI escape) and no lone surrogates.
-TEXT = re.compile(r"[^\x00-\x1f\x7f-\x9f\ud800-\udfff]+")
-# A container image reference, as the spec schema allows it: no whitespace at all, at most 512.
-CONTAINER = re.compile(r"[^\s\x00-\x1f\x7f-\x9f\ud800-\udfff]{1,512}")
-# One OpenSSH public key on one line, as the spec schema allows it: <type> <body> [comment].
-PUBLIC_KEY = re.compile(r"(?:ssh-|ecdsa-|sk-)[A-Za-z0-9@.-]+ +[^\s\x00-\x1f\x7f-\x9f\ud800-\udfff]+"
-                        r"(?: [^\x00-\x1f\x7f-\x9f\ud800-\udfff]*)?")
+# One OpenSSH public key, as the spec schema allows it: <type> <body> [comment] (and printable: one line).
+PUBLIC_KEY = re.compile(r"(?:ssh-|ecdsa-|sk-)[A-Za-z0-9@.-]+ +\S+(?: .*)?")
 # An RFC 3339 time with its timezone (`Z` or a numeric offset), e.g. 2026-11-26T10:00:00Z.
 TIMESTAMP = re.compile(r"[0-9]{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])T(?:[01][0-9]|2[0-3]):"
                        r"[0-5][0-9]:[0-5][0-9](?:\.[0-9]{1,9})?(?:Z|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])")
+_MONTH_DAYS = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 
 STATUS_SET = frozenset(STATUSES)
 NEEDS_CLUSTER_ID = frozenset(STATUSES) - {"pending"}  # every status after the engine accepted the create
@@ -80,16 +74,29 @@ def is_int(value: object) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+def is_text(value: object) -> TypeGuard[str]:
+    """A non-empty printable string: no control or format characters (a newline, an ANSI escape, a
+    right-to-left override), no line or paragraph separators, no lone surrogates."""
+    return isinstance(value, str) and value != "" and value.isprintable()
+
+
+def is_container(value: object) -> bool:
+    """A container image reference as the spec schema allows it: printable, no spaces, at most 512."""
+    return is_text(value) and len(value) <= 512 and " " not in value
+
+
+def is_public_key(value: object) -> bool:
+    """One OpenSSH public key on one line."""
+    return is_text(value) and PUBLIC_KEY.fullmatch(value) is not None
+
+
 def is_timestamp(value: str) -> bool:
     """True for an RFC 3339 time with a timezone naming a real day (no 30 February)."""
     if TIMESTAMP.fullmatch(value) is None:
         return False
     year, month, day = int(value[:4]), int(value[5:7]), int(value[8:10])
-    try:
-        date(year, month, day)
-    except ValueError:
-        return False
-    return True
+    leap = year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
+    return day <= _MONTH_DAYS[month - 1] + (1 if month == 2 and leap else 0)
 
 
 # -- one value --------------------------------------------------------------------------------------
@@ -98,11 +105,14 @@ def is_timestamp(value: str) -> bool:
 Rule = Callable[[Any], str | None]
 
 
-def _grammar(pattern: re.Pattern[str], expected: str, *, nullable: bool = False) -> Rule:
+def _grammar(grammar: re.Pattern[str] | Callable[[Any], bool], expected: str, *, nullable: bool = False) -> Rule:
     def rule(value: Any) -> str | None:
         if value is None and nullable:
             return None
-        if isinstance(value, str) and pattern.fullmatch(value) is not None:
+        if isinstance(grammar, re.Pattern):
+            if isinstance(value, str) and grammar.fullmatch(value) is not None:
+                return None
+        elif grammar(value):
             return None
         return expected + (" or null" if nullable else "")
     return rule
@@ -127,18 +137,18 @@ def _message(value: Any) -> str | None:
 
 
 _ENGINE_ID = "an engine ID (letters, digits, '-' and '_', at most 128)"
-_NAME = "a non-empty string without control characters"
+_NAME = "a non-empty string of printable characters"
 SPEC_RULES: dict[str, Rule] = {
     "instance_type": _grammar(INSTANCE_TYPE, "an instance type like 8xH200"),
     "num_nodes": _node_count,
-    "name": _grammar(TEXT, _NAME),
-    "container": _grammar(CONTAINER, "a container image without spaces (at most 512 characters)",
+    "name": _grammar(is_text, _NAME),
+    "container": _grammar(is_container, "a container image without spaces (at most 512 characters)",
                           nullable=True),
     "deletion_protection": _boolean,
     "prevent_destroy": _boolean,
 }
 RECORD_RULES: dict[str, Rule] = {
-    "name": _grammar(TEXT, _NAME),
+    "name": _grammar(is_text, _NAME),
     "cluster_id": _grammar(ENGINE_ID, _ENGINE_ID, nullable=True),
     "request_id": _grammar(ENGINE_ID, _ENGINE_ID, nullable=True),
     "intent_id": _grammar(ENGINE_ID, _ENGINE_ID, nullable=True),
@@ -146,7 +156,7 @@ RECORD_RULES: dict[str, Rule] = {
     "updated_at": _timestamp,
     "message": _message,
 }
-_ONE_KEY = "one OpenSSH public key on one line (<type> <key> [comment])"
+PUBLIC_KEY_RULE = _grammar(is_public_key, "one OpenSSH public key on one line (<type> <key> [comment])")
 
 
 def _check(rule: Rule, value: Any, path: str, address: str | None) -> list[Problem]:
@@ -189,8 +199,7 @@ def check_spec(data: Any, path: str, address: str) -> list[Problem]:
         if key in data:
             problems += _check(rule, data[key], child(path, key), address)
     if "public_keys" in data:
-        problems += _check_list(data["public_keys"], _grammar(PUBLIC_KEY, _ONE_KEY), child(path, "public_keys"),
-                                address)
+        problems += _check_list(data["public_keys"], PUBLIC_KEY_RULE, child(path, "public_keys"), address)
     return problems
 
 
@@ -253,7 +262,7 @@ def check_document(doc: dict[str, Any]) -> list[Problem]:
         problems += _check(_grammar(ENGINE_ID, "a lineage ID (letters, digits, '-' and '_')"), doc["lineage"],
                            "lineage", None)
     if doc.get("engine") is not None:
-        problems += _check(_grammar(TEXT, "an engine URL or 'sandbox'", nullable=True), doc["engine"], "engine",
+        problems += _check(_grammar(is_text, "an engine URL or 'sandbox'", nullable=True), doc["engine"], "engine",
                            None)
     if "tool_version" in doc and not isinstance(doc["tool_version"], str):
         problems.append(Problem("tool_version", f"expected a string, got {shown(doc['tool_version'])}"))
@@ -271,7 +280,3 @@ def check_document(doc: dict[str, Any]) -> list[Problem]:
         if isinstance(d, dict) and isinstance(d.get("cluster_id"), str))
     return problems
 
-
-def is_duplicates(data: Any) -> bool:
-    """True for a decoded object that repeated a key."""
-    return isinstance(data, DuplicateKeys)
