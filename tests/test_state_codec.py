@@ -1,4 +1,4 @@
-"""Tests for tpdeclare.state.codec: parsing, the rules every record keeps, the messages, and the fast path's agreement with the careful one."""
+"""Tests for tpdeclare.state.codec: parsing, the rules of every record, the words, and both read paths agreeing."""
 
 from __future__ import annotations
 
@@ -8,13 +8,13 @@ import json
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from state_records import KEY, record, spec_of
-
 from tpdeclare.errors import StateError
 from tpdeclare.state import codec, fast_read, rules
 from tpdeclare.state.codec import dump_state, parse_state
 from tpdeclare.state.model import FORMAT_VERSION, STATUSES, Record, State
 from tpdeclare.state.strict_json import MAX_DEPTH, decode
+
+from state_records import KEY, record, spec_of
 
 SRC = "state/research.json"
 RM_TRAINER = "[fix: `tpdeclare state rm trainer`]"
@@ -393,8 +393,9 @@ def test_the_fast_time_check_is_the_timestamp_rule(value):
     assert fast_read._times([value], fast_read._Strings()) == rules.is_timestamp(value)
 
 
-leaves = st.none() | st.booleans() | st.integers(-3, 70) | st.floats(allow_nan=False, allow_infinity=False) | texts | st.just([]) \
-    | st.just({}) | st.sampled_from(["2026-02-30T00:00:00Z", "1xH100", "c-1", "pending", "a\nb", KEY + "\nx"])
+leaves = (st.none() | st.booleans() | st.integers(-3, 70) | st.floats(allow_nan=False, allow_infinity=False) | texts
+          | st.just([]) | st.just({})
+          | st.sampled_from(["2026-02-30T00:00:00Z", "1xH100", "c-1", "pending", "a\nb", KEY + "\nx"]))
 
 
 @settings(max_examples=300, deadline=None)

@@ -185,10 +185,12 @@ class LocalStateStore:
         import shlex
 
         parts = ["the file was left untouched"]
+        found = 0
         for n in range(1, self.backups + 1):
             raw = self._read_bytes(self.paths.backup(n))
             if raw is None:
                 continue
+            found += 1
             try:
                 good = codec.parse_state(raw, source=str(self.paths.backup(n)))
             except StateError:
@@ -198,8 +200,9 @@ class LocalStateStore:
                          f"`cp {backup} {target}` restores it, losing the changes made since")
             break
         else:
-            parts.append(f"no backup reads cleanly ({self.paths.backup(1)} … .{self.backups} checked)"
-                         if self.backups else "no backups are kept")
+            parts.append(f"no backup reads cleanly ({self.paths.backup(1)} … .{self.backups} checked)" if found
+                         else f"it has no backups ({self.paths.backup(1)} … .{self.backups})" if self.backups
+                         else "no backups are kept")
         if damaged:
             parts.append(f"`tpdeclare state rm {' '.join(damaged)}` forgets the damaged records instead; their "
                          f"clusters keep running (and billing) until you `tpdeclare import` them again")
