@@ -213,7 +213,7 @@ class Sandbox:
             if stream:
                 stream.close()
 
-    def __enter__(self) -> "Sandbox":
+    def __enter__(self) -> Sandbox:
         return self
 
     def __exit__(self, *exc) -> None:

@@ -17,8 +17,20 @@ import json
 import subprocess
 import sys
 
-from _harness import (DATA, PY, TPDECLARE, Sandbox, fresh_dir, log, measure, reps, stats_delta,
-                      summarise_samples, summary, write_result)
+from _harness import (
+    DATA,
+    PY,
+    TPDECLARE,
+    Sandbox,
+    fresh_dir,
+    log,
+    measure,
+    reps,
+    stats_delta,
+    summarise_samples,
+    summary,
+    write_result,
+)
 
 N = 30
 PROVISION = 2.0
@@ -109,7 +121,7 @@ def main() -> int:
         "sandbox": f"tpdeclare sandbox serve --port 0 --provision-seconds {PROVISION:g} --key KEY --balance 1000000",
         "default": "tpdeclare apply spec.yaml --auto-approve",
         "p30": f"tpdeclare apply spec.yaml --auto-approve --parallelism {N}",
-        "peer": f"for i in 00..29: TENSORPOOL_ENGINE=URL TENSORPOOL_KEY=KEY tp cluster create 1xH100 --name bench-c$i --wait",
+        "peer": "for i in 00..29: TENSORPOOL_ENGINE=URL TENSORPOOL_KEY=KEY tp cluster create 1xH100 --name bench-c$i --wait",
     }
     targets = []
     if peer:

@@ -15,8 +15,21 @@ from __future__ import annotations
 import json
 import sys
 
-from _harness import (BENCH_KEY, DATA, PY, Sandbox, fresh_dir, log, measure, paired_ratios, reps, stats_delta,
-                      summarise_samples, summary, write_result)
+from _harness import (
+    BENCH_KEY,
+    DATA,
+    PY,
+    Sandbox,
+    fresh_dir,
+    log,
+    measure,
+    paired_ratios,
+    reps,
+    stats_delta,
+    summarise_samples,
+    summary,
+    write_result,
+)
 from gen import generate
 
 N, PARALLELISM = 2_000, 50

@@ -12,8 +12,19 @@ import json
 import shutil
 import sys
 
-from _harness import (DATA, PY, TPDECLARE, cli_env, fresh_dir, log, measure, paired_ratios, reps,
-                      summarise_samples, write_result)
+from _harness import (
+    DATA,
+    PY,
+    TPDECLARE,
+    cli_env,
+    fresh_dir,
+    log,
+    measure,
+    paired_ratios,
+    reps,
+    summarise_samples,
+    write_result,
+)
 from gen import generate
 
 SIZES = (1_000, 10_000)

@@ -12,8 +12,20 @@ import json
 import shutil
 import sys
 
-from _harness import (DATA, TPDECLARE, Sandbox, cli_env, fresh_dir, log, measure, paired_ratios, reps,
-                      stats_delta, summarise_samples, write_result)
+from _harness import (
+    DATA,
+    TPDECLARE,
+    Sandbox,
+    cli_env,
+    fresh_dir,
+    log,
+    measure,
+    paired_ratios,
+    reps,
+    stats_delta,
+    summarise_samples,
+    write_result,
+)
 from gen import generate, world
 
 LIMIT = 2.0

@@ -140,10 +140,10 @@ def generate(n: int, out: Path, *, changed: float = 0.0, seed: int = 42) -> dict
 def world(n: int, out: Path, *, seed: int = 42, created_at: float | None = None) -> Path:
     """A sandbox world file (tpdeclare.sandbox.world.FileWorld format) holding the N recorded clusters,
     provisioned long ago (RUNNING), with the IDs, names and fields the state records."""
+    import time
+
     from tpdeclare import catalog
     from tpdeclare.sandbox.world import fresh_world
-
-    import time
 
     created_at = time.time() - 3600 if created_at is None else created_at
     doc = fresh_world()

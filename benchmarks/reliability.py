@@ -202,7 +202,7 @@ class Sandbox:
         self.proc.stdout.close()
         self.http.close()
 
-    def __enter__(self) -> "Sandbox":
+    def __enter__(self) -> Sandbox:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -586,7 +586,7 @@ def report(out: dict, argv: list[str]) -> str:
     intr = suites["interrupt"]["trials"]
     conc = suites["concurrency"]["trials"]
     faults = suites["faults"]["trials"]
-    now = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     cmd = "python benchmarks/reliability.py" + ("" if not argv else " " + " ".join(argv))
     lines = [
         "## Reliability (issue 4)",
