@@ -95,7 +95,8 @@ def measure(cmd: list[str], *, cwd: str | Path | None = None, env: dict | None =
         os.unlink(report)
         maxrss = int(text[-1]) if text and text[-1].isdigit() else maxrss
     if check and proc.returncode != 0:
-        raise RuntimeError(f"{' '.join(map(str, cmd))} exited {proc.returncode}: {err.decode(errors='replace')[-2000:]}")
+        raise RuntimeError(f"{' '.join(map(str, cmd))} exited {proc.returncode}: "
+                           f"{err.decode(errors='replace')[-2000:]}")
     return Sample(wall_s=wall, cpu_s=ru.ru_utime + ru.ru_stime, maxrss_kib=maxrss, rc=proc.returncode,
                   stderr=err.decode(errors="replace")[-500:] if proc.returncode else "")
 
@@ -127,7 +128,7 @@ def ratio_of_medians(a: dict, b: dict, key: str = "wall_s") -> float:
 
 def paired_ratios(a: list[Sample], b: list[Sample], key: str = "wall_s") -> dict:
     """The per-repeat ratios a[i]/b[i] of interleaved runs (their spread shows how noisy the ratio is)."""
-    return summary([x[key] / y[key] for x, y in zip(a, b)])
+    return summary([x[key] / y[key] for x, y in zip(a, b, strict=True)])
 
 
 def fresh_dir(path: Path) -> Path:

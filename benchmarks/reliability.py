@@ -325,8 +325,8 @@ def check(sb: Sandbox, workdir: Path, stack: str, declared: set[str]) -> Check:
         missing=sorted(declared - set(counts)),
         undeclared=sorted(set(counts) - declared),
         orphans=sorted(cid for cid in by_id if cid not in recorded),
-        wrong=sorted(a for a, r in records.items()
-                     if r.cluster_id and (r.cluster_id not in by_id or by_id[r.cluster_id]["tp_cluster_name"] != r.name)),
+        wrong=sorted(a for a, r in records.items() if r.cluster_id and (
+            r.cluster_id not in by_id or by_id[r.cluster_id]["tp_cluster_name"] != r.name)),
         not_ready=sorted(a for a, r in records.items() if r.status != "ready"),
         extra_creates=stats["creates_accepted"] - alive - stats["deletes_accepted"],
         key_in_files=sorted(str(p.relative_to(workdir)) for p in workdir.rglob("*")
@@ -462,7 +462,7 @@ def concurrency_trial(sb: Sandbox, root: Path, trial: int, *, n: int = 20, wait:
     codes = [p.returncode for p in procs]
     creators = sum(1 for out, _ in outs if f"Apply complete! Clusters: {n} added" in out)
     quiet = sum(1 for out, _ in outs if "No changes." in out)
-    refusals = [err for (_, err), code in zip(outs, codes) if code != 0]
+    refusals = [err for (_, err), code in zip(outs, codes, strict=True) if code != 0]
     named = all("is locked by pid" in err and "tpdeclare apply" in err for err in refusals)
     if not wait:
         codes_after = until_ok(workdir, env, "apply", f"{stack}.yaml", "--auto-approve", max_runs=2)
@@ -537,7 +537,8 @@ def run_all(*, kill_trials: int, kill_destroy_trials: int, fault_trials: int, se
             for i in range(kill_destroy_trials):
                 r = kill_destroy_trial(sb, root, rng, i, n=n)
                 trials.append(r)
-                log(f"kill-destroy {i + 1}/{kill_destroy_trials}: runs {r['codes']} ok={r['ok']} {r['check'].problems()}")
+                log(f"kill-destroy {i + 1}/{kill_destroy_trials}: runs {r['codes']} ok={r['ok']} "
+                    f"{r['check'].problems()}")
             out["suites"]["kill"] = {"trials": trials, "wall_s": time.monotonic() - t}
             t = time.monotonic()
             results = []
@@ -558,7 +559,8 @@ def run_all(*, kill_trials: int, kill_destroy_trials: int, fault_trials: int, se
             for i in range(fault_trials):
                 r = fault_trial(sb, root, i, n=n)
                 results.append(r)
-                log(f"faults {i + 1}/{fault_trials}: apply {r['apply_codes']} destroy {r['destroy_codes']} ok={r['ok']}")
+                log(f"faults {i + 1}/{fault_trials}: apply {r['apply_codes']} destroy {r['destroy_codes']} "
+                    f"ok={r['ok']}")
             out["suites"]["faults"] = {"trials": results, "wall_s": time.monotonic() - t}
     out["wall_s"] = time.monotonic() - t_all
     out["ok"] = all(t["ok"] for s in out["suites"].values() for t in s["trials"])
@@ -567,8 +569,10 @@ def run_all(*, kill_trials: int, kill_destroy_trials: int, fault_trials: int, se
 
 def _git_commit() -> str:
     try:
-        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain"], cwd=REPO, capture_output=True, text=True).stdout.strip()
+        def git(*args: str) -> str:
+            return subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True).stdout.strip()
+
+        head, dirty = git("rev-parse", "--short", "HEAD"), git("status", "--porcelain")
         return head + (" + uncommitted changes" if dirty else "")
     except OSError:
         return "unknown"
@@ -608,7 +612,8 @@ def report(out: dict, argv: list[str]) -> str:
         f"with the engine), and *extra creates* = `creates_accepted` − (clusters alive + `deletes_accepted`) from "
         f"`GET /_sandbox/stats`.",
         "",
-        "| suite | trials | runs to converge (median / max) | duplicates | orphans | missing or wrong | extra creates | result | wall |",
+        "| suite | trials | runs to converge (median / max) | duplicates | orphans | missing or wrong | extra creates "
+        "| result | wall |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
 
@@ -627,22 +632,28 @@ def report(out: dict, argv: list[str]) -> str:
     lines.append(row("faults: apply, then destroy, until exit 0", faults,
                      checks=[t["check"] for t in faults] + [t["after_destroy"] for t in faults])
                  + f" {suites['faults']['wall_s']:.0f}s |")
-    lines.append(row("concurrency: 5 applies at once", conc, runs_key="none") + f" {suites['concurrency']['wall_s']:.0f}s |")
-    lines.append(row("interrupt: SIGINT/SIGTERM with creates in flight", intr) + f" {suites['interrupt']['wall_s']:.0f}s |")
+    lines.append(row("concurrency: 5 applies at once", conc, runs_key="none")
+                 + f" {suites['concurrency']['wall_s']:.0f}s |")
+    lines.append(row("interrupt: SIGINT/SIGTERM with creates in flight", intr)
+                 + f" {suites['interrupt']['wall_s']:.0f}s |")
     lines += ["", f"Overall: **{'PASS' if out['ok'] else 'FAIL'}** in {out['wall_s']:.0f}s.", ""]
 
     # kill breakdown
     lines += ["### Kill trials by where the kill landed", "",
-              "| kill | trials | killed runs (rc −9) | records left at the kill (pending / creating / ready / deleting) | clusters the killed run made but never recorded, adopted by name on the rerun | runs to converge (max) | creates accepted = clusters |",
+              "| kill | trials | killed runs (rc −9) | records left at the kill (pending / creating / ready / "
+              "deleting) | clusters the killed run made but never recorded, adopted by name on the rerun | runs to "
+              "converge (max) | creates accepted = clusters |",
               "|---|---|---|---|---|---|---|"]
     by_mode = collections.defaultdict(list)
     for t in applies:
         by_mode[t["mode"]].append(t)
     for t in destroys:
         by_mode["destroy: random SIGKILL"].append(t)
-    labels = {"random": "random SIGKILL (1–3 per trial, the first at 0.3–2.8 s, later ones at 0.3–1.8 s)", "before_post": "intent durable, POST not sent",
+    labels = {"random": "random SIGKILL (1–3 per trial, the first at 0.3–2.8 s, later ones at 0.3–1.8 s)",
+              "before_post": "intent durable, POST not sent",
               "after_202": "202 read, IDs not recorded", "first_poll": "IDs recorded, first poll",
-              "journal": "halfway through a journal append", "snapshot": "random SIGKILL, then halfway through a snapshot"}
+              "journal": "halfway through a journal append",
+              "snapshot": "random SIGKILL, then halfway through a snapshot"}
     for mode, ts in by_mode.items():
         killed = sum(1 for t in ts for k in t["kills"] if k["rc"] == -9)
         total = sum(len(t["kills"]) for t in ts)
@@ -665,12 +676,14 @@ def report(out: dict, argv: list[str]) -> str:
               f"decided before any change), create and delete also commit and then drop the connection 20 % of the "
               f"time, and 20 % of provisionings end FAILED (tainted, then replaced by the next apply).",
               "",
-              "| trial | apply runs (exit codes) | destroy runs (exit codes) | creates accepted | deletes accepted | requests | plan --refresh after | orphans after |",
+              "| trial | apply runs (exit codes) | destroy runs (exit codes) | creates accepted | deletes accepted "
+              "| requests | plan --refresh after | orphans after |",
               "|---|---|---|---|---|---|---|---|"]
     for i, t in enumerate(faults):
         lines.append(f"| {i + 1} | {len(t['apply_codes'])} ({', '.join(map(str, t['apply_codes']))}) | "
-                     f"{len(t['destroy_codes'])} ({', '.join(map(str, t['destroy_codes']))}) | {t['creates_accepted']} | "
-                     f"{t['deletes_accepted']} | {t['requests_total']} | exit {t['plan_after']} | exit {t['orphans_rc']} |")
+                     f"{len(t['destroy_codes'])} ({', '.join(map(str, t['destroy_codes']))}) | "
+                     f"{t['creates_accepted']} | {t['deletes_accepted']} | {t['requests_total']} | "
+                     f"exit {t['plan_after']} | exit {t['orphans_rc']} |")
     lines += ["", "Faults injected, by kind (all fault trials): " +
               ", ".join(f"{k}: {v}" for k, v in sorted(injected.items())) + "."]
     reasons = collections.Counter(r for t in faults for r in t["failures"])

@@ -108,7 +108,7 @@ def _columns(data: list[dict[str, Any]], canonical: tuple[str, ...],
         return None
 
 
-def _spec_ok(specs: Sequence[Any], strings: _Strings) -> bool:
+def _spec_ok(specs: Sequence[Any], strings: _Strings, record_names: Sequence[str]) -> bool:
     if set(map(type, specs)) != {dict}:
         return False
     columns = _columns(list(specs), _SPEC_COLUMNS, _SPEC)
@@ -120,7 +120,9 @@ def _spec_ok(specs: Sequence[Any], strings: _Strings) -> bool:
         return False
     if not set(map(type, protect)) | set(map(type, prevent)) <= {bool}:
         return False
-    if not (_distinct(rules.SPEC_RULES["instance_type"], itypes, strings) and _texts(names, strings)
+    same_names = list(names) == list(record_names)  # as the executor records them: then checked once
+    if not (_distinct(rules.SPEC_RULES["instance_type"], itypes, strings)
+            and (strings.typed(names) if same_names else _texts(names, strings))
             and _distinct(rules.SPEC_RULES["container"], _present(images), strings)):
         return False
     return set(map(type, keys)) == {list} and _distinct(rules.PUBLIC_KEY_RULE, list(chain.from_iterable(keys)), strings)
@@ -135,7 +137,7 @@ def _records_ok(data: list[dict[str, Any]], columns: list[Sequence[Any]], messag
     except TypeError:  # an unhashable status
         return False
     strings.count += len(statuses) + sum(map(len, data))  # the statuses and every key
-    if not (_texts(names, strings) and _spec_ok(specs, strings)) or set(map(type, instance_ids)) != {list}:
+    if not (_texts(names, strings) and _spec_ok(specs, strings, names)) or set(map(type, instance_ids)) != {list}:
         return False
     ids = _present(cluster_ids)
     for values in (ids, _present(request_ids), _present(intent_ids), list(chain.from_iterable(instance_ids))):
