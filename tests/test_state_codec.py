@@ -292,8 +292,9 @@ def test_addresses_keep_the_grammar(address):
     data["resources"][address] = data["resources"].pop("trainer")
     err = error_of(json.dumps(data).encode())
     path = rules.child("resources", address)
-    assert f"  - {path}: the address is not valid" in err.message or \
-        err.message.startswith(f"state file {SRC} is invalid: {path}: the address is not valid")
+    assert f"{path}: the address is not valid: lowercase letters, digits and hyphens, starting with a letter, " \
+           f"at most 63 [fix: restore a backup]" in err.message  # no command line should carry such an address
+    assert "state rm" not in err.message and err.damaged == ()
 
 
 def test_one_cluster_at_two_addresses_is_refused():

@@ -8,6 +8,7 @@ from typing import Any
 
 from tpdeclare.errors import StateError
 from tpdeclare.gc_pause import gc_paused
+from tpdeclare.identifiers import ADDRESS
 from tpdeclare.state import rules
 from tpdeclare.state.fast_read import read_fast
 from tpdeclare.state.model import FORMAT_VERSION, Record, State
@@ -39,12 +40,15 @@ class StateFileError(DamagedState):
         super().__init__(message, hint=hint or backup_hint(source))
 
     def fix_of(self, problem: Problem) -> str:
-        return f"`tpdeclare state rm {problem.address}`" if problem.address else self.fix_file
+        if problem.address and ADDRESS.fullmatch(problem.address):
+            return f"`tpdeclare state rm {problem.address}`"
+        return self.fix_file  # a file-wide problem, or an address no command line should carry
 
     @property
     def damaged(self) -> tuple[str, ...]:
         """The addresses whose records are damaged (each can be dropped with `state rm`)."""
-        return tuple(dict.fromkeys(p.address for p in self.problems if p.address))
+        return tuple(dict.fromkeys(p.address for p in self.problems
+                                   if p.address and ADDRESS.fullmatch(p.address)))
 
     def with_hint(self, hint: str) -> StateFileError:
         return StateFileError(self.source, self.problems, what=self.what, hint=hint, fix_file=self.fix_file)

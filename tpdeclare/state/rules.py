@@ -174,7 +174,7 @@ def _check_list(value: Any, item: Rule, path: str, address: str) -> list[Problem
 
 
 def _keys(data: Mapping[str, Any], path: str, allowed: Iterable[str], required: Iterable[str],
-          address: str | None, *, newer: bool = True) -> list[Problem]:
+          address: str | None, *, newer: bool = True, unknown: str = "unknown key") -> list[Problem]:
     problems = [Problem(path, f"duplicate key {key!r}", address)
                 for key in getattr(data, "duplicates", ())]
     missing = [repr(key) for key in required if key not in data]
@@ -182,8 +182,7 @@ def _keys(data: Mapping[str, Any], path: str, allowed: Iterable[str], required: 
         problems.append(Problem(path, f"missing key{'s' if len(missing) > 1 else ''} {', '.join(missing)}", address))
     known = set(allowed)
     why = " (written by a newer tpdeclare?)" if newer else ""
-    problems += [Problem(path, f"unknown key {key!r}{why}", address)
-                 for key in sorted(set(data) - known)]
+    problems += [Problem(path, f"{unknown} {key!r}{why}", address) for key in sorted(set(data) - known)]
     return problems
 
 
@@ -252,9 +251,7 @@ def check_unique_cluster_ids(records: Iterable[tuple[str, str | None]], path: st
 
 def check_document(doc: dict[str, Any]) -> list[Problem]:
     """Every problem of a state document whose format_version was already accepted."""
-    problems = _keys(doc, "", TOP_KEYS, REQUIRED_TOP_KEYS, None)
-    problems = [Problem("", p.text.replace("unknown key", "unknown top-level key")) if not p.path else p
-                for p in problems]
+    problems = _keys(doc, "", TOP_KEYS, REQUIRED_TOP_KEYS, None, unknown="unknown top-level key")
     if "stack" in doc:
         problems += _check(_grammar(STACK, "a stack name (lowercase letters, digits and hyphens)"), doc["stack"],
                            "stack", None)

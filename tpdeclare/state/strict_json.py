@@ -93,7 +93,7 @@ def too_deep_at(text: str, limit: int = MAX_DEPTH) -> int | None:
 
 
 def _text(raw: bytes, source: str, what: str, hint: str) -> str:
-    if not raw.strip():
+    if not raw or raw.isspace():
         raise DamagedState(f"{what} {source} is empty (truncated or corrupt)", hint=hint)
     try:
         return raw.decode("utf-8")
