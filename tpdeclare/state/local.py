@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tpdeclare.errors import StateError
-from tpdeclare.state import codec
+from tpdeclare.state import codec, local_backups
 from tpdeclare.state.local_paths import LocalPaths, resolve
 from tpdeclare.state.lock import LockInfo, OnWait, StateLock, force_unlock
 from tpdeclare.state.model import State
@@ -181,33 +181,8 @@ class LocalStateStore:
             return h.hexdigest()
 
     def restore_hint(self, damaged: Collection[str]) -> str:
-        """What to do about a snapshot that does not read: the newest backup that does, `state rm`, or a fix by hand."""
-        import shlex
-
-        parts = ["the file was left untouched"]
-        found = 0
-        for n in range(1, self.backups + 1):
-            raw = self._read_bytes(self.paths.backup(n))
-            if raw is None:
-                continue
-            found += 1
-            try:
-                good = codec.parse_state(raw, source=str(self.paths.backup(n)))
-            except StateError:
-                continue
-            backup, target = shlex.quote(str(self.paths.backup(n))), shlex.quote(str(self.paths.target))
-            parts.append(f"the newest backup that reads cleanly is {self.paths.backup(n)} (serial {good.serial}): "
-                         f"`cp {backup} {target}` restores it, losing the changes made since")
-            break
-        else:
-            parts.append(f"no backup reads cleanly ({self.paths.backup(1)} … .{self.backups} checked)" if found
-                         else f"it has no backups ({self.paths.backup(1)} … .{self.backups})" if self.backups
-                         else "no backups are kept")
-        if damaged:
-            parts.append(f"`tpdeclare state rm {' '.join(damaged)}` forgets the damaged records instead; their "
-                         f"clusters keep running (and billing) until you `tpdeclare import` them again")
-        parts.append("or correct the file by hand")
-        return "; ".join(parts)
+        """What to do about a snapshot that does not read (tpdeclare.state.local_backups)."""
+        return local_backups.restore_hint(self.paths, self.backups, damaged)
 
     # -- writing the snapshot -------------------------------------------------------------------
 
@@ -217,25 +192,6 @@ class LocalStateStore:
             directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         except OSError as exc:
             raise StateError(f"cannot create the state directory {directory}: {exc.strerror or exc}") from exc
-
-    def _rotate_backups(self, current: bytes) -> None:
-        """Shift `<target>.1…` up by one (dropping the oldest) and keep `current` as `<target>.1`."""
-        from tpdeclare import atomic_files
-
-        if self.backups <= 0:
-            return
-        for n in range(self.backups - 1, 0, -1):
-            if self.paths.backup(n).exists():
-                os.replace(self.paths.backup(n), self.paths.backup(n + 1))
-        newest = self.paths.backup(1)
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(newest)
-        try:
-            os.link(self.paths.target, newest)  # the old snapshot's inode lives on as .1: no bytes copied
-        except OSError:
-            atomic_files.atomic_write(newest, current)  # filesystems without hard links
-            self.bytes_written += len(current)
-        os.chmod(newest, 0o600)
 
     def write(self, state: State) -> None:
         """Replace the snapshot atomically (0600, numbered backup), then drop the folded journal.
@@ -260,7 +216,7 @@ class LocalStateStore:
             try:
                 if current != data:
                     if current is not None:
-                        self._rotate_backups(current)
+                        self.bytes_written += local_backups.rotate(self.paths, self.backups, current)
                     atomic_files.atomic_write(self.paths.target, data)
                     self.bytes_written += len(data)
                     self.snapshots += 1
