@@ -317,3 +317,40 @@ def test_crash_anywhere_recovers_the_last_durable_state(first, second, torn_tail
             assert recorder2.serial == 0
         else:
             assert_same(again, recorder2.snapshot())
+
+
+@pytest.mark.parametrize("damage, words", [
+    ({"spec": spec_of(num_nodes="2")}, "spec.num_nodes: expected an integer of at least 1, got string '2'"),
+    ({"cluster_id": "../../x"}, "cluster_id: expected an engine ID"),
+    ({"created_at": "2026-01-01 10:00"}, "created_at: expected an RFC 3339 time with a timezone"),
+    ({"name": "a\nb"}, "name: expected a non-empty string of printable characters"),
+    ({"cluster_id": None}, "a 'ready' record needs its cluster_id, got null"),
+])
+def test_a_record_that_would_not_read_back_is_refused_before_anything_changes(path, damage, words):
+    store = LocalStateStore(path)
+    recorder = Recorder(store, State(stack="research"))
+    recorder.put(rec("a"))
+    before = (recorder.serial, recorder.records(), store.journal_path.read_bytes())
+    with pytest.raises(StateError) as info:
+        recorder.put(dataclasses.replace(rec("b"), **damage))
+    assert info.value.message.startswith("refusing to store the record at 'b': it would not read back (")
+    assert words in info.value.message and "nothing was written" in info.value.hint
+    assert (recorder.serial, recorder.records(), store.journal_path.read_bytes()) == before
+    recorder.put(rec("c"))  # the recorder is not poisoned: later changes go on
+    assert set(LocalStateStore(path).read().resources) == {"a", "c"}
+
+
+def test_one_cluster_is_never_recorded_at_two_addresses(path):
+    recorder = Recorder(LocalStateStore(path), State(stack="research"))
+    recorder.put(rec("a", cluster_id="c-1"))
+    with pytest.raises(StateError, match="refusing to record c-1 at 'b': it is already recorded at 'a'"):
+        recorder.put(rec("b", cluster_id="c-1"))
+    recorder.move("a", "b")  # moving it is one cluster at one address
+    recorder.put(rec("a", cluster_id="c-2"))
+    with pytest.raises(StateError, match="already recorded at 'b'"):
+        recorder.put(rec("a", cluster_id="c-1"))
+    recorder.remove("b")
+    recorder.put(rec("a", cluster_id="c-1"))  # free again once removed
+    recorder.put(rec("a", cluster_id="c-3"))  # a replace: the record's old cluster is released
+    recorder.put(rec("z", cluster_id="c-1"))
+    assert {a: r.cluster_id for a, r in LocalStateStore(path).read().resources.items()} == {"a": "c-3", "z": "c-1"}
