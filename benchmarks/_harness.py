@@ -31,9 +31,24 @@ REPO = HERE.parent
 DATA = HERE / "data"
 RESULTS_DIR = DATA / "results"
 
-# The real interpreter and console script, not pyenv's shims (a shim is a bash script that execs
-# `pyenv exec`, adding tens of milliseconds to every start and nothing a user of a normal install pays).
-PY = os.path.realpath(sys.executable)
+
+
+def interpreter() -> str:
+    """The interpreter every measured Python process runs: this one, as started.
+
+    Inside a virtual environment (how a newcomer installs), `sys.executable` is the venv's `python`, a
+    link whose location is what makes it the venv: resolving the link would escape to the base
+    interpreter, which cannot import tpdeclare. Outside one, the link is resolved, so that a pyenv shim
+    (a bash script that execs `pyenv exec`, tens of milliseconds per start that no installed copy pays)
+    is never what gets measured.
+    """
+    if sys.prefix != sys.base_prefix:
+        return sys.executable
+    return os.path.realpath(sys.executable)
+
+
+# The interpreter and console script of the environment the harness runs in.
+PY = interpreter()
 _SCRIPT = Path(sysconfig.get_path("scripts")) / "tpdeclare"
 TPDECLARE = [str(_SCRIPT)] if _SCRIPT.exists() else [PY, "-m", "tpdeclare"]
 
@@ -80,7 +95,8 @@ def measure(cmd: list[str], *, cwd: str | Path | None = None, env: dict | None =
         os.unlink(report)
         maxrss = int(text[-1]) if text and text[-1].isdigit() else maxrss
     if check and proc.returncode != 0:
-        raise RuntimeError(f"{' '.join(map(str, cmd))} exited {proc.returncode}: {err.decode(errors='replace')[-2000:]}")
+        raise RuntimeError(f"{' '.join(map(str, cmd))} exited {proc.returncode}: "
+                           f"{err.decode(errors='replace')[-2000:]}")
     return Sample(wall_s=wall, cpu_s=ru.ru_utime + ru.ru_stime, maxrss_kib=maxrss, rc=proc.returncode,
                   stderr=err.decode(errors="replace")[-500:] if proc.returncode else "")
 
@@ -112,7 +128,7 @@ def ratio_of_medians(a: dict, b: dict, key: str = "wall_s") -> float:
 
 def paired_ratios(a: list[Sample], b: list[Sample], key: str = "wall_s") -> dict:
     """The per-repeat ratios a[i]/b[i] of interleaved runs (their spread shows how noisy the ratio is)."""
-    return summary([x[key] / y[key] for x, y in zip(a, b)])
+    return summary([x[key] / y[key] for x, y in zip(a, b, strict=True)])
 
 
 def fresh_dir(path: Path) -> Path:
@@ -198,7 +214,7 @@ class Sandbox:
             if stream:
                 stream.close()
 
-    def __enter__(self) -> "Sandbox":
+    def __enter__(self) -> Sandbox:
         return self
 
     def __exit__(self, *exc) -> None:

@@ -17,8 +17,20 @@ import json
 import subprocess
 import sys
 
-from _harness import (DATA, PY, TPDECLARE, Sandbox, fresh_dir, log, measure, reps, stats_delta,
-                      summarise_samples, summary, write_result)
+from _harness import (
+    DATA,
+    PY,
+    TPDECLARE,
+    Sandbox,
+    fresh_dir,
+    log,
+    measure,
+    reps,
+    stats_delta,
+    summarise_samples,
+    summary,
+    write_result,
+)
 
 N = 30
 PROVISION = 2.0
@@ -109,7 +121,8 @@ def main() -> int:
         "sandbox": f"tpdeclare sandbox serve --port 0 --provision-seconds {PROVISION:g} --key KEY --balance 1000000",
         "default": "tpdeclare apply spec.yaml --auto-approve",
         "p30": f"tpdeclare apply spec.yaml --auto-approve --parallelism {N}",
-        "peer": f"for i in 00..29: TENSORPOOL_ENGINE=URL TENSORPOOL_KEY=KEY tp cluster create 1xH100 --name bench-c$i --wait",
+        "peer": "for i in 00..29: TENSORPOOL_ENGINE=URL TENSORPOOL_KEY=KEY tp cluster create 1xH100 "
+                "--name bench-c$i --wait",
     }
     targets = []
     if peer:
@@ -124,7 +137,8 @@ def main() -> int:
     else:
         targets.append({"id": "4 apply 30 @2s: peer wall / tpdeclare (default parallelism)", "value": None,
                         "limit": SPEED_LIMIT, "op": ">=", "note": f"peer unavailable: {peer_problem}"})
-    targets.append({"id": "4 apply 30 @2s: --parallelism 30 wall", "value": results["tpdeclare_p30"]["wall_s"]["median"],
+    targets.append({"id": "4 apply 30 @2s: --parallelism 30 wall",
+                    "value": results["tpdeclare_p30"]["wall_s"]["median"],
                     "limit": WALL_LIMIT, "op": "<=", "unit": "s",
                     "note": f"limit = 1.3 x {PROVISION:g}s + 1s; max {results['tpdeclare_p30']['wall_s']['max']:.2f}s"})
     creates = sorted({r["calls"].get("create", 0) for r in default + wide})
@@ -135,7 +149,8 @@ def main() -> int:
     polls = max(r["calls"].get("request_info", 0) for r in default + wide) / N
     peer_polls = max((r["calls"].get("request_info", 0) for r in peer), default=0) / N
     targets.append({"id": "4 apply 30 @2s: polls per cluster (worst run)", "value": polls, "limit": POLL_LIMIT,
-                    "op": "<=", "unit": "", "note": f"limit = {PROVISION:g}s / Retry-After {RETRY_AFTER:g}s + 2; peer: {peer_polls:.2f}"})
+                    "op": "<=", "unit": "",
+                    "note": f"limit = {PROVISION:g}s / Retry-After {RETRY_AFTER:g}s + 2; peer: {peer_polls:.2f}"})
     for t in targets:
         v = t["value"]
         t["pass"] = v is not None and ((t["op"] == "<=" and v <= t["limit"]) or (t["op"] == ">=" and v >= t["limit"])

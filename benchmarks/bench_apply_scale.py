@@ -15,8 +15,21 @@ from __future__ import annotations
 import json
 import sys
 
-from _harness import (BENCH_KEY, DATA, PY, Sandbox, fresh_dir, log, measure, paired_ratios, reps, stats_delta,
-                      summarise_samples, summary, write_result)
+from _harness import (
+    BENCH_KEY,
+    DATA,
+    PY,
+    Sandbox,
+    fresh_dir,
+    log,
+    measure,
+    paired_ratios,
+    reps,
+    stats_delta,
+    summarise_samples,
+    summary,
+    write_result,
+)
 from gen import generate
 
 N, PARALLELISM = 2_000, 50
@@ -81,8 +94,8 @@ def main() -> int:
                 f"calls {calls[-1]} floor calls {floor_calls[-1]} state {reports[-1]}")
     f, t = summarise_samples(floor), summarise_samples(tpd)
     ratio = t["wall_s"]["median"] / f["wall_s"]["median"]
-    bytes_ratio = [r["bytes_written"] / s for r, s in zip(reports, sizes)]
-    wchar_files = [r["wchar"] - o for r, o in zip(reports, out_bytes)]
+    bytes_ratio = [r["bytes_written"] / s for r, s in zip(reports, sizes, strict=True)]
+    wchar_files = [r["wchar"] - o for r, o in zip(reports, out_bytes, strict=True)]
     results = {
         "benchmark": "apply_scale", "n": N, "parallelism": PARALLELISM, "reps": n_reps,
         "floor": f, "tpdeclare": t, "paired_wall_ratio": paired_ratios(tpd, floor),
@@ -104,7 +117,8 @@ def main() -> int:
          "note": f"{t['wall_s']['median']:.2f}s vs {f['wall_s']['median']:.2f}s; CPU {t['cpu_s']['median']:.1f}s vs "
                  f"{f['cpu_s']['median']:.1f}s; sandbox CPU {summary(sb_cpu)['median']:.1f}s vs "
                  f"{summary(floor_sb_cpu)['median']:.1f}s; creates per run {creates}; "
-                 f"per-pair ratios {results['paired_wall_ratio']['min']:.2f}–{results['paired_wall_ratio']['max']:.2f}"},
+                 f"per-pair ratios {results['paired_wall_ratio']['min']:.2f}–"
+                 f"{results['paired_wall_ratio']['max']:.2f}"},
         {"id": "5 apply 2,000: bytes written to state / final state size", "value": max(bytes_ratio),
          "limit": BYTES_LIMIT, "op": "<=",
          "note": f"worst run: {reports[bytes_ratio.index(max(bytes_ratio))]['bytes_written']:,} B written "

@@ -2,8 +2,8 @@
 (a) no changes and (b) 10 % changed, against a floor process that only loads the same YAML with
 libyaml's C loader and json.loads the same state (benchmarks/floor_load.py).
 
-Targets (issue 6): plan wall <= 1.5x the floor at 10,000; plan(10,000) / plan(1,000) <= 12;
-peak RSS <= 2x the floor's.
+Targets: plan wall <= 1.3x the floor at 10,000 (issue 10; issue 6 asked 1.5x); plan(10,000) /
+plan(1,000) <= 12; peak RSS <= 2x the floor's.
 """
 
 from __future__ import annotations
@@ -12,13 +12,24 @@ import json
 import shutil
 import sys
 
-from _harness import (DATA, PY, TPDECLARE, cli_env, fresh_dir, log, measure, paired_ratios, reps,
-                      summarise_samples, write_result)
+from _harness import (
+    DATA,
+    PY,
+    TPDECLARE,
+    cli_env,
+    fresh_dir,
+    log,
+    measure,
+    paired_ratios,
+    reps,
+    summarise_samples,
+    write_result,
+)
 from gen import generate
 
 SIZES = (1_000, 10_000)
 VARIANTS = (("no changes", 0.0), ("10% changed", 0.1))
-WALL_LIMIT, GROWTH_LIMIT, RSS_LIMIT = 1.5, 12.0, 2.0
+WALL_LIMIT, GROWTH_LIMIT, RSS_LIMIT = 1.3, 12.0, 2.0
 
 
 def expected_line(exp: dict) -> str:

@@ -12,8 +12,7 @@ from __future__ import annotations
 import json
 import sys
 
-from _harness import (PY, REPO, TPDECLARE, cli_env, log, measure, paired_ratios, reps, summarise_samples,
-                      write_result)
+from _harness import PY, REPO, TPDECLARE, cli_env, log, measure, paired_ratios, reps, summarise_samples, write_result
 
 PAIRS = (
     ("version", [PY, "-c", "pass"], TPDECLARE + ["--version"], 1.5),

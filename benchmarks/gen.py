@@ -1,6 +1,7 @@
 """Generate benchmark inputs on demand: a stack spec (YAML) of N clusters and a state file that records
-all of them as applied (the spec: one YAML file per team, in one directory), optionally with a fraction of the spec changed since, and a matching sandbox
-world (the engine's view of the same clusters) for refresh.
+all of them as applied (the spec: one YAML file per team, in one directory), optionally with a fraction
+of the spec changed since, and a matching sandbox world (the engine's view of the same clusters) for
+refresh.
 
 The spec is written the way a person writes one (block style, defaults, a few lifecycle blocks,
 multi-node clusters); the state is written by tpdeclare's own codec, so it is exactly what an apply
@@ -113,7 +114,8 @@ def _change(clusters: list[ClusterSpec], fraction: float, seed: int) -> tuple[li
 
 
 def generate(n: int, out: Path, *, changed: float = 0.0, seed: int = 42) -> dict:
-    """Write out/spec/*.yaml (one file per team) and out/state.json (and out/world.json for the sandbox); return a manifest."""
+    """Write out/spec/*.yaml (one file per team) and out/state.json (and out/world.json for the sandbox);
+    return a manifest."""
     out.mkdir(parents=True, exist_ok=True)
     recorded = _clusters(n, seed)
     desired, expected = (_change(recorded, changed, seed) if changed else
@@ -132,7 +134,8 @@ def generate(n: int, out: Path, *, changed: float = 0.0, seed: int = 42) -> dict
     (out / "state.json").write_bytes(dump_state(state))
     manifest = {"n": n, "changed": changed, "seed": seed, "expected": expected,
                 "spec_files": len(TEAMS),
-                "spec_bytes": sum(f.stat().st_size for f in spec_dir.glob("*.yaml")), "state_bytes": (out / "state.json").stat().st_size}
+                "spec_bytes": sum(f.stat().st_size for f in spec_dir.glob("*.yaml")),
+                "state_bytes": (out / "state.json").stat().st_size}
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
     return manifest
 
@@ -140,10 +143,10 @@ def generate(n: int, out: Path, *, changed: float = 0.0, seed: int = 42) -> dict
 def world(n: int, out: Path, *, seed: int = 42, created_at: float | None = None) -> Path:
     """A sandbox world file (tpdeclare.sandbox.world.FileWorld format) holding the N recorded clusters,
     provisioned long ago (RUNNING), with the IDs, names and fields the state records."""
+    import time
+
     from tpdeclare import catalog
     from tpdeclare.sandbox.world import fresh_world
-
-    import time
 
     created_at = time.time() - 3600 if created_at is None else created_at
     doc = fresh_world()

@@ -72,6 +72,7 @@ KILL_POINTS = ("before_post", "after_202", "first_poll", "journal", "snapshot")
 #   snapshot     halfway through writing a snapshot's temporary file
 CRASH_WRAPPER = r"""
 import os, signal, sys, tempfile, threading
+from pathlib import Path
 point, _, nth = os.environ["TPD_CRASH_AT"].partition(":")
 nth = int(nth or 1)
 guard = threading.Lock()
@@ -85,8 +86,9 @@ def reached():
 def die():
     os.kill(os.getpid(), signal.SIGKILL)
 
+from tpdeclare import atomic_files as _atomic_files
 from tpdeclare.api import client as _client
-from tpdeclare.state import local as _local
+from tpdeclare.state import journal_file as _journal_file
 
 if point in ("before_post", "after_202"):
     _create = _client.TensorPoolClient.create_cluster
@@ -106,22 +108,23 @@ elif point == "first_poll":
         return _info(self, request_id)
     _client.TensorPoolClient.request_info = request_info
 elif point == "journal":
-    _write_all = _local._write_all
+    _write_all = _journal_file._write_all
     def torn_write_all(fd, data):
         if reached():
             os.write(fd, data[: max(1, len(data) // 2)])
             die()
         return _write_all(fd, data)
-    _local._write_all = torn_write_all
+    _journal_file._write_all = torn_write_all
 elif point == "snapshot":
-    _atomic = _local.LocalStateStore._atomic_write
-    def torn_atomic_write(self, path, data):
-        if path == self.path and reached():
+    _atomic = _atomic_files.atomic_write
+    def torn_atomic_write(path, data, **kw):
+        path = Path(path)
+        if path.suffix == ".json" and reached():  # the snapshot (a backup ends in .N)
             fd, tmp = tempfile.mkstemp(dir=path.parent, prefix="." + path.name + ".", suffix=".tmp")
             os.write(fd, data[: max(1, len(data) // 2)])
             die()
-        return _atomic(self, path, data)
-    _local.LocalStateStore._atomic_write = torn_atomic_write
+        return _atomic(path, data, **kw)
+    _atomic_files.atomic_write = torn_atomic_write
 else:
     raise SystemExit("unknown crash point " + point)
 
@@ -199,7 +202,7 @@ class Sandbox:
         self.proc.stdout.close()
         self.http.close()
 
-    def __enter__(self) -> "Sandbox":
+    def __enter__(self) -> Sandbox:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -322,8 +325,8 @@ def check(sb: Sandbox, workdir: Path, stack: str, declared: set[str]) -> Check:
         missing=sorted(declared - set(counts)),
         undeclared=sorted(set(counts) - declared),
         orphans=sorted(cid for cid in by_id if cid not in recorded),
-        wrong=sorted(a for a, r in records.items()
-                     if r.cluster_id and (r.cluster_id not in by_id or by_id[r.cluster_id]["tp_cluster_name"] != r.name)),
+        wrong=sorted(a for a, r in records.items() if r.cluster_id and (
+            r.cluster_id not in by_id or by_id[r.cluster_id]["tp_cluster_name"] != r.name)),
         not_ready=sorted(a for a, r in records.items() if r.status != "ready"),
         extra_creates=stats["creates_accepted"] - alive - stats["deletes_accepted"],
         key_in_files=sorted(str(p.relative_to(workdir)) for p in workdir.rglob("*")
@@ -459,7 +462,7 @@ def concurrency_trial(sb: Sandbox, root: Path, trial: int, *, n: int = 20, wait:
     codes = [p.returncode for p in procs]
     creators = sum(1 for out, _ in outs if f"Apply complete! Clusters: {n} added" in out)
     quiet = sum(1 for out, _ in outs if "No changes." in out)
-    refusals = [err for (_, err), code in zip(outs, codes) if code != 0]
+    refusals = [err for (_, err), code in zip(outs, codes, strict=True) if code != 0]
     named = all("is locked by pid" in err and "tpdeclare apply" in err for err in refusals)
     if not wait:
         codes_after = until_ok(workdir, env, "apply", f"{stack}.yaml", "--auto-approve", max_runs=2)
@@ -534,7 +537,8 @@ def run_all(*, kill_trials: int, kill_destroy_trials: int, fault_trials: int, se
             for i in range(kill_destroy_trials):
                 r = kill_destroy_trial(sb, root, rng, i, n=n)
                 trials.append(r)
-                log(f"kill-destroy {i + 1}/{kill_destroy_trials}: runs {r['codes']} ok={r['ok']} {r['check'].problems()}")
+                log(f"kill-destroy {i + 1}/{kill_destroy_trials}: runs {r['codes']} ok={r['ok']} "
+                    f"{r['check'].problems()}")
             out["suites"]["kill"] = {"trials": trials, "wall_s": time.monotonic() - t}
             t = time.monotonic()
             results = []
@@ -555,7 +559,8 @@ def run_all(*, kill_trials: int, kill_destroy_trials: int, fault_trials: int, se
             for i in range(fault_trials):
                 r = fault_trial(sb, root, i, n=n)
                 results.append(r)
-                log(f"faults {i + 1}/{fault_trials}: apply {r['apply_codes']} destroy {r['destroy_codes']} ok={r['ok']}")
+                log(f"faults {i + 1}/{fault_trials}: apply {r['apply_codes']} destroy {r['destroy_codes']} "
+                    f"ok={r['ok']}")
             out["suites"]["faults"] = {"trials": results, "wall_s": time.monotonic() - t}
     out["wall_s"] = time.monotonic() - t_all
     out["ok"] = all(t["ok"] for s in out["suites"].values() for t in s["trials"])
@@ -564,8 +569,10 @@ def run_all(*, kill_trials: int, kill_destroy_trials: int, fault_trials: int, se
 
 def _git_commit() -> str:
     try:
-        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain"], cwd=REPO, capture_output=True, text=True).stdout.strip()
+        def git(*args: str) -> str:
+            return subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True).stdout.strip()
+
+        head, dirty = git("rev-parse", "--short", "HEAD"), git("status", "--porcelain")
         return head + (" + uncommitted changes" if dirty else "")
     except OSError:
         return "unknown"
@@ -583,7 +590,7 @@ def report(out: dict, argv: list[str]) -> str:
     intr = suites["interrupt"]["trials"]
     conc = suites["concurrency"]["trials"]
     faults = suites["faults"]["trials"]
-    now = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     cmd = "python benchmarks/reliability.py" + ("" if not argv else " " + " ".join(argv))
     lines = [
         "## Reliability (issue 4)",
@@ -605,7 +612,8 @@ def report(out: dict, argv: list[str]) -> str:
         f"with the engine), and *extra creates* = `creates_accepted` − (clusters alive + `deletes_accepted`) from "
         f"`GET /_sandbox/stats`.",
         "",
-        "| suite | trials | runs to converge (median / max) | duplicates | orphans | missing or wrong | extra creates | result | wall |",
+        "| suite | trials | runs to converge (median / max) | duplicates | orphans | missing or wrong | extra creates "
+        "| result | wall |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
 
@@ -624,22 +632,28 @@ def report(out: dict, argv: list[str]) -> str:
     lines.append(row("faults: apply, then destroy, until exit 0", faults,
                      checks=[t["check"] for t in faults] + [t["after_destroy"] for t in faults])
                  + f" {suites['faults']['wall_s']:.0f}s |")
-    lines.append(row("concurrency: 5 applies at once", conc, runs_key="none") + f" {suites['concurrency']['wall_s']:.0f}s |")
-    lines.append(row("interrupt: SIGINT/SIGTERM with creates in flight", intr) + f" {suites['interrupt']['wall_s']:.0f}s |")
+    lines.append(row("concurrency: 5 applies at once", conc, runs_key="none")
+                 + f" {suites['concurrency']['wall_s']:.0f}s |")
+    lines.append(row("interrupt: SIGINT/SIGTERM with creates in flight", intr)
+                 + f" {suites['interrupt']['wall_s']:.0f}s |")
     lines += ["", f"Overall: **{'PASS' if out['ok'] else 'FAIL'}** in {out['wall_s']:.0f}s.", ""]
 
     # kill breakdown
     lines += ["### Kill trials by where the kill landed", "",
-              "| kill | trials | killed runs (rc −9) | records left at the kill (pending / creating / ready / deleting) | clusters the killed run made but never recorded, adopted by name on the rerun | runs to converge (max) | creates accepted = clusters |",
+              "| kill | trials | killed runs (rc −9) | records left at the kill (pending / creating / ready / "
+              "deleting) | clusters the killed run made but never recorded, adopted by name on the rerun | runs to "
+              "converge (max) | creates accepted = clusters |",
               "|---|---|---|---|---|---|---|"]
     by_mode = collections.defaultdict(list)
     for t in applies:
         by_mode[t["mode"]].append(t)
     for t in destroys:
         by_mode["destroy: random SIGKILL"].append(t)
-    labels = {"random": "random SIGKILL (1–3 per trial, the first at 0.3–2.8 s, later ones at 0.3–1.8 s)", "before_post": "intent durable, POST not sent",
+    labels = {"random": "random SIGKILL (1–3 per trial, the first at 0.3–2.8 s, later ones at 0.3–1.8 s)",
+              "before_post": "intent durable, POST not sent",
               "after_202": "202 read, IDs not recorded", "first_poll": "IDs recorded, first poll",
-              "journal": "halfway through a journal append", "snapshot": "random SIGKILL, then halfway through a snapshot"}
+              "journal": "halfway through a journal append",
+              "snapshot": "random SIGKILL, then halfway through a snapshot"}
     for mode, ts in by_mode.items():
         killed = sum(1 for t in ts for k in t["kills"] if k["rc"] == -9)
         total = sum(len(t["kills"]) for t in ts)
@@ -662,12 +676,14 @@ def report(out: dict, argv: list[str]) -> str:
               f"decided before any change), create and delete also commit and then drop the connection 20 % of the "
               f"time, and 20 % of provisionings end FAILED (tainted, then replaced by the next apply).",
               "",
-              "| trial | apply runs (exit codes) | destroy runs (exit codes) | creates accepted | deletes accepted | requests | plan --refresh after | orphans after |",
+              "| trial | apply runs (exit codes) | destroy runs (exit codes) | creates accepted | deletes accepted "
+              "| requests | plan --refresh after | orphans after |",
               "|---|---|---|---|---|---|---|---|"]
     for i, t in enumerate(faults):
         lines.append(f"| {i + 1} | {len(t['apply_codes'])} ({', '.join(map(str, t['apply_codes']))}) | "
-                     f"{len(t['destroy_codes'])} ({', '.join(map(str, t['destroy_codes']))}) | {t['creates_accepted']} | "
-                     f"{t['deletes_accepted']} | {t['requests_total']} | exit {t['plan_after']} | exit {t['orphans_rc']} |")
+                     f"{len(t['destroy_codes'])} ({', '.join(map(str, t['destroy_codes']))}) | "
+                     f"{t['creates_accepted']} | {t['deletes_accepted']} | {t['requests_total']} | "
+                     f"exit {t['plan_after']} | exit {t['orphans_rc']} |")
     lines += ["", "Faults injected, by kind (all fault trials): " +
               ", ".join(f"{k}: {v}" for k, v in sorted(injected.items())) + "."]
     reasons = collections.Counter(r for t in faults for r in t["failures"])

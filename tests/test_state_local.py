@@ -2,32 +2,28 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import hashlib
 import json
 import os
 import stat
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
-
 from tpdeclare.errors import StateError
 from tpdeclare.state.codec import dump_state
-from tpdeclare.state.local import LocalStateStore, scan_journal
+from tpdeclare.state.journal import Change, ChangeOp, scan_journal
+from tpdeclare.state.local import LocalStateStore
 from tpdeclare.state.model import FORMAT_VERSION, Record, State
+
+from state_records import record
 
 
 def rec(address: str, status: str = "ready", **kw) -> Record:
-    return Record(address=address, status=status, name=f"s-{address}", spec={"instance_type": "1xH100"}, **kw)
+    return record(address, status, **kw)
 
 
-def put(serial: int, record: Record) -> dict:
-    return {"serial": serial, "op": "put", "address": record.address, "record": record.to_json()}
-
-
-def remove(serial: int, address: str) -> dict:
-    return {"serial": serial, "op": "remove", "address": address}
+put, remove, move = Change.put, Change.remove, Change.move
 
 
 def mode(path: Path) -> int:
@@ -252,12 +248,11 @@ def test_journal_replay(store, path):
 
 
 def test_journal_move(store, path):
-    store.append([put(1, rec("a", cluster_id="c-1")), {"serial": 2, "op": "move", "address": "a", "to": "b"}],
-                 stack="research", lineage="L")
+    store.append([put(1, rec("a", cluster_id="c-1")), move(2, "a", "b")], stack="research", lineage="L")
     back = LocalStateStore(path).read()
     assert back.resources == {"b": replace(rec("a", cluster_id="c-1"), address="b")}
-    with pytest.raises(StateError, match="malformed"):
-        store.append([{"serial": 3, "op": "move", "address": "b"}])
+    with pytest.raises(ValueError, match="malformed 'move' change"):
+        Change(3, ChangeOp.MOVE, "b")  # a change is typed: a move without its target cannot be made
 
 
 def test_write_folds_and_removes_the_journal(store, path):
@@ -285,7 +280,7 @@ def test_journal_without_snapshot(store, path):
 def test_torn_final_line_is_dropped(store, path):
     store.append([put(1, rec("a")), put(2, rec("b"))], stack="research", lineage="L")
     good = store.journal_path.read_bytes()
-    torn_line = json.dumps(put(3, rec("c"))).encode()
+    torn_line = json.dumps(put(3, rec("c")).to_json()).encode()
     for tail in (torn_line[:17], torn_line, b"\0\0\0\0", torn_line[:17] + b"\n"):
         store.journal_path.write_bytes(good + tail)
         back = LocalStateStore(path).read()
@@ -337,15 +332,24 @@ def test_invalid_line_in_the_middle_is_an_error(store, path):
         ({"serial": "2", "op": "remove", "address": "a"}, "'serial' must be a positive integer, got '2'"),
         ({"serial": 1, "op": "remove", "address": "a"}, "serial 1 does not follow serial 1"),
         ({"serial": 2, "op": "put", "address": "a"}, "a 'put' entry has no 'record'"),
-        ({"serial": 2, "op": "remove", "address": ""}, "'address' must be a non-empty string, got ''"),
-        ({"serial": 2, "op": "move", "address": "a"}, "a 'move' entry needs a non-empty 'to', got None"),
+        ({"serial": 2, "op": "remove", "address": ""},
+         "'address' must be a valid address (lowercase letters, digits and hyphens), got ''"),
+        ({"serial": 2, "op": "remove", "address": "../x"},
+         "'address' must be a valid address (lowercase letters, digits and hyphens), got '../x'"),
+        ({"serial": 2, "op": "move", "address": "a"},
+         "a 'move' entry needs a valid 'to' (lowercase letters, digits and hyphens), got None"),
+        ({"serial": 2, "op": "move", "address": "a", "to": "B B"},
+         "a 'move' entry needs a valid 'to' (lowercase letters, digits and hyphens), got 'B B'"),
+        ({"serial": 2, "op": "remove", "address": "a", "record": {}}, "a 'remove' entry carries a 'record'"),
+        ({"serial": True, "op": "remove", "address": "a"}, "'serial' must be a positive integer, got True"),
+        ({"serial": 2, "op": "remove", "address": "a", "when": 1}, "unknown key 'when'"),
         ({"serial": 2, "op": "remove", "address": "a", "to": "b"}, "a 'remove' entry carries a 'to'"),
     ],
 )
 def test_bad_entries_before_the_last_line_are_errors(store, path, entry, problem):
     store.append([put(1, rec("a"))], stack="research", lineage="L")
     data = store.journal_path.read_bytes() + json.dumps(entry).encode() + b"\n"
-    data += json.dumps(put(9, rec("z"))).encode() + b"\n"
+    data += json.dumps(put(9, rec("z")).to_json()).encode() + b"\n"
     store.journal_path.write_bytes(data)
     with pytest.raises(StateError) as info:
         LocalStateStore(path).read()
@@ -354,10 +358,10 @@ def test_bad_entries_before_the_last_line_are_errors(store, path, entry, problem
 
 def test_bad_record_in_journal_names_the_line(store, path):
     store.append([put(1, rec("a"))], stack="research", lineage="L")
-    bad = put(2, rec("b"))
+    bad = put(2, rec("b")).to_json()
     bad["record"]["status"] = "zombie"
     with open(store.journal_path, "ab") as f:
-        f.write(json.dumps(bad).encode() + b"\n" + json.dumps(put(3, rec("c"))).encode() + b"\n")
+        f.write(json.dumps(bad).encode() + b"\n" + json.dumps(put(3, rec("c")).to_json()).encode() + b"\n")
     with pytest.raises(StateError) as info:
         LocalStateStore(path).read()
     assert info.value.message.startswith(f"state journal {store.journal_path} is invalid: line 3: "
@@ -369,7 +373,7 @@ def test_journal_lineage_mismatch(store, path):
     store.write(state)
     Path(f"{path}.journal").write_bytes(
         b'{"format_version":1,"journal":1,"lineage":"OTHER","stack":"research"}\n'
-        + json.dumps(put(2, rec("a"))).encode() + b"\n")
+        + json.dumps(put(2, rec("a")).to_json()).encode() + b"\n")
     with pytest.raises(StateError) as info:
         LocalStateStore(path).read()
     assert info.value.message == (
@@ -393,7 +397,8 @@ def test_entries_already_in_the_snapshot_are_skipped(store, path):
     store.append([put(1, rec("a")), put(2, rec("b"))], stack="research", lineage="L")
     journal = store.journal_path.read_bytes()
     state = store.read()
-    state = replace(state, resources={**state.resources, "b": rec("b", "tainted")})  # changed after serial 2, by a snapshot at 3
+    # changed after serial 2, by a snapshot at 3
+    state = replace(state, resources={**state.resources, "b": rec("b", "tainted")})
     state = replace(state, serial=3)
     store.write(state)
     store.journal_path.write_bytes(journal)  # as if the journal removal never happened
@@ -401,7 +406,7 @@ def test_entries_already_in_the_snapshot_are_skipped(store, path):
     assert back.serial == 3 and back.resources["b"].status == "tainted"
     fresh = LocalStateStore(path)
     fresh.read()
-    with pytest.raises(StateError, match="out-of-order"):
+    with pytest.raises(StateError, match="out-of-order change"):
         fresh.append([put(3, rec("c"))])  # must be newer than the snapshot, not only the journal
     fresh.append([put(4, rec("c"))])
     fresh.close()
@@ -410,7 +415,7 @@ def test_entries_already_in_the_snapshot_are_skipped(store, path):
 
 def test_append_refuses_out_of_order_and_foreign_lineage(store, path):
     store.append([put(1, rec("a"))], stack="research", lineage="L")
-    with pytest.raises(StateError, match=r"out-of-order entry \(serial 1 after 1\)"):
+    with pytest.raises(StateError, match=r"out-of-order change \(serial 1 after 1\)"):
         store.append([put(1, rec("a"))])
     with pytest.raises(StateError, match="belongs to lineage L, not M"):
         store.append([put(2, rec("a"))], stack="research", lineage="M")

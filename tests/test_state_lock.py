@@ -13,10 +13,9 @@ import time
 from pathlib import Path
 
 import pytest
-
 from tpdeclare.errors import LockError
-from tpdeclare.state.lock import LockInfo, StateLock, force_unlock, read_lock_info
 from tpdeclare.state.local import LocalStateStore
+from tpdeclare.state.lock import LockInfo, StateLock, force_unlock, read_lock_info
 
 HOLDER = """
 import sys
@@ -252,3 +251,91 @@ def test_force_unlock_refuses_a_live_holder_in_this_process(lock_path):
         LocalStateStore(str(lock_path)[: -len(".lock")]).force_unlock(info.id)
     assert lock.held and read_lock_info(lock_path) == info
     lock.release()
+
+
+# -- telling a waiting run at once ---------------------------------------------------------------
+
+
+def clocked(lock_path: Path, events: list):
+    """A StateLock whose clock and sleep are the test's own: each sleep is recorded as an event."""
+    now = [0.0]
+
+    def sleep(seconds: float) -> None:
+        events.append(("sleep", seconds))
+        now[0] += seconds
+
+    return StateLock(lock_path, sleep=sleep, clock=lambda: now[0], poll_interval=0.5)
+
+
+def test_a_waiting_run_is_told_before_it_first_sleeps(lock_path, holder):
+    proc, lock_id = holder
+    events: list = []
+    with pytest.raises(LockError) as err:
+        clocked(lock_path, events).acquire("tpdeclare plan", timeout=2, on_wait=lambda w: events.append(w))
+    wait, *sleeps = events
+    assert sleeps == [("sleep", 0.5)] * 4  # the words came first, once
+    assert wait.holder.id == lock_id and wait.holder.pid == proc.pid and wait.timeout == 2
+    assert wait.message == (f"waiting for the state lock held by pid {proc.pid} on {socket.gethostname()} "
+                            f"running 'tpdeclare apply' since {wait.holder.since}, up to 2s")
+    assert err.value.message.endswith("(waited 2s)")  # the words at the end of the wait are unchanged
+
+
+def test_a_wait_that_ends_well_was_told_too(lock_path):
+    first = StateLock(lock_path)
+    first.acquire("tpdeclare apply")
+    events: list = []
+    lock = clocked(lock_path, events)
+    real_sleep = lock._sleep
+
+    def sleep_then_release(seconds: float) -> None:
+        real_sleep(seconds)
+        first.release()  # the holder finishes during the first sleep
+
+    lock._sleep = sleep_then_release
+    lock.acquire("tpdeclare plan", timeout=60, on_wait=events.append)
+    assert [type(e).__name__ for e in events] == ["LockWait", "tuple"]
+    assert events[0].message.endswith(", up to 60s")
+    lock.release()
+
+
+def test_the_holder_not_recorded_is_said_so_while_waiting(lock_path):
+    import fcntl
+
+    lock_path.parent.mkdir(parents=True)
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    events: list = []
+    try:
+        with pytest.raises(LockError):
+            clocked(lock_path, events).acquire("x", timeout=1.5, on_wait=events.append)
+    finally:
+        os.close(fd)
+    assert events[0].message == (f"waiting for the state lock on {str(lock_path)[:-5]} (its holder is not "
+                                 f"recorded), up to 1.5s")
+
+
+@pytest.mark.parametrize("timeout", [0, 0.0, -1])
+def test_no_wait_means_no_waiting_words(lock_path, timeout):
+    first = StateLock(lock_path)
+    first.acquire("tpdeclare apply")
+    events: list = []
+    with pytest.raises(LockError, match="locked by"):
+        clocked(lock_path, events).acquire("b", timeout=timeout, on_wait=events.append)
+    assert events == []
+    first.release()
+    clocked(lock_path, events).acquire("b", timeout=30, on_wait=events.append)  # free: nothing to say
+    assert events == []
+
+
+def test_the_store_names_the_state_as_given_while_waiting(tmp_path):
+    real = tmp_path / "real" / "s.json"
+    real.parent.mkdir()
+    link = tmp_path / "link.json"
+    link.symlink_to(real)
+    real.write_bytes(b"")
+    waits: list = []
+    with LocalStateStore(real).lock("tpdeclare apply"):
+        with pytest.raises(LockError) as err:
+            with LocalStateStore(link).lock("tpdeclare plan", timeout=0.01, on_wait=waits.append):
+                pass
+    assert waits[0].state == str(link) and err.value.message.startswith(f"state {link} is locked by pid")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-
 import tempfile
 import threading
 import time
@@ -12,16 +11,16 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
 from tpdeclare.errors import StateError
 from tpdeclare.state.local import LocalStateStore
 from tpdeclare.state.model import STATUSES, Record, State
 from tpdeclare.state.recorder import Recorder
 
+from state_records import record, spec_of
+
 
 def rec(address: str, status: str = "ready", name: str | None = None, **kw) -> Record:
-    return Record(address=address, status=status, name=name or f"s-{address}",
-                  spec={"instance_type": "8xH200", "num_nodes": 2}, **kw)
+    return record(address, status, name=name, spec=spec_of(instance_type="8xH200", num_nodes=2), **kw)
 
 
 class CountingStore:
@@ -39,7 +38,7 @@ class CountingStore:
         self.inner.append(entries, **kw)
         with self._lock:
             self.batch_sizes.append(len(entries))
-            self.durable_names.update(e["record"]["name"] for e in entries if e["op"] == "put")
+            self.durable_names.update(e.record.name for e in entries if e.record is not None)
 
     def write(self, state):
         self.inner.write(state)
@@ -246,9 +245,9 @@ def clusters_bytes(tmp: Path, n: int) -> int:
     for i in range(n):
         address = f"c{i:04d}"
         recorder.put(rec(address, "pending", intent_id="x" * 36))
-        recorder.put(rec(address, "creating", intent_id="x" * 36, cluster_id="c-" + "y" * 20,
+        recorder.put(rec(address, "creating", intent_id="x" * 36, cluster_id=f"c-{i:020d}",
                          request_id="r" * 36))
-        recorder.put(rec(address, "ready", intent_id="x" * 36, cluster_id="c-" + "y" * 20,
+        recorder.put(rec(address, "ready", intent_id="x" * 36, cluster_id=f"c-{i:020d}",
                          request_id="r" * 36, instance_ids=["i-0001", "i-0002"]))
     recorder.checkpoint()
     store.close()
@@ -276,8 +275,8 @@ ops = st.lists(
 
 def run(recorder: Recorder, steps) -> None:
     for step in steps:
-        if step[0] == "put":
-            recorder.put(rec(step[1], step[2], cluster_id=f"c-{step[1]}-{step[2]}"))
+        if step[0] == "put":  # a fresh cluster each time: one cluster never sits at two addresses
+            recorder.put(rec(step[1], step[2], cluster_id=f"c-{step[1]}-{step[2]}-{recorder.serial}"))
         elif step[0] == "remove":
             recorder.remove(step[1])
         elif step[0] == "move":
@@ -318,3 +317,40 @@ def test_crash_anywhere_recovers_the_last_durable_state(first, second, torn_tail
             assert recorder2.serial == 0
         else:
             assert_same(again, recorder2.snapshot())
+
+
+@pytest.mark.parametrize("damage, words", [
+    ({"spec": spec_of(num_nodes="2")}, "spec.num_nodes: expected an integer of at least 1, got string '2'"),
+    ({"cluster_id": "../../x"}, "cluster_id: expected an engine ID"),
+    ({"created_at": "2026-01-01 10:00"}, "created_at: expected an RFC 3339 time with a timezone"),
+    ({"name": "a\nb"}, "name: expected a non-empty string of printable characters"),
+    ({"cluster_id": None}, "a 'ready' record needs its cluster_id, got null"),
+])
+def test_a_record_that_would_not_read_back_is_refused_before_anything_changes(path, damage, words):
+    store = LocalStateStore(path)
+    recorder = Recorder(store, State(stack="research"))
+    recorder.put(rec("a"))
+    before = (recorder.serial, recorder.records(), store.journal_path.read_bytes())
+    with pytest.raises(StateError) as info:
+        recorder.put(dataclasses.replace(rec("b"), **damage))
+    assert info.value.message.startswith("refusing to store the record at 'b': it would not read back (")
+    assert words in info.value.message and "nothing was written" in info.value.hint
+    assert (recorder.serial, recorder.records(), store.journal_path.read_bytes()) == before
+    recorder.put(rec("c"))  # the recorder is not poisoned: later changes go on
+    assert set(LocalStateStore(path).read().resources) == {"a", "c"}
+
+
+def test_one_cluster_is_never_recorded_at_two_addresses(path):
+    recorder = Recorder(LocalStateStore(path), State(stack="research"))
+    recorder.put(rec("a", cluster_id="c-1"))
+    with pytest.raises(StateError, match="refusing to record c-1 at 'b': it is already recorded at 'a'"):
+        recorder.put(rec("b", cluster_id="c-1"))
+    recorder.move("a", "b")  # moving it is one cluster at one address
+    recorder.put(rec("a", cluster_id="c-2"))
+    with pytest.raises(StateError, match="already recorded at 'b'"):
+        recorder.put(rec("a", cluster_id="c-1"))
+    recorder.remove("b")
+    recorder.put(rec("a", cluster_id="c-1"))  # free again once removed
+    recorder.put(rec("a", cluster_id="c-3"))  # a replace: the record's old cluster is released
+    recorder.put(rec("z", cluster_id="c-1"))
+    assert {a: r.cluster_id for a, r in LocalStateStore(path).read().resources.items()} == {"a": "c-3", "z": "c-1"}

@@ -9,10 +9,11 @@ import os
 import socket
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Callable
+from typing import Any
 
 from tpdeclare.errors import LockError, StateError
 
@@ -29,12 +30,12 @@ class LockInfo:
     command: str
     since: str  # ISO 8601, UTC
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {"id": self.id, "host": self.host, "pid": self.pid, "command": self.command,
                 "since": self.since}
 
     @classmethod
-    def from_json(cls, data: object) -> "LockInfo | None":
+    def from_json(cls, data: object) -> LockInfo | None:
         """Build from the lock file's JSON; None when it is not a complete record."""
         if not isinstance(data, dict):
             return None
@@ -49,13 +50,40 @@ class LockInfo:
                 f"lock ID {self.id}")
 
 
+@dataclass(frozen=True)
+class LockWait:
+    """A run is about to wait for the state lock: who holds it (if recorded) and for how long it will wait."""
+
+    state: str
+    holder: LockInfo | None
+    timeout: float
+
+    @property
+    def message(self) -> str:
+        """The words to show at once, before the wait: e.g. "waiting for the state lock held by pid 4242
+        on host-a running 'tpdeclare apply' since 2026-11-27T10:00:00Z, up to 60s"."""
+        if self.holder is None:
+            who = f"on {self.state} (its holder is not recorded)"
+        else:
+            h = self.holder
+            who = f"held by pid {h.pid} on {h.host} running '{h.command}' since {h.since}"
+        return f"waiting for the state lock {who}, up to {self.timeout:g}s"
+
+
+OnWait = Callable[[LockWait], None]
+
+
 def _state_name(lock_path: Path) -> str:
     name = str(lock_path)
     return name[: -len(".lock")] if name.endswith(".lock") else name
 
 
 def _utc_now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _host() -> str:
+    return socket.gethostname()
 
 
 def _open_lock_file(lock_path: Path) -> int:
@@ -120,8 +148,10 @@ class StateLock:
     """
 
     def __init__(self, lock_path: Path | str, *, sleep: Callable[[float], None] = time.sleep,
-                 clock: Callable[[], float] = time.monotonic, poll_interval: float = POLL_INTERVAL):
+                 clock: Callable[[], float] = time.monotonic, poll_interval: float = POLL_INTERVAL,
+                 state_name: str | None = None):
         self.lock_path = Path(lock_path)
+        self.state_name = state_name or _state_name(self.lock_path)  # the state, as messages name it
         self._sleep = sleep
         self._clock = clock
         self._poll_interval = poll_interval
@@ -132,20 +162,27 @@ class StateLock:
     def held(self) -> bool:
         return self._fd is not None
 
-    def acquire(self, command: str, timeout: float = 0.0) -> LockInfo:
-        """Take the lock, waiting up to `timeout` seconds; LockError names the holder otherwise."""
+    def acquire(self, command: str, timeout: float = 0.0, *, on_wait: OnWait | None = None) -> LockInfo:
+        """Take the lock, waiting up to `timeout` seconds; LockError names the holder otherwise.
+
+        When the lock is taken and `timeout` allows a wait, `on_wait` hears so at once, before the
+        first sleep (with who holds it), so that a waiting run never looks like a hung one."""
         if self._fd is not None:
             raise StateError(f"the state lock {self.lock_path} is already held by this run")
         fd = _open_lock_file(self.lock_path)
         deadline = self._clock() + max(0.0, timeout)
         try:
+            told = on_wait is None
             while not _try_flock(fd):
                 remaining = deadline - self._clock()
                 if remaining <= 0:
                     raise self._locked_error(timeout)
+                if not told and on_wait is not None:
+                    on_wait(LockWait(self.state_name, read_lock_info(self.lock_path), timeout))
+                    told = True
                 self._sleep(min(self._poll_interval, remaining))
-            info = LockInfo(id=str(uuid.uuid4()), host=socket.gethostname(), pid=os.getpid(),
-                            command=command, since=_utc_now())
+            info = LockInfo(id=str(uuid.uuid4()), host=_host(), pid=os.getpid(), command=command,
+                            since=_utc_now())
             data = json.dumps(info.to_json(), sort_keys=True).encode("utf-8") + b"\n"
             os.ftruncate(fd, 0)
             os.pwrite(fd, data, 0)
@@ -174,7 +211,7 @@ class StateLock:
                 os.close(fd)
 
     def _locked_error(self, timeout: float) -> LockError:
-        state = _state_name(self.lock_path)
+        state = self.state_name
         waited = f" (waited {timeout:g}s)" if timeout > 0 else ""
         info = read_lock_info(self.lock_path)
         if info is None:
@@ -185,7 +222,7 @@ class StateLock:
                 f"run `tpdeclare force-unlock {info.id if info else '<ID>'}`")
         return LockError(message, hint=hint)
 
-    def __enter__(self) -> "StateLock":
+    def __enter__(self) -> StateLock:
         if self._fd is None:
             raise StateError("StateLock used as a context manager before acquire()")
         return self
@@ -194,10 +231,10 @@ class StateLock:
         self.release()
 
 
-def force_unlock(lock_path: Path | str, lock_id: str) -> LockInfo:
+def force_unlock(lock_path: Path | str, lock_id: str, *, state_name: str | None = None) -> LockInfo:
     """Clear a lock record left behind, if `lock_id` matches it and no live process holds it."""
     lock_path = Path(lock_path)
-    state = _state_name(lock_path)
+    state = state_name or _state_name(lock_path)
     info = read_lock_info(lock_path)
     if info is None:
         raise LockError(f"state {state} has no recorded lock; nothing to unlock",
@@ -211,7 +248,7 @@ def force_unlock(lock_path: Path | str, lock_id: str) -> LockInfo:
     fd = _open_lock_file(lock_path)
     try:
         if not _try_flock(fd):
-            here = info.host == socket.gethostname()
+            here = info.host == _host()
             alive = here and _pid_alive(info.pid)
             who = (f"pid {info.pid} is still running on this host ({info.host})" if alive
                    else f"a live process holds it (recorded holder: pid {info.pid} on host {info.host})")

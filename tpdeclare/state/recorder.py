@@ -15,16 +15,27 @@ from __future__ import annotations
 
 import dataclasses
 import threading
-from typing import Protocol
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Protocol
 
 from tpdeclare.errors import StateError
+from tpdeclare.state import codec
 from tpdeclare.state.model import Record, State
+
+if TYPE_CHECKING:  # imported when the first change is made: a plan that changes nothing never needs it
+    from tpdeclare.state.journal import Change
+
+
+def _change() -> type[Change]:
+    from tpdeclare.state.journal import Change
+
+    return Change
 
 
 class JournalStore(Protocol):
-    """What the Recorder needs of a state store."""
+    """What the Recorder needs of a state store (every tpdeclare.state.store.StateStore has it)."""
 
-    def append(self, entries: list[dict], *, stack: str | None = None,
+    def append(self, changes: Sequence[Change], *, stack: str | None = None,
                lineage: str | None = None) -> None: ...
 
     def write(self, state: State) -> None: ...
@@ -37,9 +48,10 @@ class Recorder:
         self._store = store
         self._base = state  # identity (stack, lineage, engine) of what is recorded
         self._records: dict[str, Record] = dict(state.resources)  # frozen values: shared safely
+        self._addresses = {r.cluster_id: a for a, r in state.resources.items() if r.cluster_id}  # by cluster
         self._serial = state.serial
         self._cond = threading.Condition(threading.Lock())
-        self._queue: list[dict] = []
+        self._queue: list[Change] = []
         self._writing = False  # a leader is inside store.append
         self._durable = state.serial  # every change up to this serial is durable
         self._failed_at: int | None = None  # first serial of a batch whose append failed
@@ -79,14 +91,20 @@ class Recorder:
     # -- changes --------------------------------------------------------------------------------
 
     def put(self, record: Record) -> None:
-        """Store `record` at its address; returns once the change is durable (StateError if not)."""
+        """Store `record` at its address; returns once the change is durable (StateError if not).
+
+        A record that would not read back (a bug, or what an engine sent) is refused at once with
+        a StateError, before anything changes: a damaged record is never stored."""
+        problems = codec.record_problems(record)
+        if problems:
+            raise codec.refuse_to_store(f"the record at {record.address!r}", problems)
         with self._cond:
             self._refuse_if_failed(record.address)
+            self._claim(record)
             self._serial += 1
             serial = self._serial
             self._records[record.address] = record
-            self._queue.append({"serial": serial, "op": "put", "address": record.address,
-                                "record": record.to_json()})
+            self._queue.append(_change().put(serial, record))
             self._wait_durable(serial, record.address)
 
     def remove(self, address: str) -> None:
@@ -97,8 +115,8 @@ class Recorder:
                 return
             self._serial += 1
             serial = self._serial
-            del self._records[address]
-            self._queue.append({"serial": serial, "op": "remove", "address": address})
+            self._release(self._records.pop(address))
+            self._queue.append(_change().remove(serial, address))
             self._wait_durable(serial, address)
 
     def move(self, from_address: str, to_address: str) -> None:
@@ -119,8 +137,9 @@ class Recorder:
             serial = self._serial
             del self._records[from_address]
             self._records[to_address] = dataclasses.replace(record, address=to_address)
-            self._queue.append({"serial": serial, "op": "move", "address": from_address,
-                                "to": to_address})
+            if record.cluster_id:
+                self._addresses[record.cluster_id] = to_address
+            self._queue.append(_change().move(serial, from_address, to_address))
             self._wait_durable(serial, to_address)
 
     def checkpoint(self) -> None:
@@ -142,6 +161,24 @@ class Recorder:
                 self._failure = None
             finally:
                 self._cond.notify_all()  # waiters decide again: done, or lead the next batch
+
+    def _claim(self, record: Record) -> None:
+        """Index `record`'s cluster at its address; refuse a cluster another address holds (one cluster,
+        one address: a state that says otherwise would not read back)."""
+        earlier = self._records.get(record.address)
+        if record.cluster_id:
+            holder = self._addresses.get(record.cluster_id)
+            if holder is not None and holder != record.address:
+                raise StateError(f"refusing to record {record.cluster_id} at {record.address!r}: it is already "
+                                 f"recorded at {holder!r}", hint="one cluster belongs to one address; this is a bug")
+        if earlier is not None and earlier.cluster_id != record.cluster_id:
+            self._release(earlier)
+        if record.cluster_id:
+            self._addresses[record.cluster_id] = record.address
+
+    def _release(self, record: Record) -> None:
+        if record.cluster_id and self._addresses.get(record.cluster_id) == record.address:
+            del self._addresses[record.cluster_id]
 
     # -- group commit ---------------------------------------------------------------------------
 
@@ -183,11 +220,11 @@ class Recorder:
             if error is not None and not isinstance(error, Exception):
                 raise error  # KeyboardInterrupt and friends: the leader re-raises as is
 
-    def _settle(self, batch: list[dict], error: BaseException | None) -> None:
+    def _settle(self, batch: list[Change], error: BaseException | None) -> None:
         if error is None:
-            self._durable = max(self._durable, batch[-1]["serial"])
+            self._durable = max(self._durable, batch[-1].serial)
             return
-        first = batch[0]["serial"]
+        first = batch[0].serial
         self._failed_at = first if self._failed_at is None else min(self._failed_at, first)
         if isinstance(error, StateError):
             self._failure = error
