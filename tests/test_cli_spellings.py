@@ -42,7 +42,8 @@ def test_terraform_spellings_mean_what_they_mean_in_terraform(argv, attr, value)
 @pytest.mark.parametrize(
     "argv, message, hint",
     [
-        (("aply", "x.yaml"), "unknown command 'aply'; did you mean 'apply'?", "run `tpdeclare --help` for the commands"),
+        (("aply", "x.yaml"), "unknown command 'aply'; did you mean 'apply'?",
+         "run `tpdeclare --help` for the commands"),
         (("destory",), "unknown command 'destory'; did you mean 'destroy'?", "run `tpdeclare --help`"),
         (("xyzzy",), "unknown command 'xyzzy'", "run `tpdeclare --help` for the commands"),
         (("apply", "x.yaml", "--auto-aprove"), "unknown option '--auto-aprove' for `tpdeclare apply`; did you mean "
@@ -55,7 +56,8 @@ def test_terraform_spellings_mean_what_they_mean_in_terraform(argv, attr, value)
         (("state", "list", "--spce", "x.yaml"), "did you mean '--spec'?", "run `tpdeclare state list --help`"),
         (("plan", "x.yaml", "--zzzzzz"), "unknown option '--zzzzzz' for `tpdeclare plan`",
          "run `tpdeclare plan --help` for the options"),
-        (("plan", "x.yaml", "-refresh=maybe"), "-refresh takes true or false, not 'maybe'", "run `tpdeclare plan --help`"),
+        (("plan", "x.yaml", "-refresh=maybe"), "-refresh takes true or false, not 'maybe'",
+         "run `tpdeclare plan --help`"),
         (("apply", "x.yaml", "-auto-aprove"), "unknown option '-auto-aprove' for `tpdeclare apply`; did you mean "
          "'--auto-approve'?", "run `tpdeclare apply --help`"),
     ],

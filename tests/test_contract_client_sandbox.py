@@ -37,7 +37,8 @@ from tpdeclare.errors import (
 from tpdeclare.sandbox import inprocess
 
 from api_contract import ClusterApiContract
-from e2e_helpers import TEST_KEY, ThreadedSandbox as ServedSandbox
+from e2e_helpers import TEST_KEY
+from e2e_helpers import ThreadedSandbox as ServedSandbox
 
 KEY = TEST_KEY
 WRONG_KEY = "tp-wrong-key-0000"

@@ -13,7 +13,9 @@ import pytest
 from tpdeclare import cli
 
 from bad_spec_cases import CASES, CORPORA, MANY_ERRORS, BadSpec
-from e2e_helpers import ThreadedSandbox as ServedSandbox, assert_no_traceback, cli_env, run_tp as run_cli
+from e2e_helpers import ThreadedSandbox as ServedSandbox
+from e2e_helpers import assert_no_traceback, cli_env
+from e2e_helpers import run_tp as run_cli
 
 # Cases that need a smaller size limit than the CLI's are covered at the loader level
 # (tests/test_bad_specs.py); the default-limit case covers the CLI.

@@ -10,12 +10,10 @@ from __future__ import annotations
 import itertools
 import threading
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-
-from plan_helpers import cluster, record, stack
 from tpdeclare import errors
 from tpdeclare.api.client import ClusterInfo, CreateResult, DeleteResult, RequestInfo
 from tpdeclare.apply.context import ApplyContext, Pace
@@ -27,7 +25,9 @@ from tpdeclare.state.local import LocalStateStore
 from tpdeclare.state.model import CREATING, DELETING, PENDING, READY, TAINTED, Record, State
 from tpdeclare.state.recorder import Recorder
 
-T0 = datetime(2026, 11, 26, 10, 0, 0, tzinfo=timezone.utc)
+from plan_helpers import cluster, record, stack
+
+T0 = datetime(2026, 11, 26, 10, 0, 0, tzinfo=UTC)
 
 
 def iso(t: datetime) -> str:
@@ -75,7 +75,7 @@ class FakeClient:
                     container=None, deletion_protection=False):
         cid = f"c-{next(self._ids):08x}"
         self.clusters[cid] = dict(cluster_id=cid, name=name, instance_type=instance_type, num_nodes=num_nodes,
-                                  status=status, created_at=created_at or iso(datetime.now(timezone.utc)), polls=0,
+                                  status=status, created_at=created_at or iso(datetime.now(UTC)), polls=0,
                                   request=None, container=container, deletion_protection=deletion_protection)
         return cid
 
@@ -103,7 +103,8 @@ class FakeClient:
         with self._lock:
             if any(c["name"] == tp_cluster_name and c["status"] != "DESTROYED"  # held until gone, as the sandbox
                    for c in self.clusters.values()):
-                raise errors.BadRequest(400, "POST", "/cluster/create", f"Cluster name '{tp_cluster_name}' is already in use")
+                raise errors.BadRequest(400, "POST", "/cluster/create",
+                                        f"Cluster name '{tp_cluster_name}' is already in use")
             cid = self.add_cluster(tp_cluster_name, instance_type, num_nodes, status="PROVISIONING",
                                    container=container, deletion_protection=bool(deletion_protection))
             rid = f"r-{next(self._ids):08x}"
@@ -379,7 +380,8 @@ def test_failed_provisioning_taints_with_the_servers_words_and_the_next_plan_rep
     client.fail_provisioning.add("demo-a")
     spec = stack(cluster("a"))
     result = run(path, client, spec)
-    assert "provisioning of" in result.failures["a"] and "no capacity for the requested instances" in result.failures["a"]
+    failure = result.failures["a"]
+    assert "provisioning of" in failure and "no capacity for the requested instances" in failure
     rec = on_disk(path).resources["a"]
     assert rec.status == TAINTED and rec.message == "no capacity for the requested instances"
     plan = make_plan(spec, on_disk(path))
@@ -552,7 +554,8 @@ def test_stop_during_a_poll_launches_nothing_new_and_records_what_is_in_flight(p
     result = run(path, client, stack(cluster("a"), cluster("b"), cluster("c")), stop=stop, parallelism=1)
     assert result.interrupted and client.count("create") == 1
     recs = on_disk(path).resources
-    assert list(recs) == ["a"] and recs["a"].status == CREATING and recs["a"].cluster_id == client.alive()[0]["cluster_id"]
+    assert list(recs) == ["a"] and recs["a"].status == CREATING
+    assert recs["a"].cluster_id == client.alive()[0]["cluster_id"]
 
 
 def test_stop_after_a_lost_answer_resolves_the_intent_with_one_list(path):
@@ -647,9 +650,10 @@ def test_a_dropped_intent_never_adopts_another_address_cluster(path):
     y's new cluster must stay y's, and no later run may destroy it as x's."""
     client = FakeClient()
     y = cluster("y", name="shared")
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     pend = Record(address="x", status=PENDING, name="shared", spec=recorded_spec(cluster("x", name="shared")),
-                  intent_id="i1", created_at=iso(now - timedelta(minutes=5)), updated_at=iso(now - timedelta(minutes=5)))
+                  intent_id="i1", created_at=iso(now - timedelta(minutes=5)),
+                  updated_at=iso(now - timedelta(minutes=5)))
     st = State(stack="demo")
     st.resources["x"] = pend
     for parallelism in (1, 4):

@@ -171,15 +171,16 @@ def test_removed_and_gone_outside_is_forgotten():
 # ---- the fast "unchanged" test never hides a change DeepDiff would report ---------------------------
 from deepdiff import DeepDiff  # noqa: E402
 from hypothesis import given, settings  # noqa: E402
-from hypothesis import strategies as st
+from hypothesis import strategies as st  # noqa: E402
 from tpdeclare.fields import MANAGED_FIELDS  # noqa: E402
 from tpdeclare.plan.diff import field_changes as _field_changes  # noqa: E402
-from tpdeclare.plan.diff import unchanged as _unchanged
+from tpdeclare.plan.diff import unchanged as _unchanged  # noqa: E402
 
 _scalars = st.one_of(st.none(), st.booleans(), st.integers(-3, 3), st.sampled_from([0.0, 1.0, 2.0, 2.5]),
                      st.sampled_from(["", "a", "8xH200", "1xH100"]))
 _values = st.recursive(
-    _scalars, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.sampled_from(["k", "v"]), inner, max_size=2),
+    _scalars,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.sampled_from(["k", "v"]), inner, max_size=2),
     max_leaves=6,
 )
 _fields = st.fixed_dictionaries({name: _values for name in MANAGED_FIELDS})

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 
-from plan_helpers import Move, cluster, record, stack, state
-from tpdeclare.plan.planner import make_plan
 from tpdeclare.plan.codec import decode_plan, encode_plan
+from tpdeclare.plan.planner import make_plan
 from tpdeclare.plan.render_json import render_json
 from tpdeclare.plan.render_markdown import render_markdown
 from tpdeclare.plan.render_text import render_text
+
+from plan_helpers import Move, cluster, record, stack, state
 
 
 def mixed_plan():

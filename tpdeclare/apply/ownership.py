@@ -20,6 +20,12 @@ def utcnow_iso() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def iso_time(text: str | None) -> str | None:
+    """An engine's time as the state records times (RFC 3339, UTC, `Z`); None if absent or unreadable."""
+    value = parse_time(text)
+    return None if value is None else value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def parse_time(text: str | None) -> datetime | None:
     """An ISO 8601 time (`Z` allowed) as an aware datetime; None if absent or unreadable."""
     if not text:

@@ -61,7 +61,9 @@ class Context:
         return LocalStateStore(self.state_path(stack))
 
     def lock(self, store: LocalStateStore, command: str) -> AbstractContextManager[object]:
-        return store.lock(command, timeout=self.options.lock_timeout)
+        """Hold the state lock; a wait for another run's lock is said at once, naming the holder."""
+        return store.lock(command, timeout=self.options.lock_timeout,
+                          on_wait=lambda wait: self.console.warn(wait.message))
 
     def read_state(self, store: LocalStateStore, stack: str) -> State | None:
         state = store.read()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tpdeclare import errors
-from tpdeclare.apply.ownership import status_of, utcnow_iso
+from tpdeclare.apply.ownership import iso_time, status_of, utcnow_iso
 from tpdeclare.commands.context import Context, iter_state_files
 from tpdeclare.commands.engine_binding import bind_engine
 from tpdeclare.diagnostics import printable
@@ -72,14 +72,14 @@ def run(ctx: Context, opts: ImportOptions) -> int:
                 "instance_type": info.instance_type,
                 "num_nodes": info.num_nodes,
                 "name": info.name,
-                "container": info.container,
+                "container": info.container or None,
                 "deletion_protection": info.deletion_protection,
                 "public_keys": list(want.public_keys),
                 "prevent_destroy": want.prevent_destroy,
             },
             cluster_id=info.cluster_id,
             instance_ids=tuple(info.instance_ids),
-            created_at=info.created_at or now,
+            created_at=iso_time(info.created_at) or now,
             updated_at=now,
         )
         store.write(state.with_resources(resources))

@@ -45,9 +45,9 @@ def find_state(ctx: Context, specs: tuple[str, ...] | list[str], *, stack_names:
     )
 
 
-def read_existing(store: LocalStateStore) -> State:
-    """The state at `store`, which must exist."""
-    state = store.read()
+def read_existing(store: LocalStateStore, dropping: tuple[str, ...] = ()) -> State:
+    """The state at `store`, which must exist (records at `dropping` left out unchecked)."""
+    state = store.read(dropping=dropping)
     if state is None:
         raise errors.StateError(f"no state at {store.path}", hint="nothing has been applied for this stack yet")
     return state

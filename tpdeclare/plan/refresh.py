@@ -20,7 +20,7 @@ def observed_fields(clusters: Iterable[ClusterInfo]) -> dict[str, dict[str, Any]
         c.cluster_id: {
             "instance_type": c.instance_type,
             "num_nodes": c.num_nodes,
-            "container": c.container,
+            "container": c.container or None,  # no container, whichever way the engine says it
             "name": c.name,
             "deletion_protection": c.deletion_protection,
             "status": c.status,
