@@ -2,8 +2,9 @@
 
 One table, read by the spec's `outputs:` references (`clusters.ADDR.FIELD`), by `tpdeclare output` (its
 text and its `--json`), and by the plan renderers, which show the fields a create makes as
-`(known after apply)`. A new output (a lifetime's `expires_at`, say) is one row here and one value in
-`tpdeclare/commands/output_values.py`.
+`(known after apply)`. A new output (a lifetime's `expires_at`, say) is one row here, an attribute of
+`ClusterOutputs` (tpdeclare/commands/output_values.py; `--json` then carries it), and a row in
+`output_render.cluster_text`; add it to the list in the schema's `outputs` description too.
 """
 
 from __future__ import annotations

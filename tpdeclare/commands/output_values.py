@@ -117,7 +117,7 @@ def noted(out: ClusterOutputs, note: str) -> ClusterOutputs:
 
 
 def _problem(exc: errors.TpdeclareError) -> str:
-    return exc.message + (f" ({exc.hint})" if exc.hint else "")
+    return exc.message + (f"; {exc.hint}" if exc.hint else "")
 
 
 def gather(outputs: list[ClusterOutputs], connect: Callable[[], SshApi], *, want_ssh: bool,

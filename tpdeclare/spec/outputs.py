@@ -50,21 +50,23 @@ def _checked(name: str, text: str, declared: set[str], where: SourceRef, ypath: 
                      hint=f"write clusters.ADDRESS.FIELD, e.g. {EXAMPLE}")
         return None
     root, address, field = parts
+    address_guess = None if address in declared else did_you_mean(address, declared)
+    field_guess = None if field in FIELD_NAMES else did_you_mean(field, FIELD_NAMES)
     ok = True
     if root != REFERENCE_ROOT:
+        meant = f"{REFERENCE_ROOT}.{address_guess or address}.{field_guess or field}"
         report.error(f"a reference starts with `{REFERENCE_ROOT}.`, not `{root}.`", where, path=ypath,
-                     hint=f"did you mean `{REFERENCE_ROOT}.{address}.{field}`?")
+                     hint=f"did you mean `{meant}`?")
         ok = False
     if address not in declared:
-        guess = did_you_mean(address, declared)
         report.error(f"output '{name}' refers to cluster '{address}', which is not declared in `clusters`",
                      where, path=ypath,
-                     hint=f"did you mean '{guess}'?" if guess else _addresses_hint(declared))
+                     hint=f"did you mean '{address_guess}'?" if address_guess else _addresses_hint(declared))
         ok = False
     if field not in FIELD_NAMES:
-        guess = did_you_mean(field, FIELD_NAMES)
         report.error(f"a cluster has no output '{field}'", where, path=ypath,
-                     hint=f"did you mean '{guess}'?" if guess else "a cluster's outputs: " + ", ".join(FIELD_NAMES))
+                     hint=f"did you mean '{field_guess}'?" if field_guess
+                     else "a cluster's outputs: " + ", ".join(FIELD_NAMES))
         ok = False
     return OutputRef(name, address, field, source=where) if ok else None
 
