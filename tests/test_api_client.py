@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from requests.adapters import HTTPAdapter
 from tpdeclare.api.client import ClusterInfo, RequestInfo, TensorPoolClient
+from tpdeclare.api.models import InstanceInfo
 from tpdeclare.api.retry import RetryPolicy, parse_retry_after
 from tpdeclare.errors import (
     ApiConnectionError,
@@ -151,6 +152,7 @@ def test_list_clusters_parses_cluster_info_and_asks_for_org_clusters():
         status="RUNNING",
         instance_ids=("i-1", "i-2"),
         created_at="2026-11-26T10:00:00Z",
+        instances=(InstanceInfo("i-1", "running"), InstanceInfo("i-2", "running")),
     )
     assert clusters[0].is_running and not clusters[0].is_destroyed
     assert clusters[1].name is None and clusters[1].instance_ids == () and clusters[1].created_at is None

@@ -113,7 +113,7 @@ def test_documents_the_endpoints_tpdeclare_uses():
     expected = {
         ("/health", "post"), ("/healthz", "get"), ("/cluster/create", "post"),
         ("/request/info/{request_id}", "get"), ("/cluster/list", "get"), ("/cluster/info/{cluster}", "get"),
-        ("/cluster/edit/{cluster}", "patch"), ("/cluster/{cluster}", "delete"),
+        ("/cluster/edit/{cluster}", "patch"), ("/cluster/{cluster}", "delete"), ("/ssh/{instance_id}", "get"),
     }
     documented = {(t, m) for t, item in DOC["paths"].items() for m in item}
     assert expected <= documented
@@ -359,6 +359,12 @@ EXPECTED_PROVENANCE = {
     ("operation", "/cluster/info/{cluster}", "get"): "official-cli",
     ("operation", "/cluster/edit/{cluster}", "patch"): "published",
     ("operation", "/cluster/{cluster}", "delete"): "published",
+    ("operation", "/ssh/{instance_id}", "get"): "official-cli",
+    **{("field", "SshCommandResponse", f): "official-cli" for f in ("command", "message")},
+    **{("field", "InstanceInfo", f): "assumed" for f in ("public_ip", "private_ip")},
+    ("response", "/ssh/{instance_id}", "200"): "official-cli",
+    ("response", "/ssh/{instance_id}", "404"): "assumed",
+    ("response", "/ssh/{instance_id}", "409"): "assumed",
     **{("field", "ClusterCreateRestRequest", f): "published" for f in (
         "instance_type", "public_keys", "num_nodes", "tp_cluster_name", "container", "deletion_protection",
         "save_keys")},
@@ -595,6 +601,8 @@ def _scripted_session(call: Driver) -> None:
     call.advance(5)
     call("GET", f"/request/info/{rid}")  # PROCESSING
     call("GET", "/cluster/list?include_org=false")  # PROVISIONING
+    instance = created["instance_ids"][0]
+    call("GET", f"/ssh/{instance}?system=Linux")  # 409 not running yet
     call.advance(3)
     call("GET", f"/cluster/info/{cid}")  # CONFIGURING
     call.advance(2)
@@ -606,6 +614,9 @@ def _scripted_session(call: Driver) -> None:
     call("GET", f"/cluster/info/{cid}")  # RUNNING
     call("GET", "/cluster/info/c-00000000")  # 404
     call("GET", f"/cluster/info/{cid}", key=None)  # 401
+    call("GET", f"/ssh/{instance}?system=Linux")  # 200
+    call("GET", "/ssh/i-00000000?system=Darwin")  # 404
+    call("GET", f"/ssh/{instance}", key=None)  # 401
 
     call("PATCH", f"/cluster/edit/{cid}", {"cluster_name": "beta", "deletion_protection": True})  # 202
     call.advance(ENGINE_OPTIONS["edit_seconds"])  # an asynchronous edit takes effect now
@@ -642,6 +653,7 @@ def _scripted_session(call: Driver) -> None:
         "info": ("GET", f"/cluster/info/{failed['cluster_id']}", None),
         "edit": ("PATCH", f"/cluster/edit/{failed['cluster_id']}", {"cluster_name": "n"}),
         "delete": ("DELETE", f"/cluster/{failed['cluster_id']}", None),
+        "ssh": ("GET", f"/ssh/{failed['instance_ids'][0]}?system=Linux", None),
     }
     for endpoint, (method, target, body) in requests_by_endpoint.items():
         for status in (429, 500, 502, 503, 504):

@@ -89,7 +89,10 @@ def test_aliased_renames_fields_and_wraps_info_in_cluster():
                              "state", "instances", "created_at"]
     assert (cluster["id"], cluster["name"], cluster["node_count"], cluster["state"]) == (
         created["cluster_id"], "trainer", 2, "RUNNING")
-    assert cluster["instances"] == [{"id": i, "state": "running"} for i in created["instance_ids"]]
+    jumphost = f"{created['cluster_id']}-jumphost"  # a 2-node cluster lists its login node first
+    assert [(i["id"], i["state"]) for i in cluster["instances"]] == [
+        (i, "running") for i in [jumphost, *created["instance_ids"]]]
+    assert [i["public_ip"] is None for i in cluster["instances"]] == [False, True, True]  # addresses are not renamed
     info = call.ok("GET", f"/cluster/info/{created['cluster_id']}")
     assert set(info) == {"cluster", "message"} and info["cluster"] == cluster
     # what is published stays as published: create, request and delete answers
@@ -103,7 +106,8 @@ def test_aliased_bare_answers_info_as_the_object_itself():
     cluster = call.ok("GET", "/cluster/list")["clusters"][0]
     assert list(cluster) == ["id", "cluster_name", "instance_type", "nodes", "container", "deletion_protection",
                              "status", "instances", "created_at"]
-    assert cluster["instances"][0] == {"instance_id": created["instance_ids"][0], "status": "running"}
+    assert cluster["instances"][1] == {"instance_id": created["instance_ids"][0], "status": "running",
+                                       "public_ip": None, "private_ip": cluster["instances"][1]["private_ip"]}
     info = call.ok("GET", f"/cluster/info/{created['cluster_id']}")
     message = info.pop("message")
     assert info == cluster and "trainer" in message

@@ -97,7 +97,8 @@ def test_create_answers_202_with_ids(eng):
     assert body["request_id"]
     info = call.ok("GET", f"/cluster/info/{body['cluster_id']}")["cluster_info"]
     assert info["tp_cluster_name"] == "t"
-    assert [i["instance_id"] for i in info["instances"]] == body["instance_ids"]
+    # a multi-node cluster lists its jumphost (its login node) first, then its nodes
+    assert [i["instance_id"] for i in info["instances"]] == [f"{body['cluster_id']}-jumphost", *body["instance_ids"]]
 
 
 def test_create_defaults_and_generated_name(eng):

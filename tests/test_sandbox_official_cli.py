@@ -1,5 +1,6 @@
 """The official TensorPool CLI (`pip install tensorpool==0.0.9`, command `tp`) works against `tpdeclare sandbox
-serve` in the default dialect: create --wait, list, info, a refused and an accepted destroy, edit, errors.
+serve` in the default dialect: create --wait, list, info, a refused and an accepted destroy, edit, errors, and
+`tp ssh` (run with a stand-in `ssh` on PATH, so nothing connects anywhere).
 
 The CLI lives in its own venv (its requirements are not the project's: it wants requests >= 2.32.3, above the
 project's tested lower bound), made once from PyPI with pip under the user's cache directory and reused.
@@ -8,7 +9,9 @@ project's tested lower bound), made once from PyPI with pip under the user's cac
 from __future__ import annotations
 
 import os
+import platform
 import re
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -97,3 +100,93 @@ def test_the_official_cli_shows_the_sandboxs_errors(tp, served, tmp_path):
     bad_type = _tp(tp, served, tmp_path, "cluster", "create", "9xZ900", "--name", "x")
     assert bad_type.returncode == 1 and "Invalid instance type '9xZ900'" in bad_type.stdout
     assert served.stats()["creates_accepted"] == 0
+
+
+def _fake_ssh(bin_dir: Path) -> Path:
+    """An `ssh` on PATH that writes the words it was run with, one a line, to $SSH_LOG, and connects nowhere."""
+    bin_dir.mkdir(parents=True, exist_ok=True)
+    ssh = bin_dir / "ssh"
+    ssh.write_text('#!/bin/sh\nprintf "%s\\n" "$@" > "$SSH_LOG"\necho "fake ssh ran"\n')
+    ssh.chmod(0o755)
+    return ssh
+
+
+def _tp_ssh(tp: Path, served: ServedSandbox, cwd: Path, *args: str) -> tuple[subprocess.CompletedProcess[str], list]:
+    log = cwd / "ssh.log"
+    log.unlink(missing_ok=True)
+    env = {"PATH": f"{cwd / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}", "HOME": str(cwd),
+           "TENSORPOOL_ENGINE": served.url, "TENSORPOOL_KEY": KEY, "NO_COLOR": "1", "SSH_LOG": str(log),
+           # The CLI prints the server's message and then replaces itself with ssh: into a pipe, Python's
+           # buffered message would be lost with the process image (on a terminal it is line-buffered).
+           "PYTHONUNBUFFERED": "1"}
+    done = subprocess.run([str(tp), "ssh", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120,
+                          stdin=subprocess.DEVNULL)
+    return done, (log.read_text().splitlines() if log.exists() else None)
+
+
+def test_tp_ssh_runs_the_sandboxs_command_for_the_jumphost_a_worker_and_a_single_node(tp, served, tmp_path):
+    _fake_ssh(tmp_path / "bin")
+    run = lambda *args: _tp(tp, served, tmp_path, *args)  # noqa: E731
+    assert run("cluster", "create", "8xH200", "-n", "2", "--name", "ssh-two", "--wait").returncode == 0
+    assert run("cluster", "create", "1xH100", "--name", "ssh-one", "--wait").returncode == 0
+    clusters = {c["tp_cluster_name"]: c for c in served.get("/cluster/list")["clusters"]}
+    two, one = clusters["ssh-two"], clusters["ssh-one"]
+    jump, *workers = two["instances"]
+    assert jump["instance_id"] == f"{two['cluster_id']}-jumphost"
+
+    info = run("cluster", "info", two["cluster_id"])  # the CLI prints the table with the addresses
+    assert info.returncode == 0 and jump["public_ip"] in info.stdout and workers[0]["private_ip"] in info.stdout
+
+    done, argv = _tp_ssh(tp, served, tmp_path, jump["instance_id"], "-o", "ConnectTimeout=5")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"Connecting to {jump['instance_id']}, the jumphost of cluster {two['cluster_id']}" in done.stdout
+    assert "fake ssh ran" in done.stdout
+    assert argv == [f"ubuntu@{jump['public_ip']}", "-o", "ConnectTimeout=5"]  # the CLI appends its own arguments
+
+    done, argv = _tp_ssh(tp, served, tmp_path, workers[1]["instance_id"])
+    assert done.returncode == 0 and argv == ["-J", f"ubuntu@{jump['public_ip']}", f"ubuntu@{workers[1]['private_ip']}"]
+
+    done, argv = _tp_ssh(tp, served, tmp_path, one["instances"][0]["instance_id"])
+    assert done.returncode == 0 and argv == [f"ubuntu@{one['instances'][0]['public_ip']}"]
+
+    log = served.get("/_sandbox/log")["entries"]
+    asked = [e for e in log if e["endpoint"] == "ssh"]
+    assert [e["query"] for e in asked] == [f"system={platform.system()}"] * 3  # as the CLI sends it
+
+
+def test_tp_ssh_shows_the_sandboxs_refusals(tp, tmp_path):
+    _fake_ssh(tmp_path / "bin")
+    slow = ServedSandbox(provision_seconds=600, key=KEY)
+    try:
+        created = slow.post("/cluster/create", {"instance_type": "1xH100", "tp_cluster_name": "slow"}).json()
+        done, argv = _tp_ssh(tp, slow, tmp_path, created["instance_ids"][0])
+        assert done.returncode == 1 and argv is None
+        assert f"cluster {created['cluster_id']} is PROVISIONING, not RUNNING" in done.stdout
+        done, argv = _tp_ssh(tp, slow, tmp_path, "i-00000000")
+        assert done.returncode == 1 and argv is None and "Instance i-00000000 not found" in done.stdout
+    finally:
+        slow.stop()
+
+
+def test_tp_ssh_runs_what_tpdeclare_output_prints(tp, served, tmp_path):
+    """After `tpdeclare apply`, `tpdeclare output` and the official `tp ssh` agree on how to log in."""
+    from e2e_helpers import cli_env, run_tp, write
+
+    _fake_ssh(tmp_path / "bin")
+    write(tmp_path / "two.yaml", """
+        clusters:
+          trainer:
+            instance_type: 8xB200
+            num_nodes: 2
+        outputs:
+          login: clusters.trainer.login_instance_id
+          ssh: clusters.trainer.ssh_command
+    """)
+    env = cli_env(served)
+    applied = run_tp(tmp_path, "apply", "--auto-approve", "two.yaml", env=env)
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    login = run_tp(tmp_path, "output", "two.yaml", "login", "--raw", env=env).stdout
+    command = run_tp(tmp_path, "output", "two.yaml", "ssh", "--raw", env=env).stdout
+    assert login.endswith("-jumphost") and command.startswith("ssh ubuntu@")
+    done, argv = _tp_ssh(tp, served, tmp_path, login)
+    assert done.returncode == 0 and ["ssh", *argv] == shlex.split(command)

@@ -167,6 +167,15 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     p = command("orphans", "List engine clusters named like this stack's but not in its state (exit 2 if any).")
     p.add_argument("spec", nargs="+", metavar="SPEC")
 
+    p = command("output", "Show how to reach the applied clusters (IDs, IP addresses, ready SSH commands) and the "
+                "spec's outputs.")
+    p.add_argument("words", nargs="*", metavar="SPEC|NAME",
+                   help="the stack's spec (optional: without it, the state alone), then optionally one output name, "
+                   "cluster address or reference clusters.ADDR.FIELD")
+    fmt = p.add_mutually_exclusive_group()
+    fmt.add_argument("--json", action="store_true", help="machine-readable (a documented, stable shape)")
+    fmt.add_argument("--raw", action="store_true", help="one value, as is, for scripts: an output or a reference")
+
     p = command("force-unlock", "Release a state lock whose holder is gone.")
     p.add_argument("lock_id", metavar="ID")
     p.add_argument("spec", nargs="*", metavar="SPEC")

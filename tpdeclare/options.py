@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 OutputFormat = Literal["text", "json", "markdown"]
+ValueFormat = Literal["text", "json", "raw"]
 
 
 @dataclass(frozen=True)
@@ -105,3 +106,11 @@ class StateOptions:
 
     specs: tuple[str, ...] = ()  # --spec, to find the stack's state
     addresses: tuple[str, ...] = ()  # show: one; rm: one or more; mv: FROM and TO
+
+
+@dataclass(frozen=True)
+class OutputOptions:
+    """`output`: the words (spec arguments, then at most one name, address or reference) and the format."""
+
+    words: tuple[str, ...] = ()
+    output: ValueFormat = "text"

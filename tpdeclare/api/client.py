@@ -18,7 +18,7 @@ import requests
 from tpdeclare.api import vocabulary as v
 from tpdeclare.api.answer import Answer
 from tpdeclare.api.failures import MALFORMED_HINT
-from tpdeclare.api.models import ClusterInfo, CreateResult, DeleteResult, RequestInfo
+from tpdeclare.api.models import ClusterInfo, CreateResult, DeleteResult, RequestInfo, SshCommand
 from tpdeclare.api.parsers import BodyReader, ShapeError, json_body
 from tpdeclare.api.polling import PollPolicy, wait_for_request
 from tpdeclare.api.redaction import ApiLog, Secret, redact
@@ -35,6 +35,7 @@ __all__ = [
     "PollPolicy",
     "RequestInfo",
     "RetryPolicy",
+    "SshCommand",
     "TensorPoolClient",
 ]
 
@@ -223,6 +224,15 @@ class TensorPoolClient:
         path = v.PATH_CLUSTER_INFO.format(cluster_id=_path_id("cluster ID", cluster_id, self._key))
         answer = self._transport.idempotent("GET", path)
         return self._parse("GET", path, answer, self._bodies.cluster_info)
+
+    def ssh_command(self, instance_id: str, *, system: str) -> SshCommand:
+        """GET /ssh/{instance_id}?system=...: the ready command to log in to an instance, as `tp ssh` asks
+        for it (`system` is the user's platform.system(): Linux, Darwin, Windows). Raises NotFound for an
+        unknown instance, Conflict (409) for one that cannot be reached yet."""
+        path = v.PATH_SSH.format(instance_id=_path_id("instance ID", instance_id, self._key))
+        _need_str("system", system)
+        answer = self._transport.idempotent("GET", path, params={v.SSH_SYSTEM_PARAM: system})
+        return self._parse("GET", path, answer, lambda d: self._bodies.ssh(d, instance_id))
 
     def edit_cluster(
         self, cluster_id: str, *, cluster_name: str | None = None, deletion_protection: bool | None = None

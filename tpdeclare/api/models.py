@@ -9,13 +9,15 @@ from tpdeclare.api.vocabulary import (
     CLUSTER_DESTROYING,
     CLUSTER_FAILED,
     CLUSTER_RUNNING,
+    JUMPHOST_ID,
     REQUEST_COMPLETED,
     REQUEST_FAILED,
     REQUEST_STATUSES,
     REQUEST_TERMINAL,
 )
 
-__all__ = ["ClusterInfo", "CreateResult", "DeleteResult", "RequestInfo"]
+__all__ = ["ClusterInfo", "CreateResult", "DeleteResult", "InstanceInfo", "RequestInfo", "SshCommand",
+           "login_instance_id"]
 
 
 @dataclass(frozen=True)
@@ -57,9 +59,33 @@ class RequestInfo:
         return self.status.upper() in REQUEST_STATUSES
 
 
+def login_instance_id(cluster_id: str, num_nodes: int, instance_ids: tuple[str, ...],
+                      listed_jumphost: str | None = None) -> str | None:
+    """The instance to log in to: a multi-node cluster's jumphost (as listed, else `{cluster_id}-jumphost`),
+    else the single node; None when the node's ID is not known."""
+    if listed_jumphost is not None:
+        return listed_jumphost
+    if num_nodes > 1:
+        return JUMPHOST_ID.format(cluster_id=cluster_id)
+    return instance_ids[0] if instance_ids else None
+
+
+@dataclass(frozen=True)
+class InstanceInfo:
+    """One instance of a cluster as the API reports it; the addresses are None where the engine gives none."""
+
+    instance_id: str
+    status: str | None = None
+    public_ip: str | None = None
+    private_ip: str | None = None
+
+
 @dataclass(frozen=True)
 class ClusterInfo:
-    """One cluster as the API reports it (list or info)."""
+    """One cluster as the API reports it (list or info).
+
+    `instance_ids` and `instances` are its nodes; a multi-node cluster's login node, when the engine lists
+    it, is `jumphost` (it is not one of the `num_nodes` nodes)."""
 
     cluster_id: str
     name: str | None  # the tp_cluster_name; None for an unnamed cluster
@@ -70,6 +96,14 @@ class ClusterInfo:
     status: str
     instance_ids: tuple[str, ...]
     created_at: str | None
+    instances: tuple[InstanceInfo, ...] = ()
+    jumphost: InstanceInfo | None = None
+
+    @property
+    def login_instance_id(self) -> str | None:
+        """The instance to log in to (see `login_instance_id`)."""
+        listed = self.jumphost.instance_id if self.jumphost is not None else None
+        return login_instance_id(self.cluster_id, self.num_nodes, self.instance_ids, listed)
 
     @property
     def is_destroyed(self) -> bool:
@@ -95,4 +129,13 @@ class DeleteResult:
 
     cluster_id: str
     request_id: str | None
+    message: str
+
+
+@dataclass(frozen=True)
+class SshCommand:
+    """The answer to GET /ssh/{instance_id}: a ready command line to log in, and the server's words."""
+
+    instance_id: str
+    command: str
     message: str

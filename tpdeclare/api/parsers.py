@@ -8,6 +8,9 @@ printed) it is checked:
   control or invisible formatting characters (or are absurdly long): an altered name could equal one of
   ours, and a stranger's cluster would then be adopted. Refusing fails safe: nothing is looked up by it;
 - the server's prose (`message`, `external_message`) is cleaned for a terminal and has the key redacted;
+- display-only values (an instance's status and IP addresses) read as unknown (None) when unusable, so a
+  new shape of them never fails a list that apply and recovery depend on;
+- an SSH command (GET /ssh) must split into words and hold no key, API or private;
 - any value that contains the API key is refused, and its message says "containing the API key"
   instead of showing it.
 A refusal is a ShapeError, which the client turns into MalformedResponse (MalformedAcceptance for a
@@ -16,26 +19,30 @@ create or delete that was accepted).
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import re
+import shlex
 import unicodedata
 from typing import Any
 
 from tpdeclare.api.answer import Answer
-from tpdeclare.api.models import ClusterInfo, CreateResult, DeleteResult, RequestInfo
+from tpdeclare.api.models import ClusterInfo, CreateResult, DeleteResult, InstanceInfo, RequestInfo, SshCommand
 from tpdeclare.api.redaction import Secret, redact
 from tpdeclare.api.server_text import clean, excerpt
-from tpdeclare.api.vocabulary import ResponseFields
+from tpdeclare.api.vocabulary import JUMPHOST_ID, ResponseFields
 from tpdeclare.identifiers import is_engine_id
 
 NAME_CHARS = 256
 WORD_CHARS = 64  # statuses, request types, instance types, timestamps
 CONTAINER_CHARS = 1024
 PROSE_CHARS = 2000
+COMMAND_CHARS = 1024  # an SSH command line
 SHOWN_CHARS = 40
 
 _ASCII_UNSAFE = re.compile(r"[\x00-\x1f\x7f]")
 _UNSAFE_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Zl", "Zp"})
+_PRIVATE_KEY = "PRIVATE KEY"  # the armour of an OpenSSH/PEM private key block
 
 _EXPECTED = {
     "str": "a string",
@@ -162,24 +169,56 @@ class BodyReader:
 
     def cluster(self, data: Any, where: str) -> ClusterInfo:
         f, d = self.fields, _object(data, where)
-        instance_ids = []
+        cluster_id = self._id(d, f.cluster_id, where, required=True)
+        jumphost_id = JUMPHOST_ID.format(cluster_id=cluster_id)
+        nodes: list[InstanceInfo] = []
+        jumphost = None
         for i, inst in enumerate(self._opt(d, f.instances, where, "list", [])):
-            inst_where = f"{_name(where, f.instances)}[{i}]"
-            instance_ids.append(self._id(_object(inst, inst_where), f.instance_id, inst_where, required=True))
+            instance = self._instance(inst, f"{_name(where, f.instances)}[{i}]")
+            if instance.instance_id == jumphost_id:
+                jumphost = instance
+            else:
+                nodes.append(instance)
         num_nodes = self._get(d, f.num_nodes, where, "int", required=True)
         if num_nodes < 1:
             raise ShapeError(f"field '{_name(where, f.num_nodes)}' should be at least 1, not {num_nodes}")
         return ClusterInfo(
-            cluster_id=self._id(d, f.cluster_id, where, required=True),
+            cluster_id=cluster_id,
             name=self._text(d, f.cluster_name, where, NAME_CHARS, required=False),
             instance_type=self._text(d, f.instance_type, where, WORD_CHARS, required=True),
             num_nodes=num_nodes,
             container=self._text(d, f.container, where, CONTAINER_CHARS, required=False),
             deletion_protection=self._get(d, f.deletion_protection, where, "bool", required=True),
             status=self._status(d, where),
-            instance_ids=tuple(instance_ids),
+            instance_ids=tuple(n.instance_id for n in nodes),
             created_at=self._text(d, f.created_at, where, WORD_CHARS, required=False),
+            instances=tuple(nodes),
+            jumphost=jumphost,
         )
+
+    def _instance(self, data: Any, where: str) -> InstanceInfo:
+        """An instance: its ID is required and checked; status and addresses are display-only (see `_shown_word`)."""
+        f, d = self.fields, _object(data, where)
+        return InstanceInfo(
+            instance_id=self._id(d, f.instance_id, where, required=True),
+            status=self._shown_word(d.get(f.status)),
+            public_ip=self._ip(d.get(f.public_ip)),
+            private_ip=self._ip(d.get(f.private_ip)),
+        )
+
+    def ssh(self, data: Any, instance_id: str) -> SshCommand:
+        """GET /ssh/{instance_id}: a command line that splits into words, holds no key, is printed as sent."""
+        f, d = self.fields, _object(data, "")
+        command: str = self._text(d, f.ssh_command, "", COMMAND_CHARS, required=True)
+        if _PRIVATE_KEY in command.upper():
+            raise ShapeError(f"field '{f.ssh_command}' holds a private key, which tpdeclare never shows")
+        try:
+            words = shlex.split(command)
+        except ValueError as exc:
+            raise ShapeError(f"field '{f.ssh_command}' is not a command line ({exc}): {_shown(command)}") from None
+        if not words:
+            raise ShapeError(f"field '{f.ssh_command}' is blank")
+        return SshCommand(instance_id=instance_id, command=command, message=self._prose(d, f.message, ""))
 
     def cluster_list(self, data: Any) -> list[ClusterInfo]:
         if isinstance(data, list):  # tolerate a bare array
@@ -250,6 +289,25 @@ class BodyReader:
         if _is_unsafe(value):
             raise ShapeError(f"field '{field}' holds control or invisible formatting characters: {_shown(value)}")
         return value
+
+    def _shown_word(self, value: Any) -> str | None:
+        """A display-only word (an instance's status): None, never an error, when it is unusable, so that a
+        new shape of what is only shown cannot stop a list that an apply depends on."""
+        if not isinstance(value, str) or not value.strip() or len(value) > WORD_CHARS:
+            return None
+        if _is_unsafe(value) or self._holds_key(value):
+            return None
+        return value.strip()
+
+    def _ip(self, value: Any) -> str | None:
+        """A display-only IP address (v4 or v6): None when absent or not an address."""
+        word = self._shown_word(value)
+        if word is None:
+            return None
+        try:
+            return str(ipaddress.ip_address(word))
+        except ValueError:
+            return None
 
     def _status(self, d: dict[str, Any], where: str) -> str:
         status: str = self._text(d, self.fields.status, where, WORD_CHARS, required=True)

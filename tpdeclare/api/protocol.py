@@ -1,7 +1,9 @@
 """The `ClusterApi` seam: the endpoint methods the rest of tpdeclare calls, as a typing.Protocol.
 
 `TensorPoolClient` implements it against a real engine (or the sandbox); test fakes implement it in
-memory, and `tests/api_contract.py` holds every implementation to the same behaviour.
+memory, and `tests/api_contract.py` holds every implementation to the same behaviour. `SshApi` is a
+ClusterApi that can also say how to log in to an instance: what `tpdeclare output` needs, and nothing
+that plans or applies does.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Protocol, runtime_checkable
 
-from tpdeclare.api.models import ClusterInfo, CreateResult, DeleteResult, RequestInfo
+from tpdeclare.api.models import ClusterInfo, CreateResult, DeleteResult, RequestInfo, SshCommand
 
 
 @runtime_checkable
@@ -59,3 +61,11 @@ class ClusterApi(Protocol):
     ) -> str: ...
 
     def delete_cluster(self, cluster_id: str) -> DeleteResult: ...
+
+
+@runtime_checkable
+class SshApi(ClusterApi, Protocol):
+    """A ClusterApi that also answers `GET /ssh/{instance_id}` (idempotent, retried; NotFound for an unknown
+    instance, Conflict for one that cannot be reached yet)."""
+
+    def ssh_command(self, instance_id: str, *, system: str) -> SshCommand: ...

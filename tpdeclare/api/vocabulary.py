@@ -18,8 +18,15 @@ PATH_CLUSTER_INFO = "/cluster/info/{cluster_id}"
 PATH_CLUSTER_EDIT = "/cluster/edit/{cluster_id}"
 PATH_CLUSTER_DELETE = "/cluster/{cluster_id}"
 PATH_REQUEST_INFO = "/request/info/{request_id}"
+# [cli] `tp ssh INSTANCE` asks GET /ssh/{instance_id}?system=<platform.system()> for a ready command.
+PATH_SSH = "/ssh/{instance_id}"
+SSH_SYSTEM_PARAM = "system"
 
 LIST_PARAMS = {"include_org": "true"}
+
+# [assumed] A multi-node cluster's login node (its SLURM jumphost) has this instance ID; its workers
+# have private addresses only and are reached through it.
+JUMPHOST_ID = "{cluster_id}-jumphost"
 
 # ------------------------------------------------------------------------------------------- request bodies
 # POST /cluster/create
@@ -57,6 +64,9 @@ class ResponseFields:
     request_type: str = "request_type"
     object_id: str = "object_id"
     external_message: str = "external_message"
+    public_ip: str = "public_ip"  # [assumed] an instance's public address (null for private workers)
+    private_ip: str = "private_ip"  # [assumed] an instance's address inside the cluster's network
+    ssh_command: str = "command"  # [cli] GET /ssh/{instance_id}: the ready command `tp ssh` runs
 
 
 BUILTIN_FIELDS = ResponseFields()

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from tpdeclare.plan.model import Plan
+from tpdeclare.plan.render_text import unknown_after_apply
 
 JSON_FORMAT_VERSION = "1.0"
 
@@ -23,6 +24,7 @@ def plan_to_json(plan: Plan) -> dict[str, Any]:
                 "actions": c.action.terraform_actions,
                 "before": c.before,
                 "after": c.after,
+                "after_unknown": dict.fromkeys(unknown_after_apply(c), True),
                 "replace_paths": [[f] for f in c.replace_paths],
                 "field_changes": [
                     {"field": fc.field, "before": fc.before, "after": fc.after, "effect": fc.effect.value,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tpdeclare.plan.model import Action, Plan
-from tpdeclare.plan.render_text import money, render_text, signed_money
+from tpdeclare.plan.render_text import money, render_text, signed_money, unknown_after_apply
 
 
 def render_markdown(plan: Plan) -> str:
@@ -52,6 +52,11 @@ def render_markdown(plan: Plan) -> str:
                 f"| `{c.address}` | {f.get('instance_type')} | {f.get('num_nodes')} "
                 f"| {money(c.hourly_before) if c.before else '–'} | {money(c.hourly_after) if c.after else '–'} |"
             )
+        out.append("")
+    made = [c.address for c in plan.changes if unknown_after_apply(c)]
+    if made:
+        out.append(f"Outputs of {', '.join(f'`{a}`' for a in made)} (cluster ID, instances, IP addresses, SSH "
+                   "command) will be known after apply: `tpdeclare output` shows them.")
         out.append("")
     out.append("<details><summary>Full plan</summary>")
     out.append("")

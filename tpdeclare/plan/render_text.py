@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from tpdeclare.cluster_outputs import KNOWN_AFTER_APPLY, KNOWN_AFTER_APPLY_TEXT
 from tpdeclare.fields import MANAGED_FIELDS, FieldEffect
 from tpdeclare.plan.model import Action, Change, Plan
 
@@ -109,6 +110,12 @@ def cost_line(plan: Plan) -> str:
     return line + f"  [prices as of {plan.prices_as_of}]"
 
 
+def unknown_after_apply(c: Change) -> tuple[str, ...]:
+    """The outputs of a change's cluster that only its apply will tell: all of them for a cluster to be created
+    (a create, or the new cluster of a replace), none otherwise."""
+    return KNOWN_AFTER_APPLY if c.action in (Action.CREATE, Action.REPLACE) else ()
+
+
 def _render_change(c: Change, p: Palette) -> list[str]:
     out: list[str] = []
     colour = _COLOURS.get(c.action, "")
@@ -123,8 +130,12 @@ def _render_change(c: Change, p: Palette) -> list[str]:
         out.append(f"  # ({note})")
     glyph = c.action.value
     out.append(p.paint(colour, f"{glyph:>3} cluster \"{c.address}\" {{"))
-    width = max(len(f) for f in MANAGED_FIELDS + ("id", "cost"))
-    if c.cluster_id and c.action is not Action.CREATE:
+    width = max(len(f) for f in MANAGED_FIELDS + ("id", "cost", "ssh_command"))
+    if c.action is Action.CREATE:
+        out.append(p.paint(colour, f"      + {'id':<{width}} = {KNOWN_AFTER_APPLY_TEXT}"))
+    elif c.action is Action.REPLACE and c.cluster_id:
+        out.append(p.paint("33", f"      ~ {'id':<{width}} = {json.dumps(c.cluster_id)} -> {KNOWN_AFTER_APPLY_TEXT}"))
+    elif c.cluster_id:
         out.append(f"        {'id':<{width}} = {json.dumps(c.cluster_id)}")
     if c.action is Action.CREATE:
         for f in MANAGED_FIELDS:
@@ -149,6 +160,9 @@ def _render_change(c: Change, p: Palette) -> list[str]:
         hidden = len(MANAGED_FIELDS) - len(changed)
         if hidden:
             out.append(f"        # ({hidden} unchanged attribute{'s' if hidden != 1 else ''} hidden)")
+    if unknown_after_apply(c):
+        mark, code = ("+", colour) if c.action is Action.CREATE else ("~", "33")
+        out.append(p.paint(code, f"      {mark} {'ssh_command':<{width}} = {KNOWN_AFTER_APPLY_TEXT}"))
     out.append(f"        {'cost':<{width}} = {_cost_change(c)}")
     out.append("    }")
     return out

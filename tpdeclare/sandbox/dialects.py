@@ -26,7 +26,7 @@ from tpdeclare.errors import TpdeclareError
 
 CANONICAL_CLUSTER_FIELDS = ("cluster_id", "tp_cluster_name", "instance_type", "num_nodes", "container",
                             "deletion_protection", "status", "instances", "created_at")
-CANONICAL_INSTANCE_FIELDS = ("instance_id", "status")
+CANONICAL_INSTANCE_FIELDS = ("instance_id", "status", "public_ip", "private_ip")
 INFO_WRAPPER = "cluster_info"
 BARE = None  # `info_wrapper` of a dialect whose info is the cluster object itself
 

@@ -28,7 +28,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from tpdeclare.errors import TpdeclareError
-from tpdeclare.sandbox import mutations, queries
+from tpdeclare.sandbox import mutations, queries, ssh_access
 from tpdeclare.sandbox import request_log as rl
 from tpdeclare.sandbox.billing import SpendBound
 from tpdeclare.sandbox.call_context import Call, Settings
@@ -55,6 +55,7 @@ HANDLERS: dict[str, Callable[[Call], Response]] = {
     "request_info": queries.request_info,
     "list": queries.cluster_list,
     "info": queries.cluster_info,
+    "ssh": ssh_access.ssh,
     "create": mutations.create,
     "edit": mutations.edit,
     "delete": mutations.delete,

@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from tpdeclare.errors import TpdeclareError
 
 ENDPOINTS: tuple[str, ...] = ("health", "healthz", "openapi", "create", "request_info", "list", "info", "edit",
-                              "delete")
+                              "delete", "ssh")
 SPARED_BY_STAR = frozenset({"healthz", "openapi"})
 ERROR_STATUSES: tuple[int, ...] = (500, 502, 503, 504, 429)
 RETRY_AFTER_STATUSES: frozenset[int] = frozenset({429, 503})

@@ -40,5 +40,7 @@ def info_table(view: dict[str, Any]) -> str:
             ["Created", view["created_at"]],
         ],
     )
-    instances = text_table(["INSTANCE", "STATUS"], [[i["instance_id"], i["status"]] for i in view["instances"]])
+    instances = text_table(["INSTANCE", "STATUS", "PUBLIC IP", "PRIVATE IP"],
+                           [[i["instance_id"], i["status"], i["public_ip"] or "-", i["private_ip"] or "-"]
+                            for i in view["instances"]])
     return f"{fields}\n\n{instances}"

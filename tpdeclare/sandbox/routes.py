@@ -21,6 +21,7 @@ ROUTE_TABLE: tuple[tuple[str, str, str], ...] = (
     ("GET", "/request/info/{request_id}", "request_info"),
     ("GET", "/cluster/list", "list"),
     ("GET", "/cluster/info/{cluster}", "info"),
+    ("GET", "/ssh/{instance_id}", "ssh"),
     ("PATCH", "/cluster/edit/{cluster}", "edit"),
     ("DELETE", "/cluster/{cluster}", "delete"),
     ("GET", "/_sandbox/stats", "_stats"),

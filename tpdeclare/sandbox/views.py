@@ -8,6 +8,7 @@ from typing import Any
 from tpdeclare.sandbox import timeline as tl
 from tpdeclare.sandbox.dialects import BARE, Dialect
 from tpdeclare.sandbox.message_tables import info_table, list_table
+from tpdeclare.sandbox.ssh_access import instance_views
 from tpdeclare.sandbox.world import JsonDict
 
 # A timestamp's text never changes, and a list repeats every cluster's: memoised.
@@ -21,7 +22,6 @@ def cluster_view(cluster: JsonDict, world: JsonDict, now: float, dialect: Dialec
     status = status or tl.cluster_status(cluster, requests, now) or tl.DESTROYING
     name, protection = (tl.current(cluster, requests, now) if cluster.get("edit_request_ids")
                         else (cluster["tp_cluster_name"], cluster["deletion_protection"]))
-    instance_status = tl.INSTANCE_STATUS[status]
     return {
         "cluster_id": cluster["cluster_id"],
         "tp_cluster_name": name,
@@ -30,7 +30,7 @@ def cluster_view(cluster: JsonDict, world: JsonDict, now: float, dialect: Dialec
         "container": cluster["container"],
         "deletion_protection": protection,
         "status": dialect.status_word(status),
-        "instances": [{"instance_id": i, "status": instance_status} for i in cluster["instance_ids"]],
+        "instances": instance_views(cluster, status),
         "created_at": iso(cluster["created_at"]),
     }
 

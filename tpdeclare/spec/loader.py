@@ -8,6 +8,7 @@ The order of work, one module each:
   settings    stack-wide `defaults`, `budget`, `prices`, each set once
   clusters    each cluster with defaults merged, checked (catalogue, multi-node, SSH keys, names)
   moves       `moved` entries against the declared clusters
+  outputs     `outputs` references against the declared clusters and the outputs a cluster has
 Every file is checked even after another failed, and the diagnostics come back sorted by place.
 
 Adding a top-level section (say `storage:`): describe it in the schema, write `spec/<section>.py` with
@@ -26,6 +27,7 @@ from tpdeclare.gc_pause import gc_paused
 from tpdeclare.spec.clusters import load_clusters
 from tpdeclare.spec.model import StackSpec
 from tpdeclare.spec.moves import load_moves
+from tpdeclare.spec.outputs import load_outputs
 from tpdeclare.spec.parsed import ParsedFile
 from tpdeclare.spec.reporting import Reporter
 from tpdeclare.spec.schema import validate_document
@@ -83,6 +85,7 @@ def _assemble(files: list[ParsedFile], report: Reporter) -> StackSpec | None:
     settings = load_settings(files, report)
     clusters = load_clusters(files, stack, settings, report)
     moves = load_moves(files, report)
+    outputs = load_outputs(files, report)
     if stack is None:
         return None
     return StackSpec(
@@ -93,6 +96,7 @@ def _assemble(files: list[ParsedFile], report: Reporter) -> StackSpec | None:
         prices={kind: float(s.value) for kind, s in settings.prices.items()},
         files=tuple(f.path for f in files),
         content_hash=content_hash((_hash_name(f), f.raw) for f in files),
+        outputs=outputs,
     )
 
 

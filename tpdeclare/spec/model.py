@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from tpdeclare.cluster_outputs import reference
+
 
 @dataclass(frozen=True)
 class SourceRef:
@@ -55,6 +57,20 @@ class Move:
 
 
 @dataclass(frozen=True)
+class OutputRef:
+    """An `outputs:` entry: a name for one output field of one declared cluster (clusters.ADDR.FIELD)."""
+
+    name: str
+    address: str
+    field: str
+    source: SourceRef | None = None
+
+    @property
+    def reference(self) -> str:
+        return reference(self.address, self.field)
+
+
+@dataclass(frozen=True)
 class StackSpec:
     """A whole stack: every cluster declared across its files."""
 
@@ -65,3 +81,4 @@ class StackSpec:
     prices: dict[str, float] = field(default_factory=dict)  # GPU/CPU kind -> USD per unit-hour overrides
     files: tuple[str, ...] = ()  # the spec files, as given on the command line
     content_hash: str = ""  # sha256 over the files' bytes (names + contents), for saved plans
+    outputs: dict[str, OutputRef] = field(default_factory=dict)  # `outputs:` name -> reference, in order
