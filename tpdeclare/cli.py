@@ -59,6 +59,7 @@ COMMANDS: dict[str, tuple[str, Converter]] = {
     "import": ("import_cluster", lambda a: o.ImportOptions(address=a.address, cluster_id=a.cluster_id,
                                                            specs=_specs(a))),
     "orphans": ("orphans", lambda a: o.OrphansOptions(specs=_specs(a))),
+    "doctor": ("doctor", lambda a: o.DoctorOptions(json=a.json)),
     "force-unlock": ("force_unlock", lambda a: o.ForceUnlockOptions(lock_id=a.lock_id, specs=_specs(a))),
     "state list": ("state_list", _state),
     "state show": ("state_show", _state),

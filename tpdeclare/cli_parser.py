@@ -167,6 +167,9 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     p = command("orphans", "List engine clusters named like this stack's but not in its state (exit 2 if any).")
     p.add_argument("spec", nargs="+", metavar="SPEC")
 
+    p = command("doctor", "Check that tpdeclare can work safely with the engine (reads only; exit 1 if not).")
+    p.add_argument("--json", action="store_true", help="the report as JSON (format documented in the README)")
+
     p = command("force-unlock", "Release a state lock whose holder is gone.")
     p.add_argument("lock_id", metavar="ID")
     p.add_argument("spec", nargs="*", metavar="SPEC")

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from tpdeclare.api.vocabulary import (
-    CLUSTER_DESTROYED,
     CLUSTER_DESTROYING,
     CLUSTER_FAILED,
+    CLUSTER_GONE,
     CLUSTER_RUNNING,
     REQUEST_COMPLETED,
     REQUEST_FAILED,
@@ -15,7 +15,7 @@ from tpdeclare.api.vocabulary import (
     REQUEST_TERMINAL,
 )
 
-__all__ = ["ClusterInfo", "CreateResult", "DeleteResult", "RequestInfo"]
+__all__ = ["ClusterInfo", "CreateResult", "DeleteResult", "EditResult", "RequestInfo"]
 
 
 @dataclass(frozen=True)
@@ -73,8 +73,9 @@ class ClusterInfo:
 
     @property
     def is_destroyed(self) -> bool:
-        """DESTROYED: the cluster no longer exists (it may still be listed)."""
-        return self.status.upper() == CLUSTER_DESTROYED
+        """DESTROYED: the cluster no longer exists (it may still be listed). No other word, and no word
+        tpdeclare does not know, means that: only this and a 404 say a cluster is gone."""
+        return self.status.upper() in CLUSTER_GONE
 
     @property
     def is_destroying(self) -> bool:
@@ -96,3 +97,12 @@ class DeleteResult:
     cluster_id: str
     request_id: str | None
     message: str
+
+
+@dataclass(frozen=True)
+class EditResult:
+    """The answer to PATCH /cluster/edit: the server's words, and the CLUSTER_EDIT request to poll when the
+    edit is asynchronous (None: the engine named none)."""
+
+    message: str
+    request_id: str | None
