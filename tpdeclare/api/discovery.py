@@ -44,6 +44,7 @@ class DocumentMapping:
     info_text_only: bool
     async_edits: bool  # its edit answer carries a request ID to poll
     statuses: dict[str, tuple[str, ...]] = field(default_factory=dict)  # cluster / request -> enum words
+    fields: dict[str, tuple[str, ...]] = field(default_factory=dict)  # group -> every property it describes
 
 
 @dataclass(frozen=True)
@@ -151,29 +152,36 @@ def map_document(doc: OpenApiDocument) -> DocumentMapping:
             info_text = True
         cluster_schema = cluster_schema or info_cluster
     statuses: dict[str, tuple[str, ...]] = {}
-    if cluster_schema is not None:
+    fields: dict[str, tuple[str, ...]] = {}
+    if doc.properties(cluster_schema):
+        assert cluster_schema is not None
         described.add("cluster")
-        _map_group(doc, "cluster", cluster_schema, names, unmapped)
+        fields["cluster"] = _map_group(doc, "cluster", cluster_schema, names, unmapped)
         statuses["cluster"] = doc.enum_words(cluster_schema, names.get("status") or "status")
         instance_schema = doc.items_schema(doc.property_schema(cluster_schema, names.get("instances") or "instances"))
-        if instance_schema is not None:
+        if doc.properties(instance_schema):
+            assert instance_schema is not None
             described.add("instance")
-            _map_group(doc, "instance", instance_schema, names, unmapped)
+            fields["instance"] = _map_group(doc, "instance", instance_schema, names, unmapped)
     request_schema = doc.success_schema("GET", v.PATH_REQUEST_INFO)
-    if request_schema is not None:
+    if doc.properties(request_schema):
+        assert request_schema is not None
         described.add("request")
-        _map_group(doc, "request", request_schema, names, unmapped)
+        fields["request"] = _map_group(doc, "request", request_schema, names, unmapped)
         statuses["request"] = doc.enum_words(request_schema, names.get("request_status") or "status")
     edit_schema = doc.success_schema("PATCH", v.PATH_CLUSTER_EDIT)
-    if edit_schema is not None:
+    if doc.properties(edit_schema):
+        assert edit_schema is not None
         described.add("edit")
-        _map_group(doc, "edit", edit_schema, names, unmapped)
+        fields["edit"] = _map_group(doc, "edit", edit_schema, names, unmapped)
     return DocumentMapping(names=names, unmapped=unmapped, described=frozenset(described), list_text_only=list_text,
-                           info_text_only=info_text, async_edits="edit_request_id" in names, statuses=statuses)
+                           info_text_only=info_text, async_edits="edit_request_id" in names, statuses=statuses,
+                           fields=fields)
 
 
 def _map_group(doc: OpenApiDocument, group: str, schema: dict[str, Any], names: dict[str, str | None],
-               unmapped: dict[str, str]) -> None:
+               unmapped: dict[str, str]) -> tuple[str, ...]:
+    """Map one group's fields from its schema; returns every property the schema describes."""
     props = doc.properties(schema)
     for alias in GROUPS[group]:
         got = pick(alias, props)
@@ -183,6 +191,7 @@ def _map_group(doc: OpenApiDocument, group: str, schema: dict[str, Any], names: 
             unmapped[alias.attr] = _ambiguous(got.candidates)
         elif alias.required:
             unmapped[alias.attr] = "not described"
+    return tuple(props)
 
 
 def _ambiguous(candidates: tuple[str, ...]) -> str:

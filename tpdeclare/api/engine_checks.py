@@ -127,7 +127,8 @@ def examine(client: TensorPoolClient, report: EngineReport, answers: AnswerLog, 
                    if words else "every status word seen is known")
         report.field_mapping = {answer: {attr: m.as_json() for attr, m in fields.items()}
                                 for answer, fields in client.field_map.report().items()}
-        report.assumed_fields = assumed_fields(client.field_map, contract)
+        mapping = client.discovered.mapping
+        report.assumed_fields = assumed_fields(client.field_map, contract, mapping.fields if mapping else {})
         report.skip_rest("not checked: an earlier check failed")
         order = {name: i for i, name in enumerate(CHECK_NAMES)}
         report.checks.sort(key=lambda c: order.get(c.name, len(order)))
@@ -246,7 +247,8 @@ def _clock(report: EngineReport, answers: AnswerLog, max_skew: float) -> None:
         report.add("clock", PASS, text)
 
 
-def assumed_fields(fields: FieldMap, contract: Mapping[str, Any]) -> list[dict[str, Any]]:
+def assumed_fields(fields: FieldMap, contract: Mapping[str, Any], documented: Mapping[str, tuple[str, ...]]
+                   ) -> list[dict[str, Any]]:
     """Each field the contract marks `assumed` in an answer tpdeclare reads, and what the live engine showed."""
     out = []
     schemas = contract.get("components", {}).get("schemas", {})
@@ -266,6 +268,8 @@ def assumed_fields(fields: FieldMap, contract: Mapping[str, Any]) -> list[dict[s
                                  by="answer" if mapped.confirmed else "document")
             elif prop in fields.seen_fields(_SCHEMA_GROUPS.get(schema_name, "")):
                 entry.update(status="confirmed", wire=prop, by="answer")
+            elif prop in documented.get(_SCHEMA_GROUPS.get(schema_name, ""), ()):
+                entry.update(status="confirmed", wire=prop, by="document")
             out.append(entry)
     return out
 
