@@ -219,3 +219,15 @@ def test_the_report_covers_every_answer_and_field():
 def test_an_alias_table_entry_is_plain_data():
     alias = Alias("x", "the x", ("x", "y"), "string")
     assert alias.contract_name == "x" and alias.required and not alias.nullable
+
+
+@pytest.mark.parametrize("key", ["\x1b[2Jgotcha", "a\u202etxt.exe", "x" * 5000, "line\nbreak"])
+def test_field_names_an_engine_sent_are_escaped_and_cut_in_messages(key):
+    with pytest.raises(TextOnly) as info:
+        fresh().list_items({key: "text"})
+    for text in (str(info.value), info.value.seen):
+        assert "\x1b" not in text and "\u202e" not in text and "\n" not in text and len(text) < 600
+    many = {f"k{i}": 1 for i in range(40)}
+    with pytest.raises(ShapeError) as shape:
+        fresh().settle("cluster", many, "")
+    assert str(shape.value).endswith("'k10', 'k11' …)")

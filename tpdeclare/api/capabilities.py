@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tpdeclare.api.field_mapping import SHOWN_KEYS, FieldMap, Mapped
+from tpdeclare.api.field_mapping import FieldMap, Mapped, shown_keys
 from tpdeclare.api.vocabulary import PATH_CLUSTER_LIST
 from tpdeclare.errors import ApiError
 
@@ -53,7 +53,7 @@ def lookup_from(fields: FieldMap, clusters_seen: int) -> Lookup:
     is checked against it."""
     id_field, name_field = fields.mapped("cluster_id"), fields.mapped("cluster_name")
     if clusters_seen and not name_field.confirmed:
-        shown = ", ".join(repr(k) for k in fields.seen_fields("cluster")[:SHOWN_KEYS]) or "no fields"
+        shown = shown_keys(list(fields.seen_fields("cluster"))) or "no fields"
         raise refusal(f"{clusters_seen} cluster{'s' if clusters_seen != 1 else ''} with no field tpdeclare can "
                       f"read as a name (a cluster has {shown})")
     return Lookup(id_field, name_field, clusters_seen)

@@ -33,6 +33,7 @@ RESPONSE = "response"  # the engine's real answer
 ORIGIN_WORDS = {CONTRACT: "the built-in contract", DOCUMENT: "the engine's OpenAPI document",
                 RESPONSE: "the engine's answer"}
 SHOWN_KEYS = 12
+SHOWN_KEY_CHARS = 40
 
 
 class ShapeError(Exception):
@@ -205,7 +206,7 @@ class FieldMap:
         if got.ambiguous:
             return (f"cannot tell which field{place} is {alias.label}: {_names(got.candidates)} all could be, "
                     f"and {ORIGIN_WORDS[self._origin[alias.attr]]} names '{getattr(self.fields, alias.attr)}'")
-        shown = ", ".join(repr(k) for k in list(present)[:SHOWN_KEYS]) + (" …" if len(present) > SHOWN_KEYS else "")
+        shown = shown_keys(list(present))
         return (f"no field{place} can be read as {alias.label} (looked for {_names(alias.names)} as "
                 f"{alias.kind}; it has {shown or 'no fields'})")
 
@@ -214,10 +215,16 @@ def describe_fields(d: Mapping[str, Any]) -> str:
     """What an object holds, for a refusal: `only a text message ('message')` or its field names."""
     keys = [k for k in d if isinstance(k, str)]
     if keys and all(isinstance(d[k], str) for k in keys):
-        return f"only a text message ({', '.join(repr(k) for k in keys[:SHOWN_KEYS])})"
+        return f"only a text message ({shown_keys(keys)})"
     if not keys:
         return "no fields at all"
-    return "the fields " + ", ".join(repr(k) for k in keys[:SHOWN_KEYS]) + (" …" if len(keys) > SHOWN_KEYS else "")
+    return "the fields " + shown_keys(keys)
+
+
+def shown_keys(keys: list[str]) -> str:
+    """Field names an engine sent, for a message: quoted and escaped (repr), each cut short, at most a dozen."""
+    shown = [repr(k[:SHOWN_KEY_CHARS]) + ("…" if len(k) > SHOWN_KEY_CHARS else "") for k in keys[:SHOWN_KEYS]]
+    return ", ".join(shown) + (" …" if len(keys) > SHOWN_KEYS else "")
 
 
 def _wire(name: str | None) -> str:

@@ -2,8 +2,9 @@
 
 When TensorPool renames something, this module is what changes. Nothing else in tpdeclare spells a path,
 a wire field or a status word: the parsers read response fields through a `ResponseFields` value (the
-built-in one is `BUILTIN_FIELDS`), so an engine-compatibility layer (OpenAPI discovery, known aliases)
-can hand the client another mapping without touching the parsers.
+built-in one is `BUILTIN_FIELDS`, the contract's names). The names an engine may use instead are listed
+in `field_aliases.py`; `discovery.py` (the engine's OpenAPI document) and `field_mapping.py` (the real
+answers) choose among them, so the client reads another engine's names without touching the parsers.
 """
 
 from __future__ import annotations
