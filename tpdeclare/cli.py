@@ -61,6 +61,7 @@ COMMANDS: dict[str, tuple[str, Converter]] = {
     "orphans": ("orphans", lambda a: o.OrphansOptions(specs=_specs(a))),
     "output": ("output", lambda a: o.OutputOptions(words=tuple(a.words),
                                                    output="json" if a.json else "raw" if a.raw else "text")),
+    "doctor": ("doctor", lambda a: o.DoctorOptions(json=a.json)),
     "force-unlock": ("force_unlock", lambda a: o.ForceUnlockOptions(lock_id=a.lock_id, specs=_specs(a))),
     "state list": ("state_list", _state),
     "state show": ("state_show", _state),

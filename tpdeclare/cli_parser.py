@@ -176,6 +176,10 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     fmt.add_argument("--json", action="store_true", help="machine-readable (a documented, stable shape)")
     fmt.add_argument("--raw", action="store_true", help="one value, as is, for scripts: an output or a reference")
 
+
+    p = command("doctor", "Check that tpdeclare can work safely with the engine (reads only; exit 1 if not).")
+    p.add_argument("--json", action="store_true", help="the report as JSON (format documented in the README)")
+
     p = command("force-unlock", "Release a state lock whose holder is gone.")
     p.add_argument("lock_id", metavar="ID")
     p.add_argument("spec", nargs="*", metavar="SPEC")

@@ -95,6 +95,11 @@ class OrphansOptions:
 
 
 @dataclass(frozen=True)
+class DoctorOptions:
+    json: bool = False
+
+
+@dataclass(frozen=True)
 class ForceUnlockOptions:
     lock_id: str
     specs: tuple[str, ...] = ()

@@ -2,13 +2,17 @@
 
 The paths, field names and status words it uses come from `api/vocabulary.py`; the exchange rules
 (deadlines, the one retry layer, exactly-once sends) from `api/transport.py`; the checks of what the
-server sends from `api/parsers.py`.
+server sends from `api/parsers.py`. With a `Discovery` (what the CLI gives it), the first call of a run
+reads the engine's OpenAPI document, the field names are mapped from it and settled against the real
+answers (`api/field_mapping.py`), every list must read as clusters with an ID and a name, and nothing
+that changes a cluster is sent before one has (`api/capabilities.py`).
 """
 
 from __future__ import annotations
 
 import math
 import random
+import threading
 import time
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
@@ -17,16 +21,25 @@ import requests
 
 from tpdeclare.api import vocabulary as v
 from tpdeclare.api.answer import Answer
+from tpdeclare.api.arguments import check_key, check_timeout, need_str, path_id
+from tpdeclare.api.capabilities import Lookup, lookup_from, refusal
+from tpdeclare.api.discovery import NOT_LOOKED, Discovered, Discovery, Fetched
 from tpdeclare.api.failures import MALFORMED_HINT
-from tpdeclare.api.models import ClusterInfo, CreateResult, DeleteResult, RequestInfo, SshCommand
+from tpdeclare.api.field_mapping import FieldMap, TextOnly
+from tpdeclare.api.models import ClusterInfo, CreateResult, DeleteResult, EditResult, RequestInfo, SshCommand
 from tpdeclare.api.parsers import BodyReader, ShapeError, json_body
 from tpdeclare.api.polling import PollPolicy, wait_for_request
 from tpdeclare.api.redaction import ApiLog, Secret, redact
 from tpdeclare.api.retry import RetryPolicy
-from tpdeclare.api.transport import MAX_BODY_BYTES, Transport
+from tpdeclare.api.status_words import UnknownWords
+from tpdeclare.api.transport import MAX_BODY_BYTES, Observer, Transport
 from tpdeclare.api.watchdog import watched_session
-from tpdeclare.errors import MalformedAcceptance, MalformedResponse, TpdeclareError
-from tpdeclare.identifiers import is_engine_id
+from tpdeclare.errors import (
+    ApiError,
+    ApiStatusError,
+    MalformedAcceptance,
+    MalformedResponse,
+)
 
 __all__ = [
     "ClusterInfo",
@@ -54,6 +67,11 @@ class TensorPoolClient:
     `(connect, total)` pair bounds the connect phase separately. `deadline` is the run's time limit, an
     absolute time on `clock`: no call is sent, and no retry or poll sleeps, past it (DeadlineExceeded,
     or PollTimeout from `wait_for_request`). `poll` sets the cadence of `wait_for_request`.
+
+    `edit_cluster` returns once the edit is in effect: an engine that answers it with a CLUSTER_EDIT
+    request is polled to its end (at most `edit_wait` seconds). `warn` receives the run's warnings
+    (unknown status words, once each; names the answers gave differently); `observe` sees every answer.
+    Without `discovery`, answers are read strictly by `response_fields`.
     """
 
     def __init__(
@@ -69,6 +87,10 @@ class TensorPoolClient:
         poll: PollPolicy | None = None,
         max_body_bytes: int = MAX_BODY_BYTES,
         response_fields: v.ResponseFields = v.BUILTIN_FIELDS,
+        discovery: Discovery | None = None,
+        warn: Callable[[str], None] | None = None,
+        observe: Observer | None = None,
+        edit_wait: float = 600.0,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
         rng: Callable[[], float] = random.random,
@@ -80,17 +102,26 @@ class TensorPoolClient:
             raise ValueError(f"deadline must be a time on the client's clock or None, not {deadline!r}")
         if isinstance(max_body_bytes, bool) or not isinstance(max_body_bytes, int) or max_body_bytes < 1:
             raise ValueError(f"max_body_bytes must be an int >= 1, not {max_body_bytes!r}")
-        self._key = Secret(_check_key(api_key))
+        self._key = Secret(check_key(api_key))
         self._log = ApiLog(self._key)
         self._poll = poll if poll is not None else PollPolicy()
-        self._bodies = BodyReader(response_fields, self._key)
+        log = self._log
+        self._warn = warn if warn is not None else (lambda line: log.warning("%s", line))
+        self.unknown_words = UnknownWords(self._warn)
+        self.field_map = FieldMap(response_fields, strict=discovery is None, warn=self._warn)
+        self._bodies = BodyReader(self.field_map, self._key, self.unknown_words)
+        self._discovery = discovery
+        self._discovered: Discovered | None = None
+        self._lookup: Lookup | None = None
+        self._ready_lock = threading.Lock()
+        self._edit_wait = edit_wait
         self._sleep = sleep
         self._clock = clock
         self._transport = Transport(
             base_url.strip().rstrip("/"),
             self._key,
             session=session if session is not None else watched_session(),
-            timeout=_check_timeout(timeout),
+            timeout=check_timeout(timeout),
             policy=RetryPolicy(max_retries=max_retries, max_total_wait=max_total_wait),
             deadline=deadline,
             max_body_bytes=max_body_bytes,
@@ -98,6 +129,7 @@ class TensorPoolClient:
             clock=clock,
             rng=rng,
             log=self._log,
+            observe=observe,
         )
 
     def close(self) -> None:
@@ -121,9 +153,53 @@ class TensorPoolClient:
         """The run's time limit on the client's clock, or None."""
         return self._transport.deadline
 
+    # ---------------------------------------------------------------------------------- compatibility
+    @property
+    def discovered(self) -> Discovered:
+        """What discovery found (NOT_LOOKED before the first call, or without discovery)."""
+        return self._discovered or NOT_LOOKED
+
+    def discover(self) -> Discovered:
+        """Read the engine's OpenAPI document (or the cached copy) once, and map the fields from it."""
+        if self._discovery is None or self._discovered is not None:
+            return self.discovered
+        with self._ready_lock:
+            if self._discovered is None:
+                found = self._discovery.run(self._fetch_openapi)
+                if found.mapping is not None:
+                    self.field_map.propose(found.mapping.names)
+                self._discovered = found
+        return self.discovered
+
+    def lookup_by_name(self) -> Lookup:
+        """Establish that the list reads as clusters with an ID and a name (one list call unless one was
+        read already); raises EngineIncompatible when it does not."""
+        if self._lookup is None:
+            self.list_clusters()
+        assert self._lookup is not None
+        return self._lookup
+
+    def _before_change(self) -> None:
+        """Nothing that changes a cluster is sent before lookup by name is established."""
+        if self._discovery is not None:
+            self.lookup_by_name()
+
+    def _fetch_openapi(self, etag: str | None) -> Fetched:
+        headers = {v.H_IF_NONE_MATCH: etag} if etag else None
+        try:
+            answer = self._transport.idempotent("GET", v.PATH_OPENAPI, headers=headers, also_ok=frozenset({304}))
+        except ApiStatusError as exc:
+            return Fetched(exc.status, missing=f"GET {v.PATH_OPENAPI} answered HTTP {exc.status}")
+        except MalformedResponse as exc:
+            return Fetched(None, missing=exc.message)
+        if answer.oversized:
+            return Fetched(answer.status, missing="the document is too large to read")
+        return Fetched(answer.status, answer.body, answer.header(v.H_ETAG))
+
     # ---------------------------------------------------------------------------------- endpoints
     def health(self) -> str:
         """POST /health: the server's greeting. Raises Unauthorized for a bad key."""
+        self.discover()
         answer = self._transport.idempotent("POST", v.PATH_HEALTH)
         return self._parse("POST", v.PATH_HEALTH, answer, self._bodies.message, allow_empty=True)
 
@@ -145,15 +221,16 @@ class TensorPoolClient:
         that nothing was sent, raises ApiConnectionError; a run deadline already passed, DeadlineExceeded.
         A 429 raises RateLimited: the request was not done.
         """
-        _need_str("instance_type", instance_type)
-        _need_str("tp_cluster_name", tp_cluster_name)
+        need_str("instance_type", instance_type)
+        need_str("tp_cluster_name", tp_cluster_name)
         if isinstance(num_nodes, bool) or not isinstance(num_nodes, int) or num_nodes < 1:
             raise ValueError(f"num_nodes must be an int >= 1, not {num_nodes!r}")
         if container is not None:
-            _need_str("container", container)
+            need_str("container", container)
         keys = list(public_keys)
         if not all(isinstance(k, str) for k in keys):
             raise ValueError("public_keys must be strings")
+        self._before_change()
         body: dict[str, Any] = {
             v.F_INSTANCE_TYPE: instance_type,
             v.F_NUM_NODES: num_nodes,
@@ -181,7 +258,8 @@ class TensorPoolClient:
 
     def request_info(self, request_id: str) -> RequestInfo:
         """GET /request/info/{request_id}: one poll of an asynchronous request."""
-        path = v.PATH_REQUEST_INFO.format(request_id=_path_id("request ID", request_id, self._key))
+        path = v.PATH_REQUEST_INFO.format(request_id=path_id("request ID", request_id, self._key))
+        self.discover()
         answer = self._transport.idempotent("GET", path)
         retry_after = answer.retry_after()
         return self._parse("GET", path, answer, lambda d: self._bodies.request_info(d, request_id, retry_after))
@@ -211,17 +289,22 @@ class TensorPoolClient:
             run_deadline=self.deadline,
             clock=self._clock,
             sleep=self._sleep,
-            log=self._log,
         )
 
     def list_clusters(self) -> list[ClusterInfo]:
-        """GET /cluster/list?include_org=true: every cluster the key can see (one call)."""
+        """GET /cluster/list?include_org=true: every cluster the key can see (one call). With discovery,
+        a list that cannot be read as clusters with an ID and a name raises EngineIncompatible."""
+        self.discover()
         answer = self._transport.idempotent("GET", v.PATH_CLUSTER_LIST, params=v.LIST_PARAMS)
-        return self._parse("GET", v.PATH_CLUSTER_LIST, answer, self._bodies.cluster_list)
+        clusters = self._parse("GET", v.PATH_CLUSTER_LIST, answer, self._bodies.cluster_list)
+        if self._discovery is not None:
+            self._lookup = lookup_from(self.field_map, len(clusters))
+        return clusters
 
     def cluster_info(self, cluster_id: str) -> ClusterInfo:
         """GET /cluster/info/{cluster_id}. Raises NotFound for an unknown cluster."""
-        path = v.PATH_CLUSTER_INFO.format(cluster_id=_path_id("cluster ID", cluster_id, self._key))
+        path = v.PATH_CLUSTER_INFO.format(cluster_id=path_id("cluster ID", cluster_id, self._key))
+        self.discover()
         answer = self._transport.idempotent("GET", path)
         return self._parse("GET", path, answer, self._bodies.cluster_info)
 
@@ -229,19 +312,23 @@ class TensorPoolClient:
         """GET /ssh/{instance_id}?system=...: the ready command to log in to an instance, as `tp ssh` asks
         for it (`system` is the user's platform.system(): Linux, Darwin, Windows). Raises NotFound for an
         unknown instance, Conflict (409) for one that cannot be reached yet."""
-        path = v.PATH_SSH.format(instance_id=_path_id("instance ID", instance_id, self._key))
-        _need_str("system", system)
+        path = v.PATH_SSH.format(instance_id=path_id("instance ID", instance_id, self._key))
+        need_str("system", system)
+        self.discover()
         answer = self._transport.idempotent("GET", path, params={v.SSH_SYSTEM_PARAM: system})
         return self._parse("GET", path, answer, lambda d: self._bodies.ssh(d, instance_id))
 
     def edit_cluster(
         self, cluster_id: str, *, cluster_name: str | None = None, deletion_protection: bool | None = None
     ) -> str:
-        """PATCH /cluster/edit/{cluster_id}: rename and/or set deletion protection (idempotent, retried)."""
-        path = v.PATH_CLUSTER_EDIT.format(cluster_id=_path_id("cluster ID", cluster_id, self._key))
+        """PATCH /cluster/edit/{cluster_id}: rename and/or set deletion protection (idempotent, retried).
+
+        Returns once the edit is in effect: an answer naming a CLUSTER_EDIT request is polled to its end
+        (FAILED raises ApiError; no end within `edit_wait` or the run's deadline, PollTimeout)."""
+        path = v.PATH_CLUSTER_EDIT.format(cluster_id=path_id("cluster ID", cluster_id, self._key))
         body: dict[str, Any] = {}
         if cluster_name is not None:
-            _need_str("cluster_name", cluster_name)
+            need_str("cluster_name", cluster_name)
             body[v.F_EDIT_NAME] = cluster_name
         if deletion_protection is not None:
             if not isinstance(deletion_protection, bool):
@@ -249,13 +336,28 @@ class TensorPoolClient:
             body[v.F_DELETION_PROTECTION] = deletion_protection
         if not body:
             raise ValueError("edit_cluster needs cluster_name or deletion_protection")
+        self._before_change()
         answer = self._transport.idempotent("PATCH", path, body=body)
-        return self._parse("PATCH", path, answer, self._bodies.message, allow_empty=True)
+        edited: EditResult = self._parse("PATCH", path, answer, self._bodies.edit, allow_empty=True)
+        if edited.request_id is not None:
+            self._wait_for_edit(cluster_id, edited.request_id)
+        return edited.message
+
+    def _wait_for_edit(self, cluster_id: str, request_id: str) -> None:
+        """Poll an asynchronous edit's CLUSTER_EDIT request to its end."""
+        what = f"the edit of {cluster_id} to take effect"
+        info = self.wait_for_request(request_id, deadline_seconds=self._edit_wait, what=what)
+        if not info.succeeded:
+            raise ApiError(
+                f"the edit of {cluster_id} failed (request {request_id}): {info.external_message or info.status}",
+                hint="nothing was recorded for it; run the command again, or check the cluster with `tp cluster info`",
+            )
 
     def delete_cluster(self, cluster_id: str) -> DeleteResult:
         """DELETE /cluster/{cluster_id}, sent exactly once; a lost, stalled or cut answer or a 5xx raises
         OutcomeUnknown."""
-        path = v.PATH_CLUSTER_DELETE.format(cluster_id=_path_id("cluster ID", cluster_id, self._key))
+        path = v.PATH_CLUSTER_DELETE.format(cluster_id=path_id("cluster ID", cluster_id, self._key))
+        self._before_change()
         subject = f"the cluster {cluster_id}"
         answer = self._transport.once(
             "DELETE",
@@ -275,10 +377,17 @@ class TensorPoolClient:
 
         `accepted` (create/delete) says what probably happened: the error is then MalformedAcceptance.
         """
+        refused: str | None = None
         try:
             return parser(json_body(answer, allow_empty=allow_empty))
+        except TextOnly as exc:
+            problem = redact(str(exc), self._key)
+            if path == v.PATH_CLUSTER_LIST:
+                refused = redact(exc.seen, self._key)
         except ShapeError as exc:
             problem = redact(str(exc), self._key)
+        if refused is not None:
+            raise refusal(refused)
         # raised outside the except block, so the unredacted ShapeError is not kept as __context__
         message = f"{method} {path} answered HTTP {answer.status} but {problem}"
         if accepted is not None:
@@ -287,52 +396,3 @@ class TensorPoolClient:
                 hint="the next tpdeclare run looks the cluster up before doing anything else",
             )
         raise MalformedResponse(message, hint=MALFORMED_HINT)
-
-
-# ------------------------------------------------------------------------------------------ arguments
-def _check_key(api_key: object) -> str:
-    """The key, stripped; refused (without echoing it) if it cannot travel in an HTTP header."""
-    if not isinstance(api_key, str) or not api_key.strip():
-        raise TpdeclareError("no API key", hint="set TENSORPOOL_KEY")
-    key = api_key.strip()
-    if any(not ("\x21" <= ch <= "\x7e") for ch in key):
-        raise TpdeclareError(
-            "the API key contains characters that cannot be sent in an HTTP header "
-            "(spaces, control or non-ASCII characters)",
-            hint="check TENSORPOOL_KEY (or the TENSORPOOL_KEY line in ./.env) for stray characters",
-        )
-    return key
-
-
-def _check_timeout(timeout: object) -> tuple[float, float]:
-    """(connect, total) seconds from a number or a pair."""
-    def ok(x: object) -> bool:
-        return not isinstance(x, bool) and isinstance(x, (int, float)) and math.isfinite(x) and x > 0
-
-    if ok(timeout):
-        return (float(timeout), float(timeout))  # type: ignore[arg-type]
-    if isinstance(timeout, tuple) and len(timeout) == 2 and all(ok(x) for x in timeout):
-        return (float(timeout[0]), float(timeout[1]))
-    raise ValueError(f"timeout must be seconds > 0 or a (connect, total) pair, not {timeout!r}")
-
-
-def _need_str(name: str, value: object) -> None:
-    if not isinstance(value, str) or not value:
-        raise ValueError(f"{name} must be a non-empty string, not {value!r}")
-
-
-def _path_id(what: str, value: object, key: Secret) -> str:
-    """An ID for a URL path: refused, before anything is sent, unless it is a safe engine ID."""
-    _need_str(what, value)
-    assert isinstance(value, str)
-    if key.found_in(value):
-        raise TpdeclareError(f"the {what} given contains the API key; nothing was sent",
-                             hint="pass the cluster's ID (c-…), never the key")
-    if not is_engine_id(value):
-        shown = ascii(value[:40]) + ("…" if len(value) > 40 else "")
-        raise TpdeclareError(
-            f"{shown} is not a valid {what} (letters, digits, '-' and '_', at most 128 characters); "
-            "nothing was sent",
-            hint="check the ID: `tpdeclare state show` or `tp cluster list` shows the real ones",
-        )
-    return value

@@ -122,11 +122,16 @@ def make_client(
     *,
     env: Mapping[str, str] = os.environ,
     cwd: str | os.PathLike[str] = ".",
+    discover: bool = False,
     **client_kwargs: Any,
 ) -> TensorPoolClient:
     """The API client for the resolved engine; 'sandbox' is the in-process engine under <cwd>/state/.
 
-    Raises TpdeclareError for a bad engine URL or a missing key (a key is optional for the sandbox).
+    `discover`: the client reads the engine's OpenAPI document on its first call and maps fields from it
+    (what every CLI run does); the document of a remote engine is cached (`api/openapi_cache.py`), a
+    local one's (the sandbox, a loopback URL) is read every run: it is free, and a restarted local engine
+    may speak another dialect. Raises TpdeclareError for a bad engine URL or a missing key (a key is
+    optional for the sandbox).
     """
     engine = resolve_engine(engine_arg, env)
     key = resolve_api_key(env, cwd)
@@ -135,8 +140,13 @@ def make_client(
 
         inprocess = importlib.import_module(SANDBOX_MODULE)
         session = inprocess.make_inprocess_session(Path(cwd) / SANDBOX_DATA, env=env)
+        if discover:
+            client_kwargs["discovery"] = _discovery(inprocess.INPROCESS_BASE_URL, env, cached=False)
         return TensorPoolClient(inprocess.INPROCESS_BASE_URL, key or SANDBOX_KEY, session=session, **client_kwargs)
     check_engine_url(engine)
+    if discover:
+        local = is_loopback_host(urlsplit(engine).hostname or "")
+        client_kwargs["discovery"] = _discovery(engine, env, cached=not local)
     if not key:
         raise TpdeclareError(
             f"no API key: set {KEY_ENV} (or put a {KEY_ENV}=... line in ./.env)",
@@ -145,6 +155,13 @@ def make_client(
     from tpdeclare.api.client import TensorPoolClient
 
     return TensorPoolClient(engine, key, **client_kwargs)
+
+
+def _discovery(engine: str, env: Mapping[str, str], *, cached: bool) -> Any:
+    from tpdeclare.api.discovery import Discovery
+    from tpdeclare.api.openapi_cache import DocumentCache, cache_directory
+
+    return Discovery(engine, DocumentCache(cache_directory(env)) if cached else None)
 
 
 def _key_from_dotenv(path: Path) -> str | None:

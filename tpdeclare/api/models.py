@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from tpdeclare.api.vocabulary import (
-    CLUSTER_DESTROYED,
     CLUSTER_DESTROYING,
     CLUSTER_FAILED,
+    CLUSTER_GONE,
     CLUSTER_RUNNING,
     JUMPHOST_ID,
     REQUEST_COMPLETED,
@@ -16,7 +16,7 @@ from tpdeclare.api.vocabulary import (
     REQUEST_TERMINAL,
 )
 
-__all__ = ["ClusterInfo", "CreateResult", "DeleteResult", "InstanceInfo", "RequestInfo", "SshCommand",
+__all__ = ["ClusterInfo", "CreateResult", "DeleteResult", "EditResult", "InstanceInfo", "RequestInfo", "SshCommand",
            "login_instance_id"]
 
 
@@ -107,8 +107,9 @@ class ClusterInfo:
 
     @property
     def is_destroyed(self) -> bool:
-        """DESTROYED: the cluster no longer exists (it may still be listed)."""
-        return self.status.upper() == CLUSTER_DESTROYED
+        """DESTROYED: the cluster no longer exists (it may still be listed). No other word, and no word
+        tpdeclare does not know, means that: only this and a 404 say a cluster is gone."""
+        return self.status.upper() in CLUSTER_GONE
 
     @property
     def is_destroying(self) -> bool:
@@ -139,3 +140,12 @@ class SshCommand:
     instance_id: str
     command: str
     message: str
+
+
+@dataclass(frozen=True)
+class EditResult:
+    """The answer to PATCH /cluster/edit: the server's words, and the CLUSTER_EDIT request to poll when the
+    edit is asynchronous (None: the engine named none)."""
+
+    message: str
+    request_id: str | None

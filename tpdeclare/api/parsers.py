@@ -26,12 +26,26 @@ import shlex
 import unicodedata
 from typing import Any
 
+from tpdeclare.api import status_words
 from tpdeclare.api.answer import Answer
-from tpdeclare.api.models import ClusterInfo, CreateResult, DeleteResult, InstanceInfo, RequestInfo, SshCommand
+from tpdeclare.api.field_aliases import json_type
+from tpdeclare.api.field_mapping import FieldMap, ShapeError
+from tpdeclare.api.models import (
+    ClusterInfo,
+    CreateResult,
+    DeleteResult,
+    EditResult,
+    InstanceInfo,
+    RequestInfo,
+    SshCommand,
+)
 from tpdeclare.api.redaction import Secret, redact
 from tpdeclare.api.server_text import clean, excerpt
-from tpdeclare.api.vocabulary import JUMPHOST_ID, ResponseFields
+from tpdeclare.api.status_words import UnknownWords
+from tpdeclare.api.vocabulary import JUMPHOST_ID, R_CLUSTER_ID, R_INSTANCE_IDS, R_MESSAGE, R_REQUEST_ID
 from tpdeclare.identifiers import is_engine_id
+
+__all__ = ["EMPTY", "BodyReader", "ShapeError", "json_body", "json_type"]
 
 NAME_CHARS = 256
 WORD_CHARS = 64  # statuses, request types, instance types, timestamps
@@ -62,10 +76,6 @@ _CHECKS = {
 }
 
 
-class ShapeError(Exception):
-    """A 2xx body does not have the expected shape, or holds a value that is not safe to use."""
-
-
 MISSING: Any = object()  # a field that is absent (or null where null is not allowed)
 EMPTY: Any = object()  # an empty 2xx body, where one is acceptable
 
@@ -84,22 +94,6 @@ def json_body(answer: Answer, *, allow_empty: bool = False) -> Any:
     except (ValueError, RecursionError):
         shown = excerpt(raw.decode("utf-8", "replace"), 120)
         raise ShapeError(f"the body is not JSON: {shown!r}") from None
-
-
-def json_type(value: object) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, (int, float)):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "an array"
-    if isinstance(value, dict):
-        return "an object"
-    return type(value).__name__
 
 
 def _name(where: str, key: str) -> str:
@@ -127,48 +121,61 @@ def _shown(value: str) -> str:
 
 
 class BodyReader:
-    """Turns decoded 2xx bodies into results, reading fields by the names in `fields`."""
+    """Turns decoded 2xx bodies into results, reading fields by the names the `FieldMap` settles on."""
 
-    def __init__(self, fields: ResponseFields, secret: Secret):
-        self.fields = fields
+    def __init__(self, fields: FieldMap, secret: Secret, words: UnknownWords):
+        self.map = fields
         self._secret = secret
+        self._words = words
 
     # ---------------------------------------------------------------------------------- bodies
     def message(self, data: Any) -> str:
         if data is EMPTY:  # e.g. 204 No Content: nothing to say, nothing wrong
             return ""
-        return self._prose(_object(data, ""), self.fields.message, "")
+        return self._prose(_object(data, ""), self.map.fields.message, "")
 
     def create(self, data: Any) -> CreateResult:
-        f, d = self.fields, _object(data, "")
+        d = _object(data, "")
         return CreateResult(
-            cluster_id=self._id(d, f.cluster_id, "", required=True),
-            instance_ids=self._id_list(d, f.instance_ids, ""),
-            request_id=self._id(d, f.request_id, "", required=False),
-            message=self._prose(d, f.message, ""),
+            cluster_id=self._id(d, R_CLUSTER_ID, "", required=True),
+            instance_ids=self._id_list(d, R_INSTANCE_IDS, ""),
+            request_id=self._id(d, R_REQUEST_ID, "", required=False),
+            message=self._prose(d, R_MESSAGE, ""),
         )
 
     def delete(self, data: Any, cluster_id: str) -> DeleteResult:
-        f, d = self.fields, _object(data, "")
+        d = _object(data, "")
         return DeleteResult(
-            cluster_id=self._id(d, f.cluster_id, "", required=False) or cluster_id,
-            request_id=self._id(d, f.request_id, "", required=False),
-            message=self._prose(d, f.message, ""),
+            cluster_id=self._id(d, R_CLUSTER_ID, "", required=False) or cluster_id,
+            request_id=self._id(d, R_REQUEST_ID, "", required=False),
+            message=self._prose(d, R_MESSAGE, ""),
         )
 
+    def edit(self, data: Any) -> EditResult:
+        if data is EMPTY:
+            return EditResult(message="", request_id=None)
+        d = _object(data, "")
+        f = self.map.settle("edit", d, "")
+        return EditResult(message=self._prose(d, f.message, ""),
+                          request_id=self._id(d, f.edit_request_id, "", required=False))
+
     def request_info(self, data: Any, request_id: str, retry_after: float | None) -> RequestInfo:
-        f, d = self.fields, _object(data, "")
-        return RequestInfo(
+        d = _object(data, "")
+        f = self.map.settle("request", d, "")
+        info = RequestInfo(
             request_id=self._id(d, f.request_id, "", required=False) or request_id,
             request_type=self._text(d, f.request_type, "", WORD_CHARS, required=False),
-            status=self._status(d, ""),
+            status=self._status(d, f.request_status, ""),
             object_id=self._id(d, f.object_id, "", required=False),
             external_message=self._prose(d, f.external_message, "") or None,
             retry_after=retry_after,
         )
+        self._words.check(status_words.REQUEST, info.status, f"request {request_id}")
+        return info
 
     def cluster(self, data: Any, where: str) -> ClusterInfo:
-        f, d = self.fields, _object(data, where)
+        d = _object(data, where)
+        f = self.map.settle("cluster", d, where)
         cluster_id = self._id(d, f.cluster_id, where, required=True)
         jumphost_id = JUMPHOST_ID.format(cluster_id=cluster_id)
         nodes: list[InstanceInfo] = []
@@ -182,23 +189,26 @@ class BodyReader:
         num_nodes = self._get(d, f.num_nodes, where, "int", required=True)
         if num_nodes < 1:
             raise ShapeError(f"field '{_name(where, f.num_nodes)}' should be at least 1, not {num_nodes}")
-        return ClusterInfo(
+        info = ClusterInfo(
             cluster_id=cluster_id,
             name=self._text(d, f.cluster_name, where, NAME_CHARS, required=False),
             instance_type=self._text(d, f.instance_type, where, WORD_CHARS, required=True),
             num_nodes=num_nodes,
             container=self._text(d, f.container, where, CONTAINER_CHARS, required=False),
             deletion_protection=self._get(d, f.deletion_protection, where, "bool", required=True),
-            status=self._status(d, where),
+            status=self._status(d, f.status, where),
             instance_ids=tuple(n.instance_id for n in nodes),
             created_at=self._text(d, f.created_at, where, WORD_CHARS, required=False),
             instances=tuple(nodes),
             jumphost=jumphost,
         )
+        self._words.check(status_words.CLUSTER, info.status, f"cluster {info.cluster_id}")
+        return info
 
     def _instance(self, data: Any, where: str) -> InstanceInfo:
         """An instance: its ID is required and checked; status and addresses are display-only (see `_shown_word`)."""
-        f, d = self.fields, _object(data, where)
+        d = _object(data, where)
+        f = self.map.settle("instance", d, where)
         return InstanceInfo(
             instance_id=self._id(d, f.instance_id, where, required=True),
             status=self._shown_word(d.get(f.status)),
@@ -208,7 +218,7 @@ class BodyReader:
 
     def ssh(self, data: Any, instance_id: str) -> SshCommand:
         """GET /ssh/{instance_id}: a command line that splits into words, holds no key, is printed as sent."""
-        f, d = self.fields, _object(data, "")
+        f, d = self.map.fields, _object(data, "")
         command: str = self._text(d, f.ssh_command, "", COMMAND_CHARS, required=True)
         if _PRIVATE_KEY in command.upper():
             raise ShapeError(f"field '{f.ssh_command}' holds a private key, which tpdeclare never shows")
@@ -221,20 +231,12 @@ class BodyReader:
         return SshCommand(instance_id=instance_id, command=command, message=self._prose(d, f.message, ""))
 
     def cluster_list(self, data: Any) -> list[ClusterInfo]:
-        if isinstance(data, list):  # tolerate a bare array
-            items, where = data, ""
-        else:
-            items = self._get(_object(data, ""), self.fields.clusters, "", "list", required=True)
-            where = self.fields.clusters
+        items, where = self.map.list_items(data)
         return [self.cluster(item, f"{where}[{i}]") for i, item in enumerate(items)]
 
     def cluster_info(self, data: Any) -> ClusterInfo:
-        f, d = self.fields, _object(data, "")
-        if f.cluster_info in d:
-            return self.cluster(d[f.cluster_info], f.cluster_info)
-        if f.cluster_id in d:  # tolerate the ClusterInfo at top level
-            return self.cluster(d, "")
-        raise ShapeError(f"field '{f.cluster_info}' is missing")
+        obj, where = self.map.info_object(data)
+        return self.cluster(obj, where)
 
     # ---------------------------------------------------------------------------------- fields
     def _get(self, d: dict[str, Any], key: str, where: str, kind: str, *, required: bool,
@@ -309,8 +311,8 @@ class BodyReader:
         except ValueError:
             return None
 
-    def _status(self, d: dict[str, Any], where: str) -> str:
-        status: str = self._text(d, self.fields.status, where, WORD_CHARS, required=True)
+    def _status(self, d: dict[str, Any], key: str, where: str) -> str:
+        status: str = self._text(d, key, where, WORD_CHARS, required=True)
         return status.strip().upper()
 
     def _prose(self, d: dict[str, Any], key: str, where: str) -> str:

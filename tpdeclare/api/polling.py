@@ -8,7 +8,6 @@ from dataclasses import dataclass
 
 from tpdeclare.api.failures import seconds_text
 from tpdeclare.api.models import RequestInfo
-from tpdeclare.api.redaction import ApiLog
 from tpdeclare.errors import DeadlineExceeded, PollTimeout
 
 STILL_RUNNING_HINT = "the request may still finish: the next tpdeclare run picks it up"
@@ -60,20 +59,19 @@ def wait_for_request(
     run_deadline: float | None,
     clock: Callable[[], float],
     sleep: Callable[[float], None],
-    log: ApiLog,
 ) -> RequestInfo:
     """Poll until COMPLETED or FAILED and return that RequestInfo (the caller judges FAILED).
 
     After `deadline_seconds`, or when the run's deadline leaves no time for the next poll, it raises
     PollTimeout naming `what`, with `request_id` and the last RequestInfo seen (`last_info`); a poll
-    that the run's deadline stopped (DeadlineExceeded) ends the wait the same way.
+    that the run's deadline stopped (DeadlineExceeded) ends the wait the same way. A status tpdeclare does
+    not know keeps the wait going (the parser warned about it once), and the timeout then names it.
     """
     if isinstance(deadline_seconds, bool) or not isinstance(deadline_seconds, (int, float)) \
             or math.isnan(deadline_seconds):
         raise ValueError(f"deadline_seconds must be a number, not {deadline_seconds!r}")
     start = clock()
     zero_streak = 0
-    warned_unknown = False
     info: RequestInfo | None = None
     while True:
         try:
@@ -84,9 +82,6 @@ def wait_for_request(
             on_poll(info)
         if info.is_terminal:
             return info
-        if not info.is_known_status and not warned_unknown:
-            warned_unknown = True
-            log.warning("request %s has an unknown status %r; still polling", request_id, info.status)
         now = clock()
         remaining = deadline_seconds - (now - start)
         if remaining <= 0:
@@ -107,6 +102,8 @@ def wait_for_request(
 def _timeout(what: str, request_id: str, info: RequestInfo | None, deadline_seconds: float | None) -> PollTimeout:
     """PollTimeout after `deadline_seconds`, or (None) because the run's time limit came first."""
     last = f"request {request_id}, " + (f"last status {info.status}" if info is not None else "no status read")
+    if info is not None and not info.is_known_status:
+        last += ", a status tpdeclare does not know"
     if deadline_seconds is None:
         message = f"the run's time limit (--timeout) was reached while waiting for {what} ({last})"
     else:

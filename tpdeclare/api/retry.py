@@ -70,15 +70,15 @@ def parse_retry_after(
         if math.isfinite(seconds) and seconds >= 0:
             return seconds
         return None
-    when = _http_date(text)
+    when = http_date(text)
     if when is None:
         return None
-    reference = _http_date(date) if isinstance(date, str) else None
+    reference = http_date(date) if isinstance(date, str) else None
     base = reference if reference is not None else now()
     return max(0.0, when - base)
 
 
-def _http_date(text: str) -> float | None:
+def http_date(text: str) -> float | None:
     """An HTTP-date as epoch seconds, or None."""
     try:
         parsed = parsedate_to_datetime(text)

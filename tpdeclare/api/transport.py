@@ -62,6 +62,7 @@ DEADLINE_HINT = "the run's time limit (--timeout) was reached; run again, with a
 
 Params = Mapping[str, str]
 Body = Mapping[str, Any]
+Observer = Callable[[str, str, Answer], None]  # (method, path, answer): every answer read, for diagnosis
 
 
 class _NotSent(Exception):
@@ -106,6 +107,7 @@ class Transport:
         clock: Callable[[], float],
         rng: Callable[[], float],
         log: ApiLog,
+        observe: Observer | None = None,
     ):
         self.base_url = base_url
         self.deadline = deadline
@@ -119,22 +121,24 @@ class Transport:
         self._clock = clock
         self._rng = rng
         self._log = log
+        self._observe = observe
 
     def close(self) -> None:
         """Release the session's connections (and the in-process sandbox's file lock)."""
         self._session.close()
 
     # ------------------------------------------------------------------------------------ idempotent
-    def idempotent(self, method: str, path: str, *, params: Params | None = None, body: Body | None = None
-                   ) -> Answer:
-        """Send an idempotent request, retrying transient failures within the budget; return a 2xx answer."""
+    def idempotent(self, method: str, path: str, *, params: Params | None = None, body: Body | None = None,
+                   headers: Mapping[str, str] | None = None, also_ok: frozenset[int] = frozenset()) -> Answer:
+        """Send an idempotent request, retrying transient failures within the budget; return a 2xx answer
+        (or one whose status is in `also_ok`, e.g. 304 to a conditional GET)."""
         policy = self._policy
         start = self._clock()
         attempt = 0
         last: Answer | BaseException | None = None
         deadline_stop = False
         while True:
-            answer, failure = self._attempt(method, path, params, body)
+            answer, failure = self._attempt(method, path, params, body, headers)
             if isinstance(failure, _NotSent):
                 if last is None:
                     raise self._deadline_error(method, path, "nothing was sent")
@@ -153,7 +157,7 @@ class Transport:
             else:
                 assert answer is not None
                 status = self._status(method, path, answer, accepted=None)
-                if 200 <= status < 300:
+                if 200 <= status < 300 or status in also_ok:
                     return answer
                 if status not in RETRY_STATUSES:
                     raise status_error(method, path, answer, self._key)
@@ -204,7 +208,7 @@ class Transport:
         start = self._clock()
         attempt = 0
         while True:
-            answer, failure = self._attempt(method, path, None, body)
+            answer, failure = self._attempt(method, path, None, body, None)
             attempt += 1
             if isinstance(failure, _NotSent):
                 raise self._deadline_error(method, path, f"nothing was sent, so {not_done}")
@@ -243,8 +247,8 @@ class Transport:
             self._sleep(delay)
 
     # ------------------------------------------------------------------------------------ one exchange
-    def _attempt(self, method: str, path: str, params: Params | None, body: Body | None
-                 ) -> tuple[Answer | None, BaseException | None]:
+    def _attempt(self, method: str, path: str, params: Params | None, body: Body | None,
+                 extra_headers: Mapping[str, str] | None) -> tuple[Answer | None, BaseException | None]:
         """One exchange under its deadline. A transport failure is returned, not raised, so that the typed
         error made from it later is not chained to it implicitly (`__context__`) when its text is unsafe."""
         now = self._clock()
@@ -254,7 +258,8 @@ class Transport:
         remaining = deadline - now
         if remaining <= 0:
             return None, _NotSent()
-        headers = {"User-Agent": USER_AGENT, "Accept": "application/json", "Accept-Encoding": "identity"}
+        headers = {"User-Agent": USER_AGENT, "Accept": "application/json", "Accept-Encoding": "identity",
+                   **(extra_headers or {})}
         data = None
         if body is not None:
             data = json.dumps(body, allow_nan=False).encode("utf-8")
@@ -284,6 +289,8 @@ class Transport:
             self._log.debug("%s %s -> %s after %.3fs", method, path, type(failure).__name__, elapsed)
         elif answer is not None:
             self._log.debug("%s %s -> %s in %.3fs", method, path, answer.status, elapsed)
+            if self._observe is not None:
+                self._observe(method, path, answer)
         return answer, failure
 
     def _read(self, resp: requests.Response, watch: Watch, deadline: float) -> Answer:

@@ -2,8 +2,9 @@
 
 When TensorPool renames something, this module is what changes. Nothing else in tpdeclare spells a path,
 a wire field or a status word: the parsers read response fields through a `ResponseFields` value (the
-built-in one is `BUILTIN_FIELDS`), so an engine-compatibility layer (OpenAPI discovery, known aliases)
-can hand the client another mapping without touching the parsers.
+built-in one is `BUILTIN_FIELDS`, the contract's names). The names an engine may use instead are listed
+in `field_aliases.py`; `discovery.py` (the engine's OpenAPI document) and `field_mapping.py` (the real
+answers) choose among them, so the client reads another engine's names without touching the parsers.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from dataclasses import dataclass
 
 # ------------------------------------------------------------------------------------------- endpoints
 PATH_HEALTH = "/health"
+PATH_HEALTHZ = "/healthz"  # liveness, no auth
+PATH_OPENAPI = "/openapi.json"  # FastAPI's document of the engine itself, no auth
 PATH_CLUSTER_CREATE = "/cluster/create"
 PATH_CLUSTER_LIST = "/cluster/list"
 PATH_CLUSTER_INFO = "/cluster/info/{cluster_id}"
@@ -42,16 +45,27 @@ F_EDIT_NAME = "cluster_name"
 
 
 # ------------------------------------------------------------------------------------------- response bodies
+# The published answers of create and delete: read by these names, never remapped.
+R_CLUSTER_ID = "cluster_id"
+R_INSTANCE_IDS = "instance_ids"
+R_REQUEST_ID = "request_id"
+R_MESSAGE = "message"
+
+
 @dataclass(frozen=True)
 class ResponseFields:
-    """The wire names of the response fields tpdeclare reads, by what tpdeclare needs them for."""
+    """The wire names of the fields tpdeclare reads from list, info, request info and edit answers.
 
-    cluster_id: str = "cluster_id"
-    instance_ids: str = "instance_ids"
-    request_id: str = "request_id"
+    `clusters` / `cluster_info` None: the list answers the array itself / info answers the cluster
+    object itself. `status` is the cluster's status, `request_status` the request's.
+    """
+
     message: str = "message"
-    clusters: str = "clusters"  # GET /cluster/list: the array of clusters
-    cluster_info: str = "cluster_info"  # GET /cluster/info: the cluster object
+    # GET /cluster/list and GET /cluster/info: where the clusters are
+    clusters: str | None = "clusters"
+    cluster_info: str | None = "cluster_info"
+    # ClusterInfo
+    cluster_id: str = "cluster_id"
     cluster_name: str = "tp_cluster_name"
     instance_type: str = "instance_type"
     num_nodes: str = "num_nodes"
@@ -59,14 +73,20 @@ class ResponseFields:
     deletion_protection: str = "deletion_protection"
     status: str = "status"
     instances: str = "instances"
-    instance_id: str = "instance_id"
     created_at: str = "created_at"
+    # InstanceInfo
+    instance_id: str = "instance_id"
+    # GET /request/info
+    request_id: str = "request_id"
     request_type: str = "request_type"
+    request_status: str = "status"
     object_id: str = "object_id"
     external_message: str = "external_message"
     public_ip: str = "public_ip"  # [assumed] an instance's public address (null for private workers)
     private_ip: str = "private_ip"  # [assumed] an instance's address inside the cluster's network
     ssh_command: str = "command"  # [cli] GET /ssh/{instance_id}: the ready command `tp ssh` runs
+    # PATCH /cluster/edit: the CLUSTER_EDIT request to poll, when the engine answers one
+    edit_request_id: str = "request_id"
 
 
 BUILTIN_FIELDS = ResponseFields()
@@ -109,6 +129,8 @@ CLUSTER_STATUSES = (
     CLUSTER_DESTROYED,
     CLUSTER_FAILED,
 )
+# Only these words (and a 404) say a cluster is gone; any word tpdeclare does not know means "still there".
+CLUSTER_GONE = frozenset({CLUSTER_DESTROYED})
 
 # ------------------------------------------------------------------------------------------- headers
 H_AUTHORIZATION = "Authorization"
@@ -116,3 +138,7 @@ H_RETRY_AFTER = "Retry-After"
 H_DATE = "Date"
 H_LOCATION = "Location"
 H_CONTENT_LENGTH = "Content-Length"
+H_ETAG = "ETag"
+H_IF_NONE_MATCH = "If-None-Match"
+# Rate-limit headers an engine may send (IETF draft names, the common X- names, Retry-After).
+RATE_LIMIT_HEADER_PREFIXES = ("ratelimit", "x-ratelimit", "x-rate-limit")

@@ -19,7 +19,7 @@ from tpdeclare import errors
 from tpdeclare.apply.context import ApplyContext
 from tpdeclare.apply.create import Creator
 from tpdeclare.apply.destroy import Destroyer
-from tpdeclare.apply.edit import Editor
+from tpdeclare.apply.edit import Editor, renames_freeing_names
 from tpdeclare.apply.polling import Poller
 from tpdeclare.interrupt import Stopped
 from tpdeclare.plan.model import Action, Change, Plan
@@ -60,6 +60,7 @@ class Executor:
         self.creator = Creator(ctx, self.poller)
         self.destroyer = Destroyer(ctx, self.poller, self.creator)
         self.editor = Editor(ctx)
+        self._freeing: frozenset[str] = frozenset()
 
     def run(self, plan: Plan) -> ApplyResult:
         if plan.spec_files:
@@ -72,6 +73,10 @@ class Executor:
         drops: list[Step] = [(self._drop_intent, c, None) for c in plan.changes if c.address in plan.drop_intents]
         work: list[Step] = [(self._apply_change, c, _COUNTERS[c.action]) for c in plan.changes if c.is_change]
         work += [(self._wait_earlier, c, "waited") for c in plan.changes if c.address in set(plan.waits)]
+        # A rename away from a name that a create of this plan takes runs (and takes effect) first.
+        self._freeing = renames_freeing_names(plan)
+        renames = [step for step in work if step[0] == self._apply_change and step[1].address in self._freeing]
+        work = [step for step in work if step not in renames]
         lock = threading.Lock()
 
         def one(step: Callable[[Change], None], change: Change, counter: str | None) -> None:
@@ -94,7 +99,7 @@ class Executor:
                 with lock:
                     setattr(result, counter, getattr(result, counter) + 1)
 
-        for phase in (drops, work):
+        for phase in (drops, renames, work):
             if not phase:
                 continue
             with ThreadPoolExecutor(max_workers=min(self.parallelism, len(phase))) as pool:
@@ -142,7 +147,7 @@ class Executor:
             self.creator.create(change.address, change.desired, rec)
         elif change.action is Action.UPDATE:
             assert rec is not None
-            self.editor.update(change, rec)
+            self.editor.update(change, rec, frees_name=change.address in self._freeing)
             rec = self.ctx.recorder.get(change.address)
             if rec is not None and rec.status == CREATING:
                 self.creator.wait_created(rec, self.ctx.clock())  # an earlier run's create, still provisioning

@@ -40,7 +40,7 @@ def _run(ctx: Context, opts: ApplyOptions, signals: StopOnSignal, started: float
     spec = ctx.load_spec(opts.specs, preread)
     prices = load_prices_file(opts.planning.prices_file) if opts.planning.prices_file else None
     with planned(ctx, spec, opts.planning, command="tpdeclare apply", prices=prices, stop=signals.stop,
-                 deadline=started + opts.execution.timeout) as session:
+                 deadline=started + opts.execution.timeout, mutating=True) as session:
         emit_plan(ctx.console, session.plan, "text")
         check_applicable(session.plan)
         return execute(ctx, session, opts.execution, signals, word="Apply",

@@ -90,10 +90,10 @@ class Context:
         (time.monotonic; the --timeout of the whole run)."""
         from tpdeclare.api.connect import make_client
 
-        kwargs: dict[str, object] = {"deadline": deadline}
+        kwargs: dict[str, object] = {"deadline": deadline, "warn": self.console.warn}
         if stop is not None:
             kwargs["sleep"] = interruptible_sleep(stop)
-        client = make_client(self.options.engine, env=os.environ, cwd=str(self.cwd), **kwargs)
+        client = make_client(self.options.engine, env=os.environ, cwd=str(self.cwd), discover=True, **kwargs)
         self.clients.append(client)
         return client
 

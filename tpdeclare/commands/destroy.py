@@ -25,7 +25,7 @@ def _run(ctx: Context, opts: DestroyOptions, signals: StopOnSignal, started: flo
         spec = ctx.load_spec(opts.specs)
     planning = PlanningOptions(targets=opts.targets, destroy_all=True)
     with planned(ctx, spec, planning, command="tpdeclare destroy", stop=signals.stop, store=store,
-                 deadline=started + opts.execution.timeout) as session:
+                 deadline=started + opts.execution.timeout, mutating=True) as session:
         plan = session.plan
         emit_plan(ctx.console, plan, "text")
         check_applicable(plan)

@@ -48,8 +48,10 @@ def run(ctx: Context, opts: ImportOptions) -> int:
                     f"{opts.cluster_id} is already managed at address '{rec.address}'",
                     hint=f"use `tpdeclare state mv {rec.address} {opts.address}` to rename the address",
                 )
+        client = ctx.client()
+        client.lookup_by_name()  # the list must read as clusters with an ID and a name first
         try:
-            info = ctx.client().cluster_info(opts.cluster_id)
+            info = client.cluster_info(opts.cluster_id)
         except errors.NotFound:
             raise errors.TpdeclareError(
                 f"the engine has no cluster {opts.cluster_id}", hint="check the ID with `tp cluster list`"

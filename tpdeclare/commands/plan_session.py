@@ -53,10 +53,12 @@ class _Opened:
 
 @contextlib.contextmanager
 def _opened(ctx: Context, store: LocalStateStore, stack: str | None, command: str, engine: str, *,
-            refresh: bool, stop: threading.Event | None, deadline: float | None,
+            refresh: bool, mutating: bool, stop: threading.Event | None, deadline: float | None,
             check_state: StateCheck | None) -> Iterator[_Opened]:
     """Hold the lock; read the state (of `stack`, or whichever it is), bind it to the engine, let
-    `check_state` see it as read, settle what an interrupted run left, and read the engine if asked."""
+    `check_state` see it as read, settle what an interrupted run left, and read the engine if asked.
+    Whenever the engine is read (and always for a `mutating` command), its list must read as clusters
+    with an ID and a name, before anything else is done (EngineIncompatible otherwise)."""
     from tpdeclare.apply.recovery import needs_recovery, recover
     from tpdeclare.state.recorder import Recorder
 
@@ -68,9 +70,10 @@ def _opened(ctx: Context, store: LocalStateStore, stack: str | None, command: st
         client = None
         clusters: list[ClusterInfo] | None = None
         settled_from = None
-        if needs_recovery(state) or refresh:
+        if needs_recovery(state) or refresh or mutating:
             client = ctx.client(stop, deadline)
             clusters = read_engine(client, state) if refresh else client.list_clusters()
+            client.lookup_by_name()  # the list just read established it, or refused
         if needs_recovery(state):
             assert state is not None and clusters is not None and client is not None
             recorder = Recorder(store, state)
@@ -91,10 +94,12 @@ def planned(
     stop: threading.Event | None = None,
     store: LocalStateStore | None = None,
     deadline: float | None = None,
+    mutating: bool = False,
 ) -> Iterator[Session]:
     """Hold the state lock for the block: read the state, settle interrupted work, read the engine when
     refreshing, and plan. `spec` None plans from the state alone (a destroy whose spec is gone); no call to
-    the engine runs past `deadline` (time.monotonic)."""
+    the engine runs past `deadline` (time.monotonic). A `mutating` command (apply, destroy) reads the
+    engine's list first in any case: lookup by name must work before any change."""
     from tpdeclare.plan.planner import make_plan
     from tpdeclare.plan.refresh import observed_fields
 
@@ -103,8 +108,8 @@ def planned(
         assert spec is not None
         store = ctx.store(spec.stack)
     stack = spec.stack if spec is not None else None
-    with _opened(ctx, store, stack, command, engine, refresh=planning.refresh, stop=stop, deadline=deadline,
-                 check_state=None) as o:
+    with _opened(ctx, store, stack, command, engine, refresh=planning.refresh, mutating=mutating, stop=stop,
+                 deadline=deadline, check_state=None) as o:
         if spec is None:
             if o.state is None:
                 raise errors.StateError(f"no state at {store.path}", hint="nothing has been applied for this stack")
@@ -130,8 +135,8 @@ def saved(ctx: Context, plan_file: SavedPlan, *, command: str, stop: threading.E
     plan = plan_file.plan
     spec = StackSpec(stack=plan.stack, clusters={}, files=plan.spec_files)
     store = ctx.store(plan.stack)
-    with _opened(ctx, store, plan.stack, command, engine, refresh=False, stop=stop, deadline=deadline,
-                 check_state=plan_file.check_state) as o:
+    with _opened(ctx, store, plan.stack, command, engine, refresh=False, mutating=True, stop=stop,
+                 deadline=deadline, check_state=plan_file.check_state) as o:
         plan_file.check_recovery(o.settled_from, o.state)
         yield Session(spec=spec, store=store, state=o.state, plan=plan, engine=engine, client=o.client)
 

@@ -17,11 +17,15 @@ def run(ctx: Context, opts: RefreshOptions) -> int:
     with ctx.lock(store, "tpdeclare refresh"):
         state = ctx.read_state(store, spec.stack)
         if state is None:
+            ctx.client().lookup_by_name()  # an engine tpdeclare cannot work with is said so at once
             ctx.console.print("No state yet: nothing to refresh.")
             return 0
         state = bind_engine(state, engine, store)
         assert state is not None
-        refreshed = refresh_state(state, observed_fields(read_engine(ctx.client(), state)), utcnow_iso())
+        client = ctx.client()
+        clusters = read_engine(client, state)
+        client.lookup_by_name()  # the list just read established it, or refused
+        refreshed = refresh_state(state, observed_fields(clusters), utcnow_iso())
         if not refreshed.changed:
             ctx.console.print("The state matches the engine: nothing to refresh.")
             return 0
