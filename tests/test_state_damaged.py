@@ -25,7 +25,7 @@ CANARY = "tp-canary-key-0d5e8a1f3c"
 SPEC = """
 stack: lab
 defaults:
-  public_keys: ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKeyForDamageTests ops@lab"]
+  public_keys: ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIIAPrRylS7juAjcYNZe08XyBgPIwGZhUGwoKSqHE7nAD ops@lab"]
 clusters:
   trainer:
     instance_type: 8xH200
