@@ -126,6 +126,13 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
 
     p = command("validate", "Check spec files offline (no key, no state, no network).")
     p.add_argument("spec", nargs="+", metavar="SPEC", help="a YAML file, or a directory of them (one stack)")
+    p.add_argument("--stacks-of", action="store_true",
+                   help="the SPECs are changed files (as pre-commit passes them): validate the stack of each one's "
+                   "directory, skipping directories with no tpdeclare spec; a directory given is a stack as given")
+
+    p = command("schema", "Print the JSON Schema of spec files, as this version reads them (for editors, CI).")
+    p.add_argument("--out", metavar="FILE",
+                   help="write it to FILE instead, e.g. .tpdeclare/cluster.schema.json (directories are made)")
 
     p = command("plan", "Show what apply would change and what it would cost.", _planning)
     p.add_argument("spec", nargs="+", metavar="SPEC")
