@@ -12,10 +12,10 @@ import shutil
 from pathlib import Path
 
 import pytest
-
-from e2e_helpers import run_tp
 from tpdeclare.catalog import INSTANCE_TYPES
 from tpdeclare.resources import load_spec_json
+
+from e2e_helpers import run_tp
 from yaml_language_server import YamlLanguageServer
 
 REPO = Path(__file__).resolve().parents[1]

@@ -7,12 +7,12 @@ import json
 from pathlib import Path
 
 import pytest
-
-from e2e_helpers import cli_env, run_tp
-from plan_helpers import Move, cluster, record, stack, state
 from tpdeclare.plan.planner import make_plan
 from tpdeclare.plan.render_json import plan_to_json, render_json
 from tpdeclare.state.model import TAINTED
+
+from e2e_helpers import cli_env, run_tp
+from plan_helpers import Move, cluster, record, stack, state
 
 REPO = Path(__file__).resolve().parents[1]
 TERRAFORM = REPO / "tests" / "fixtures" / "terraform"
@@ -164,3 +164,20 @@ def test_the_cli_prints_the_same_document_and_a_saved_plan_shows_it_again(workdi
     assert doc["resource_changes"][0]["change"]["actions"] == ["create"]
     assert render_json(make_plan(stack(cluster("nb", stack="demo")), None)) == render_json(
         make_plan(stack(cluster("nb", stack="demo")), None))
+
+
+def test_a_replace_asked_for_has_no_replace_paths_and_a_create_no_reason():
+    nb = cluster("nb")
+    doc = plan_of(nb, cluster("fresh"), records=[record(nb, cluster_id="c-8")], replace=["nb"])
+    by = by_address(doc)
+    assert by["nb"]["action_reason"] == "replace_by_request" and "replace_paths" not in by["nb"]["change"]
+    assert by["fresh"]["action_reason"] is None
+
+
+def test_the_top_level_keeps_tpdeclares_keys_and_adds_only_terraforms():
+    doc = plan_of(cluster("fresh"), records=[record(cluster("old"), cluster_id="c-1")])
+    assert list(doc) == ["format_version", "stack", "state", "refreshed", "planned_values", "resource_changes",
+                         "prior_state", "forget", "conflicts", "state_sync", "cost", "summary", "blocked",
+                         "warnings", "applyable", "complete", "errored"]
+    assert not {"configuration", "variables", "output_changes", "resource_drift", "terraform_version",
+                "timestamp"} & set(doc)

@@ -14,7 +14,8 @@ from pathlib import Path
 
 from real_tools import CACHE, git, hook_repository
 
-GOOD = "# yaml-language-server: $schema=../.tpdeclare/cluster.schema.json\nclusters:\n  nb:\n    instance_type: 1xH100\n"
+GOOD = ("# yaml-language-server: $schema=../.tpdeclare/cluster.schema.json\n"
+        "clusters:\n  nb:\n    instance_type: 1xH100\n")
 BROKEN = "clusters:\n  trainer:\n    instance_type: 8xh100\n    num_node: 2\n"
 WORKFLOW = "on: push\njobs:\n  plan:\n    runs-on: ubuntu-latest\n    steps: [{run: tpdeclare validate clusters/}]\n"
 
@@ -94,3 +95,15 @@ def test_args_name_stacks_to_validate_on_every_run(tmp_path):
     done = pre_commit(repo, "run")
     assert done.returncode == 1, done.stdout + done.stderr
     assert "teams/ml/a.yaml:4:20: error:" in done.stdout
+
+
+def test_a_single_file_stack_among_others_is_named_with_the_plain_entry(tmp_path):
+    repo = user_repository(tmp_path, {
+        ".pre-commit-config.yaml": config(hook_repository(), "        entry: tpdeclare validate\n"
+                                          "        pass_filenames: false\n        args: [specs/one.yaml]\n"),
+        "specs/one.yaml": "stack: one\n" + BROKEN,
+        "specs/two.yaml": "stack: two\nclusters: {}\n",
+    })
+    done = pre_commit(repo, "run", "--all-files")
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "specs/one.yaml:4:20: error:" in done.stdout and "different stacks" not in done.stdout

@@ -6,9 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from tpdeclare.spec.changed_stacks import stacks_of
 
 from e2e_helpers import run_tp
-from tpdeclare.spec.changed_stacks import stacks_of
 
 GOOD = "clusters:\n  nb:\n    instance_type: 1xH100\n"
 BROKEN = "clusters:\n  t:\n    instance_type: 8xh100\n    num_node: 2\n"
@@ -92,7 +92,8 @@ def test_named_directories_are_stacks_as_given_and_always_validated(tmp_path, mo
 
 def test_hidden_files_and_files_at_the_root(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    tree(tmp_path, {"stack.yaml": "stack: root\n" + GOOD, ".hidden.yaml": "clusters: {}\n", "nested/.only-hidden.yaml": "clusters: {}\n"})
+    tree(tmp_path, {"stack.yaml": "stack: root\n" + GOOD, ".hidden.yaml": "clusters: {}\n",
+                    "nested/.only-hidden.yaml": "clusters: {}\n"})
     found = stacks_of(["stack.yaml", ".hidden.yaml", "nested/.only-hidden.yaml"])
     assert (found.stacks, found.skipped) == ((".",), ("nested",))
     done = run_tp(tmp_path, "validate", "--stacks-of", "stack.yaml")

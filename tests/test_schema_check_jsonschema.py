@@ -103,3 +103,37 @@ def test_new_instance_types_pass_the_schema_and_near_misses_do_not(tmp_path):
     assert {e["path"] for e in report["errors"]} == {f"$.clusters.c{i}.instance_type" for i in range(len(NEAR_MISSES))}
     validated = run_tp(tmp_path, "validate", "near.yaml")
     assert validated.stderr.count(": error: clusters.c") == len(NEAR_MISSES), validated.stderr
+
+
+# What only `validate` catches (the README says so): each spec passes check-jsonschema, file by file, and
+# `tpdeclare validate` refuses it, or warns for a type missing from the catalogue.
+TRUNCATED_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIIAPrRylS7juAjcYNZe08XyBgPIwGZhUGwoK alice@laptop"
+ONLY_VALIDATE = {
+    "type not in the catalogue": ({"s.yaml": "clusters:\n  t:\n    instance_type: 8xH10\n"}, "warning"),
+    "size not in the catalogue": ({"s.yaml": "clusters:\n  t:\n    instance_type: 3xH100\n"}, "warning"),
+    "multi-node on a single-node type": (
+        {"s.yaml": "clusters:\n  t:\n    instance_type: 1xH100\n    num_nodes: 2\n"}, "error"),
+    "no instance type and no default": ({"s.yaml": "clusters:\n  t: {num_nodes: 1}\n"}, "error"),
+    "an address in two files": ({"stack/a.yaml": "clusters:\n  t:\n    instance_type: 1xH100\n",
+                                 "stack/b.yaml": "clusters:\n  t:\n    instance_type: 2xH100\n"}, "error"),
+    "moved to an undeclared address": (
+        {"s.yaml": "clusters:\n  t:\n    instance_type: 1xH100\nmoved:\n  - {from: a, to: nowhere}\n"}, "error"),
+    "files naming different stacks": ({"stack/a.yaml": "stack: one\nclusters: {}\n",
+                                       "stack/b.yaml": "stack: two\nclusters: {}\n"}, "error"),
+    "key data that is not a key": (
+        {"s.yaml": f"clusters:\n  t:\n    instance_type: 1xH100\n    public_keys: ['{TRUNCATED_KEY}']\n"}, "error"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(ONLY_VALIDATE))
+def test_what_only_validate_catches(tmp_path, case):
+    files, severity = ONLY_VALIDATE[case]
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    code, report = check_jsonschema(SCHEMA, *(tmp_path / name for name in files))
+    assert (code, report.get("errors")) == (0, [])
+    target = "stack" if len(files) > 1 else "s.yaml"
+    done = run_tp(tmp_path, "validate", target)
+    assert f": {severity}: " in done.stderr, done.stderr
+    assert done.returncode == (1 if severity == "error" else 0), done.stderr

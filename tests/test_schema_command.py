@@ -8,11 +8,11 @@ import stat
 from pathlib import Path
 
 import pytest
-
-from e2e_helpers import assert_no_traceback, run_cli, run_tp
 from tpdeclare import __version__
 from tpdeclare.resources import load_spec_json
 from tpdeclare.spec.schema_copies import VERSION_KEY, find_modeline
+
+from e2e_helpers import assert_no_traceback, run_cli, run_tp
 
 REPO = Path(__file__).resolve().parents[1]
 KIT_COPY = REPO / "examples" / "gitops" / ".tpdeclare" / "cluster.schema.json"

@@ -6,7 +6,6 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
-
 from tpdeclare.catalog import INSTANCE_TYPES, MULTI_NODE_TYPES
 from tpdeclare.resources import load_spec_json
 from tpdeclare.spec.loader import load_stack

@@ -138,7 +138,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     p.add_argument("spec", nargs="+", metavar="SPEC")
     p.add_argument("--refresh", action="store_true", help="read the engine (one list call) and plan drift too")
     fmt = p.add_mutually_exclusive_group()
-    fmt.add_argument("--json", action="store_true", help="machine-readable plan (Terraform's actions vocabulary)")
+    fmt.add_argument("--json", action="store_true", help="machine-readable plan, in Terraform's plan JSON shape")
     fmt.add_argument("--markdown", action="store_true", help="a pull-request comment")
     p.add_argument("--out", metavar="FILE", help="save the plan, to apply exactly it later")
     p.add_argument("--detailed-exitcode", action="store_true", help="exit 2 when there are changes")
