@@ -162,6 +162,7 @@ def test_a_spec_from_a_pipe_is_read_once_and_its_modeline_not_followed(tmp_path)
 
 @pytest.mark.parametrize(("text", "expected"), [
     ("# yaml-language-server: $schema=a.json\nstack: s\n", (1, 33, "a.json")),
+    ("\ufeff# yaml-language-server: $schema=bom.json\n", (1, 33, "bom.json")),
     ("\n# intro\n#   yaml-language-server  : $schema=b.json other\n", (3, 37, "b.json")),
     ("# $schema: c.json\n", (1, 12, "c.json")),
     ("---\n# yaml-language-server: $schema=d.json\n", (2, 33, "d.json")),
@@ -181,3 +182,17 @@ def test_the_examples_validate_without_warnings(tmp_path):
         done = run_tp(REPO, "validate", example)
         assert (done.returncode, done.stderr) == (0, ""), example
     assert os.path.relpath(KIT_COPY, REPO) not in (REPO / ".gitignore").read_text()
+
+
+@pytest.mark.parametrize("kind", ["fifo", "directory"])
+def test_a_copy_that_is_not_a_file_is_warned_about_never_waited_on(tmp_path, kind):
+    kit(tmp_path, None)
+    (tmp_path / ".tpdeclare").mkdir()
+    target = tmp_path / ".tpdeclare" / "cluster.schema.json"
+    if kind == "fifo":
+        os.mkfifo(target)
+    else:
+        target.mkdir()
+    done = run_tp(tmp_path, "validate", "clusters", timeout=30)
+    assert done.returncode == 0
+    assert "'../.tpdeclare/cluster.schema.json', is not a file" in done.stderr

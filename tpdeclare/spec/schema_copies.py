@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import stat
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -57,7 +58,7 @@ class Modeline:
 
 def find_modeline(file: str, text: str) -> Modeline | None:
     """The schema named by the modeline of a spec's header (the comments before its first content), or None."""
-    for number, line in enumerate(text.splitlines(), start=1):
+    for number, line in enumerate(text.removeprefix("\ufeff").splitlines(), start=1):
         if not line.strip() or line.strip() == "---":
             continue
         if not line.startswith("#"):
@@ -85,6 +86,9 @@ def check_copy(modeline: Modeline) -> Diagnostic | None:
         return None
     refresh = f"tpdeclare schema --out {_shown(path)}"
     try:
+        if not stat.S_ISREG(os.stat(path).st_mode):  # a FIFO would block the read: never wait on one
+            return _warning(modeline, f"the schema this modeline names, '{modeline.target}', is not a file",
+                            f"write it: {refresh}")
         with open(path, "rb") as fh:
             raw = fh.read(4 * 1024 * 1024)
     except FileNotFoundError:
