@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from tpdeclare.plan.planner import make_plan
 from tpdeclare.plan.render_json import plan_to_json, render_json
-from tpdeclare.state.model import TAINTED
+from tpdeclare.state.model import PENDING, TAINTED
 
 from e2e_helpers import cli_env, run_tp
 from plan_helpers import Move, cluster, record, stack, state
@@ -181,3 +181,18 @@ def test_the_top_level_keeps_tpdeclares_keys_and_adds_only_terraforms():
                          "warnings", "applyable", "complete", "errored"]
     assert not {"configuration", "variables", "output_changes", "resource_drift", "terraform_version",
                 "timestamp"} & set(doc)
+
+
+def test_with_refresh_before_is_what_the_engine_reports_and_tpdeclares_own_reasons_show():
+    nb, gone, pending = cluster("nb", container="img:1"), cluster("gone"), cluster("pending")
+    seen = {"c-1": {"instance_type": "1xH100", "num_nodes": 1, "name": "demo-nb", "container": "img:9",
+                    "deletion_protection": False}}
+    doc = plan_of(nb, gone, pending, records=[record(nb, cluster_id="c-1"), record(gone, cluster_id="c-2"),
+                                              record(pending, status=PENDING)], observed=seen)
+    by = by_address(doc)
+    assert by["nb"]["change"]["before"]["container"] == "img:9"  # drift: the engine's value
+    assert by["nb"]["change"]["after"]["container"] == "img:1"
+    assert by["gone"]["action_reason"] == "create_because_deleted_outside"
+    assert by["gone"]["change"]["before"] is None  # nothing exists to read: Terraform's create
+    assert by["pending"]["action_reason"] == "create_because_interrupted"
+    assert [r["address"] for r in doc["prior_state"]["values"]["root_module"]["resources"]] == ["nb"]
