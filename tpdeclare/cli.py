@@ -48,7 +48,8 @@ def _state(a: argparse.Namespace) -> o.StateOptions:
 
 
 COMMANDS: dict[str, tuple[str, Converter]] = {
-    "validate": ("validate", lambda a: o.ValidateOptions(specs=_specs(a))),
+    "validate": ("validate", lambda a: o.ValidateOptions(specs=_specs(a), stacks_of=a.stacks_of)),
+    "schema": ("schema", lambda a: o.SchemaOptions(out=a.out)),
     "plan": ("plan", lambda a: o.PlanOptions(specs=_specs(a), planning=_planning(a, refresh=a.refresh),
                                              output=_output(a), out=a.out, detailed_exitcode=a.detailed_exitcode)),
     "apply": ("apply", _apply),

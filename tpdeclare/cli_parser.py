@@ -126,12 +126,19 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
 
     p = command("validate", "Check spec files offline (no key, no state, no network).")
     p.add_argument("spec", nargs="+", metavar="SPEC", help="a YAML file, or a directory of them (one stack)")
+    p.add_argument("--stacks-of", action="store_true",
+                   help="the SPECs are changed files (as pre-commit passes them): validate the stack of each one's "
+                   "directory, skipping directories with no tpdeclare spec; a directory given is a stack as given")
+
+    p = command("schema", "Print the JSON Schema of spec files, as this version reads them (for editors, CI).")
+    p.add_argument("--out", metavar="FILE",
+                   help="write it to FILE instead, e.g. .tpdeclare/cluster.schema.json (directories are made)")
 
     p = command("plan", "Show what apply would change and what it would cost.", _planning)
     p.add_argument("spec", nargs="+", metavar="SPEC")
     p.add_argument("--refresh", action="store_true", help="read the engine (one list call) and plan drift too")
     fmt = p.add_mutually_exclusive_group()
-    fmt.add_argument("--json", action="store_true", help="machine-readable plan (Terraform's actions vocabulary)")
+    fmt.add_argument("--json", action="store_true", help="machine-readable plan, in Terraform's plan JSON shape")
     fmt.add_argument("--markdown", action="store_true", help="a pull-request comment")
     p.add_argument("--out", metavar="FILE", help="save the plan, to apply exactly it later")
     p.add_argument("--detailed-exitcode", action="store_true", help="exit 2 when there are changes")

@@ -44,6 +44,12 @@ class ExecutionOptions:
 @dataclass(frozen=True)
 class ValidateOptions:
     specs: tuple[str, ...]
+    stacks_of: bool = False  # --stacks-of: the specs are changed files; validate their directories' stacks
+
+
+@dataclass(frozen=True)
+class SchemaOptions:
+    out: str | None = None  # --out FILE: write the schema there instead of printing it
 
 
 @dataclass(frozen=True)

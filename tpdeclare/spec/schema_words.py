@@ -27,6 +27,7 @@ _FIELD_WORDS = {"name": "cluster name", "stack": "stack name", "container": "con
                 "from": "address", "to": "address"}
 
 Place = Callable[..., Diagnostic]
+_COUNT_AND_WORD = re.compile(r"[1-9][0-9]{0,2}x[A-Za-z0-9]{1,16}")
 
 
 def quote(value: Any, limit: int = 60) -> str:
@@ -159,7 +160,9 @@ def _missing_keys(instance: dict[str, Any], required: list[str], smap: SourceMap
 def _bad_pattern(instance: Any, schema: dict[str, Any], path: YamlPath, ref: SourceRef, at: Place) -> Diagnostic:
     hint = schema.get("patternErrorMessage")
     if path and path[-1] == "instance_type" and isinstance(instance, str):
-        verdict = judge_instance_type(instance, hint)
+        # A count and a kind in the wrong letter case (8xfoo) is worded as the loader words an unknown type.
+        shaped = _COUNT_AND_WORD.fullmatch(instance) is not None
+        verdict = judge_instance_type(instance, "known types: " + ", ".join(INSTANCE_TYPES) if shaped else hint)
         if verdict.severity == "error":
             return at(ref, verdict.summary, verdict.hint)
         return at(ref, f"unknown instance type {quote(instance)}", hint)  # well-formed but too long a kind

@@ -1,0 +1,103 @@
+"""The real tools of tpdeclare's ecosystem that the tests drive, installed from the registries once and cached.
+
+- yaml-language-server: npm, exactly the versions of tests/tools/package-lock.json, installed with `npm ci`
+  into ~/.cache/tpdeclare-tests/npm-<hash of the lock> the first time a test needs it (a few seconds),
+  then reused; a failed install fails the test that asked.
+- pre-commit, check-jsonschema and a Rego engine (regorus): Python packages of the `test` extra, so the
+  venv of the suite has them (`python -m pre_commit`, `python -m check_jsonschema`, `import regorus`).
+- `hook_repository()`: what `pre-commit` installs tpdeclare's hook from: a git repository of this working
+  tree's package files (committed or not), made once per content in the cache.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import os
+import shutil
+import subprocess
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+TOOLS = Path(__file__).resolve().parent / "tools"
+CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "tpdeclare-tests"
+# What installing tpdeclare from a clone needs, and the hook's manifest: the hook repository holds these.
+HOOK_REPO_PATHS = ("pyproject.toml", "README.md", ".pre-commit-hooks.yaml", "tpdeclare", "specs")
+
+
+@contextmanager
+def _cache_lock(name: str):
+    CACHE.mkdir(parents=True, exist_ok=True)
+    with open(CACHE / f".{name}.lock", "w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        yield
+
+
+def _digest(paths: list[Path], root: Path) -> str:
+    h = hashlib.sha256()
+    for path in sorted(paths):
+        h.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return h.hexdigest()[:16]
+
+
+def yaml_language_server() -> list[str]:
+    """The command that starts yaml-language-server over stdio (installed on first use)."""
+    manifest = [TOOLS / "package.json", TOOLS / "package-lock.json"]
+    prefix = CACHE / f"npm-{_digest(manifest, TOOLS)}"
+    entry = prefix / "node_modules" / "yaml-language-server" / "bin" / "yaml-language-server"
+    if not entry.is_file():
+        with _cache_lock("npm"):
+            if not entry.is_file():
+                work = Path(tempfile.mkdtemp(prefix="npm-install-", dir=CACHE))
+                for f in manifest:
+                    shutil.copy(f, work / f.name)
+                done = subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--ignore-scripts"], cwd=work,
+                                      capture_output=True, text=True, timeout=600)
+                assert done.returncode == 0, f"npm ci of tests/tools failed:\n{done.stdout}\n{done.stderr}"
+                shutil.rmtree(prefix, ignore_errors=True)
+                work.rename(prefix)
+    return ["node", str(entry), "--stdio"]
+
+
+def _package_files() -> list[Path]:
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", *HOOK_REPO_PATHS],
+        cwd=REPO, capture_output=True, check=True,
+    ).stdout.decode().split("\0")
+    return [REPO / name for name in listed if name and (REPO / name).is_file()]
+
+
+def git(cwd: Path, *args: str, env: dict | None = None) -> str:
+    """Run git quietly with a fixed identity and dates (the same content makes the same commit)."""
+    fixed = {"GIT_AUTHOR_NAME": "tpdeclare tests", "GIT_AUTHOR_EMAIL": "tests@tpdeclare.invalid",
+             "GIT_COMMITTER_NAME": "tpdeclare tests", "GIT_COMMITTER_EMAIL": "tests@tpdeclare.invalid",
+             "GIT_AUTHOR_DATE": "2026-01-01T00:00:00Z", "GIT_COMMITTER_DATE": "2026-01-01T00:00:00Z"}
+    done = subprocess.run(["git", *args], cwd=cwd, env={**os.environ, **fixed, **(env or {})},
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, f"git {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}"
+    return done.stdout.strip()
+
+
+def hook_repository() -> tuple[Path, str]:
+    """(path, commit) of a git repository holding this working tree's tpdeclare, as a hook repository."""
+    files = _package_files()
+    path = CACHE / f"hook-repo-{_digest(files, REPO)}"
+    if not (path / ".git").is_dir():
+        with _cache_lock("hook-repo"):
+            if not (path / ".git").is_dir():
+                work = Path(tempfile.mkdtemp(prefix="hook-repo-", dir=CACHE))
+                for f in files:
+                    target = work / f.relative_to(REPO)
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    shutil.copy2(f, target)
+                git(work, "init", "-q", "-b", "main")
+                git(work, "add", "-A")
+                git(work, "commit", "-q", "-m", "tpdeclare working tree, for the hook tests")
+                shutil.rmtree(path, ignore_errors=True)
+                work.rename(path)
+                for old in CACHE.glob("hook-repo-*"):  # earlier working trees' copies: never used again
+                    if old != path and old.is_dir():
+                        shutil.rmtree(old, ignore_errors=True)
+    return path, git(path, "rev-parse", "HEAD")
