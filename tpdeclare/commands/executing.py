@@ -8,6 +8,7 @@ from tpdeclare import errors
 from tpdeclare.commands.context import Context
 from tpdeclare.commands.plan_session import Session
 from tpdeclare.commands.prompt import ask_yes
+from tpdeclare.commands.run_report import RunReport
 from tpdeclare.commands.signals import StopOnSignal
 from tpdeclare.options import ExecutionOptions
 from tpdeclare.plan.model import Plan
@@ -29,9 +30,11 @@ def check_applicable(plan: Plan) -> None:
 
 
 def execute(ctx: Context, session: Session, execution: ExecutionOptions, signals: StopOnSignal, *,
-            word: str, question: str | None, started: float) -> int:
+            word: str, question: str | None, started: float, report: RunReport | None = None) -> int:
     """Confirm (unless `question` is None: a saved plan was reviewed already), then run the executor with
-    every change recorded; `started` (time.monotonic) begins the --timeout that bounds the whole run."""
+    every change recorded; `started` (time.monotonic) begins the --timeout that bounds the whole run. After a
+    run with any failure, the table of what became of each change; `report` learns the same."""
+    from tpdeclare.apply import outcome
     from tpdeclare.apply.context import ApplyContext
     from tpdeclare.apply.executor import Executor
 
@@ -64,6 +67,11 @@ def execute(ctx: Context, session: Session, execution: ExecutionOptions, signals
         _checkpoint(ctx, recorder, quiet=True)
         raise
     _checkpoint(ctx, recorder, quiet=False)
+    table, now = outcome.rows(plan, result), outcome.running(recorder.snapshot(), dict(plan.prices))
+    if report is not None:
+        report.table, report.running, report.result = table, now, result
+    if not outcome.is_clean(result):
+        ctx.console.print("\n" + outcome.failure_table(word, table, now), end="")
     if result.interrupted:
         raise errors.Interrupted(
             f"{word} interrupted: {result.line()}; every cluster the engine made is recorded in state",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from tpdeclare.plan.model import Plan
+from tpdeclare.plan.model import Expiry, Plan
 
 JSON_FORMAT_VERSION = "1.0"
 
@@ -34,6 +34,8 @@ def plan_to_json(plan: Plan) -> dict[str, Any]:
                 "previous_address": c.moved_from,
                 "notes": list(c.notes),
                 "cost": {"before_hourly": c.hourly_before, "after_hourly": c.hourly_after},
+                "expires_at": c.expiry.expires_at if c.expiry else None,
+                "expiry": _expiry(c.expiry, plan.now),
             }
             for c in plan.changes
         ],
@@ -48,11 +50,23 @@ def plan_to_json(plan: Plan) -> dict[str, Any]:
             "prices_as_of": plan.prices_as_of,
             "max_hourly_cost": plan.max_hourly_cost,
             "unpriced": list(plan.cost.unpriced),
+            "until_expiry": plan.cost.until_expiry,
+            "last_expiry": plan.cost.last_expiry,
+            "hourly_without_expiry": plan.cost.hourly_without_expiry,
         },
         "summary": plan.summary(),
         "blocked": list(plan.blocked),
         "warnings": list(plan.warnings),
     }
+
+
+def _expiry(e: Expiry | None, now: str) -> dict[str, Any] | None:
+    """A cluster's lifetime in a plan: when it ends, seconds left from `as_of` (the plan's clock), spend."""
+    if e is None:
+        return None
+    return {"lifetime": e.lifetime, "expires_at": e.expires_at, "as_of": now, "seconds_left": e.seconds_left,
+            "spend_until_expiry": e.spend, "expired": e.expired, "warning": e.warn, "protected": e.protected,
+            "from_creation": e.from_creation}
 
 
 def render_json(plan: Plan) -> str:

@@ -12,7 +12,8 @@ from tpdeclare.state.model import FORMAT_VERSION, STATUSES, Record, State
 
 # Record keys that must be present in every stored record; the rest default when absent.
 REQUIRED_RECORD_KEYS = ("status", "name", "spec")
-_OPTIONAL_STR_KEYS = ("cluster_id", "request_id", "intent_id", "created_at", "updated_at", "message")
+_OPTIONAL_STR_KEYS = ("cluster_id", "request_id", "intent_id", "created_at", "updated_at", "message", "expired_at",
+                      "lifetime")
 REQUIRED_TOP_KEYS = ("format_version", "stack", "lineage", "serial", "resources")
 
 
