@@ -63,8 +63,10 @@ class Lifetimes:
     def review(self, change: Change, want: ClusterSpec | None, rec: Record | None, forced: bool,
                seen: Mapping[str, Any] | None) -> Change:
         """`change` with its cluster's lifetime attached; a destroy instead, when the lifetime has ended."""
-        if want is None or want.lifetime is None:
+        if want is None:
             return change
+        if want.lifetime is None:
+            return self._again(change, rec, forced, None) if change.action is Action.CREATE else change
         life = want.lifetime
         if change.action is Action.CREATE:
             if rec is not None and rec.status not in (PENDING, EXPIRED):  # deleted outside; its clock still runs
@@ -74,13 +76,8 @@ class Lifetimes:
                     return Change(change.address, Action.NOOP, None, None, cluster_id=rec.cluster_id, expiry=ended,
                                   notes=(f"{rec.cluster_id} is gone from the engine, and its lifetime ended at "
                                          f"{ended.expires_at}: it is recorded as expired, not created again",))
-            expiry = self.expiry(life, None, change.hourly_after, planned=True)
-            if rec is not None and rec.status == EXPIRED:
-                why = (f"replace requested with --replace {change.address}" if forced
-                       else f"its lifetime changed from {rec.lifetime} to {life.key}")
-                return replace(change, expiry=expiry, reason=REASON_REQUESTED if forced else REASON_LIFETIME_CHANGED,
-                               notes=change.notes + (f"it expired at {rec.expired_at}; created again: {why}",))
-            return replace(change, expiry=expiry)
+            return self._again(replace(change, expiry=self.expiry(life, None, change.hourly_after, planned=True)),
+                               rec, forced, life)
         if rec is None or rec.status in (PENDING, EXPIRED):
             return change
         created = self.created(rec, seen)
@@ -97,6 +94,15 @@ class Lifetimes:
         if change.action is Action.REPLACE:  # the new cluster's lifetime starts when it is created
             return replace(change, expiry=self.expiry(life, None, change.hourly_after, planned=True))
         return replace(change, expiry=current)
+
+    def _again(self, change: Change, rec: Record | None, forced: bool, life: Lifetime | None) -> Change:
+        """A create at an address remembered as expired says why it is made again."""
+        if rec is None or rec.status != EXPIRED:
+            return change
+        why = (f"replace requested with --replace {change.address}" if forced
+               else f"its lifetime changed from {rec.lifetime} to {life.key if life else 'none'}")
+        return replace(change, reason=REASON_REQUESTED if forced else REASON_LIFETIME_CHANGED,
+                       notes=change.notes + (f"it expired at {rec.expired_at}; created again: {why}",))
 
     def _destroy(self, change: Change, want: ClusterSpec, rec: Record, expiry: Expiry) -> Change:
         before = change.before or {}
@@ -174,20 +180,21 @@ def expiry_blocks(change: Change, want: ClusterSpec | None) -> list[str]:
 
 def committed(cost: Cost, changes: Iterable[Change]) -> Cost:
     """`cost` with what lifetimes commit: the spend of every cluster with one until it ends, the last end, and
-    the hourly cost of the clusters left with none."""
-    spends, ends, open_ended, any_lifetime = [], [], 0.0, False
-    for c in changes:
-        if c.after is None and c.action is not Action.NOOP:
-            continue  # destroyed by the plan
-        if c.expiry is not None and c.expiry.expires_at is not None:
-            any_lifetime = True
-            if not c.expiry.expired:
-                spends.append(c.expiry.spend)
-                ends.append(c.expiry.expires_at)
-        elif c.after is not None:
-            open_ended += c.hourly_after or 0.0
-    if not any_lifetime:
+    the hourly cost of the clusters that run on with no end (no lifetime, or kept by protection past it)."""
+    changes = list(changes)
+    if not any(c.expiry is not None for c in changes):
         return cost
-    total = None if any(s is None for s in spends) else round(sum(s for s in spends if s is not None), 6)
+    spends: list[float | None] = []
+    ends: list[str] = []
+    open_ended = 0.0
+    for c in changes:
+        if c.after is None:
+            continue  # destroyed by the plan, or never there
+        if c.expiry is not None and c.expiry.expires_at is not None and not c.expiry.expired:
+            spends.append(c.expiry.spend)
+            ends.append(c.expiry.expires_at)
+        else:
+            open_ended += c.hourly_after or 0.0
+    total = None if any(s is None for s in spends) else round(sum(s or 0.0 for s in spends), 6)
     return replace(cost, until_expiry=total, last_expiry=max(ends, default=None),
                    hourly_without_expiry=round(open_ended, 6))

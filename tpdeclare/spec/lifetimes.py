@@ -63,12 +63,14 @@ def _duration_words(key: str, value: Any) -> tuple[str, str]:
         return f"{key} {quote(value)} has an unknown unit '{unit.group(1)}'", DURATION_HINT
     if DURATION.fullmatch(text.replace(" ", "")) is None and re.fullmatch(r"([0-9]+[dhms])+", text):
         return f"{key} {quote(value)} gives its units out of order, or one twice", DURATION_HINT
-    return f"{quote(value)} is not a valid duration", DURATION_HINT
+    if re.fullmatch(r"([0-9]+[dhms])+[0-9]+", text):
+        return f"{key} {quote(value)} ends with a number without a unit", DURATION_HINT
+    return f"{key} {quote(value)} is not a duration", DURATION_HINT
 
 
 def _time_words(value: Any) -> tuple[str, str]:
     if isinstance(value, bool) or not isinstance(value, str):
-        return f"expires_at must be a date and time, got {describe(value)}", f"quote nothing: write {TIME_HINT}"
+        return f"expires_at must be a date and time, got {describe(value)}", f"write {TIME_HINT}"
     text = value.strip()
     if re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", text):
         return (f"expires_at {quote(value)} is a date without a time of day",
