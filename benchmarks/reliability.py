@@ -453,7 +453,7 @@ def kill_expire_trial(sb: Sandbox, root: Path, rng: random.Random, trial: int, *
     stack = "kexp"
     _, short, long_ = write_lifetime_stack(workdir, stack, n)
     assert until_ok(workdir, sb.env(), "apply", f"{stack}.yaml", "--auto-approve", max_runs=3)[-1] == 0
-    later = (dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=9)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    later = (dt.datetime.now(dt.UTC) + dt.timedelta(hours=9)).strftime("%Y-%m-%dT%H:%M:%SZ")
     env = sb.env(TPDECLARE_NOW=later)
     args = ("expire", f"{stack}.yaml", "--auto-approve")
     if mode == "random":
@@ -720,7 +720,8 @@ def report(out: dict, argv: list[str]) -> str:
                   f"{sum(1 for t in expires if t['deletes_once'])}/{len(expires)} trials, state clean (each expired "
                   f"address an `expired` record, nothing pending or deleting) in "
                   f"{sum(1 for t in expires if t['state_clean'])}/{len(expires)}, a later `plan --detailed-exitcode` "
-                  f"exits 0 (nothing created again) in {sum(1 for t in expires if t['plan_after'] == 0)}/{len(expires)}.",
+                  f"exits 0 (nothing created again) in "
+                  f"{sum(1 for t in expires if t['plan_after'] == 0)}/{len(expires)}.",
                   ""]
 
     # kill breakdown

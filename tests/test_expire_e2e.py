@@ -78,7 +78,8 @@ def test_expire_destroys_only_the_expired_cluster_and_apply_does_not_bring_it_ba
     assert records(applied)["short"]["status"] == "expired" and records(applied)["short"]["cluster_id"] is None
     creates = sandbox.stats()["creates_accepted"]
     again = ok(run_tp(applied, "apply", "lt.yaml", "--auto-approve", env=at(env, 9)))
-    assert "No changes." in again.stdout and "# short: destroyed because its lifetime (expires_after 8h)" in again.stdout
+    assert "No changes." in again.stdout
+    assert "# short: destroyed because its lifetime (expires_after 8h)" in again.stdout
     assert sandbox.stats()["creates_accepted"] == creates
     ok(run_tp(applied, "expire", "lt.yaml", "--auto-approve", env=at(env, 9)))  # nothing more to do: exit 0
     assert sandbox.stats()["deletes_accepted"] == 1
@@ -111,11 +112,13 @@ def test_a_protected_expired_cluster_exits_3_and_stays(tmp_path, sandbox, env):
     proc = ok(run_tp(tmp_path, "expire", "lt.yaml", "--auto-approve", env=at(env, 9)), code=3)
     assert "short: Destruction complete" in proc.stdout  # the unprotected one still goes
     assert "Error: expired clusters are kept by protection:" in proc.stderr
-    assert "guarded: its lifetime ended at " in proc.stderr and "it costs $1.99/hr, but deletion protection" in proc.stderr
+    assert "guarded: its lifetime ended at " in proc.stderr
+    assert "it costs $1.99/hr, but deletion protection" in proc.stderr
     assert "kept: its lifetime ended at " in proc.stderr and "lifecycle.prevent_destroy forbids" in proc.stderr
     assert {"lt-guarded", "lt-kept"} <= set(sandbox.by_name()) and "lt-short" not in sandbox.by_name()
     applying = ok(run_tp(tmp_path, "apply", "lt.yaml", "--auto-approve", env=at(env, 9)), code=3)
-    assert "the plan is blocked by policy" in applying.stderr and "kept by protection: the plan is blocked" in applying.stdout
+    assert "the plan is blocked by policy" in applying.stderr
+    assert "kept by protection: the plan is blocked" in applying.stdout
     assert {"lt-guarded", "lt-kept"} <= set(sandbox.by_name())
     warned = ok(run_tp(tmp_path, "expire", "lt.yaml", "--warn-only", env=at(env, 9)), code=3)
     assert "2 expired" in warned.stdout

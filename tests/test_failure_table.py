@@ -7,16 +7,16 @@ import json
 import threading
 
 import pytest
-
-from e2e_helpers import assert_no_traceback, run_tp, write
-from plan_helpers import cluster, record, stack, state
-from test_executor import FakeClient, executor_for
 from tpdeclare.apply.executor import ApplyResult
 from tpdeclare.apply.outcome import Row, document, failure_table, rows, running
 from tpdeclare.plan.planner import make_plan
 from tpdeclare.state.local import LocalStateStore
 from tpdeclare.state.model import State
 from tpdeclare.state.recorder import Recorder
+
+from e2e_helpers import assert_no_traceback, run_tp, write
+from plan_helpers import cluster, record, stack, state
+from test_executor import FakeClient, executor_for
 
 TEAM = """
     stack: team

@@ -7,14 +7,14 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
-
-from plan_helpers import cluster, record, stack, state
 from tpdeclare.plan.codec import decode_plan, encode_plan
 from tpdeclare.plan.expiry import REASON_EXPIRED, REASON_LIFETIME_CHANGED, REASON_REQUESTED
 from tpdeclare.plan.model import Action
 from tpdeclare.plan.planner import make_plan
 from tpdeclare.spec.model import Lifetime
 from tpdeclare.state.model import DELETING, EXPIRED, PENDING, Record
+
+from plan_helpers import cluster, record, stack, state
 
 NOW = datetime(2026, 11, 26, 20, 0, 0, tzinfo=UTC)  # the records of plan_helpers were created at 10:00
 H = 3600

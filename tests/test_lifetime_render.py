@@ -6,14 +6,15 @@ import json
 from dataclasses import replace
 from datetime import UTC, datetime
 
-from plan_helpers import cluster, record, stack, state
-from test_render import mixed_plan
 from tpdeclare.plan.planner import make_plan
 from tpdeclare.plan.render_json import render_json
 from tpdeclare.plan.render_markdown import render_markdown
 from tpdeclare.plan.render_summary import render_summary
 from tpdeclare.plan.render_text import Palette, render_text
 from tpdeclare.spec.model import Lifetime
+
+from plan_helpers import cluster, record, stack, state
+from test_render import mixed_plan
 
 NOW = datetime(2026, 11, 26, 20, 0, 0, tzinfo=UTC)  # plan_helpers' records were created at 10:00
 H = 3600

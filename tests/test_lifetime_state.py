@@ -9,9 +9,6 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
-
-from plan_helpers import cluster, record, stack, state
-from test_executor import FakeClient, executor_for, on_disk
 from tpdeclare.apply.recovery import recover
 from tpdeclare.errors import StateError
 from tpdeclare.plan.planner import make_plan
@@ -21,6 +18,9 @@ from tpdeclare.state.codec import dump_state, parse_state
 from tpdeclare.state.local import LocalStateStore
 from tpdeclare.state.model import DELETING, EXPIRED, READY, State
 from tpdeclare.state.recorder import Recorder
+
+from plan_helpers import cluster, record, stack, state
+from test_executor import FakeClient, executor_for, on_disk
 
 NOW = datetime(2026, 11, 26, 20, 0, 0, tzinfo=UTC)
 EIGHT_HOURS = Lifetime(expires_after=8 * 3600)
