@@ -200,3 +200,27 @@ def test_markdown_with_lifetimes_is_byte_stable_on_a_fixed_clock(tmp_path, sandb
     assert "Warning: TPDECLARE_NOW is set: lifetimes are judged as of 2026-12-04T09:00:00Z" in first.stderr
     assert first.stdout == ok(run_tp(tmp_path, "plan", "lt.yaml", "--markdown", env=fixed)).stdout
     golden("cli_plan_lifetimes.md", first.stdout)
+
+
+def test_the_gitops_kit_runs_expire_every_hour(tmp_path, sandbox, env):
+    """The kit's hourly job, its `tpdeclare` steps run as written: the first destroys what expired, the
+    second fails (exit 2) while a lifetime ends within its warn_before, so that someone is told."""
+    import shlex
+
+    import yaml
+
+    from e2e_helpers import REPO
+
+    workflow = yaml.safe_load((REPO / "examples" / "gitops" / "tpdeclare.yml").read_text())
+    hourly = [c["cron"] for c in workflow[True]["schedule"] if c["cron"].split()[1] == "*"]
+    job = workflow["jobs"]["expire"]
+    assert hourly and hourly[0] in job["if"] and hourly[0] not in workflow["jobs"]["drift"]["if"]
+    steps = [shlex.split(s["run"]) for s in job["steps"] if s.get("run", "").startswith("tpdeclare ")]
+    assert [s[:2] for s in steps] == [["tpdeclare", "expire"], ["tpdeclare", "expire"]]
+    write(tmp_path / "clusters" / "lt.yaml", SPEC.format(short="8h", extra=""))
+    ok(run_tp(tmp_path, "apply", "clusters/", "--auto-approve", env=env))
+    first = ok(run_tp(tmp_path, *steps[0][1:], env=at(env, 23.5)))
+    assert "short: Destruction complete" in first.stdout
+    second = ok(run_tp(tmp_path, *steps[1][1:], env=at(env, 23.5)), code=2)  # `long` ends within 2h
+    assert "0 expired, 1 within warn_before" in second.stdout
+    assert any("git add state/" in s.get("run", "") and s.get("if") == "always()" for s in job["steps"])
