@@ -122,6 +122,10 @@ def test_a_protected_expired_cluster_exits_3_and_stays(tmp_path, sandbox, env):
     assert {"lt-guarded", "lt-kept"} <= set(sandbox.by_name())
     warned = ok(run_tp(tmp_path, "expire", "lt.yaml", "--warn-only", env=at(env, 9)), code=3)
     assert "2 expired" in warned.stdout
+    again = ok(run_tp(tmp_path, "expire", "lt.yaml", "--auto-approve", "--json", env=at(env, 9)), code=3)
+    doc = json.loads(again.stdout)
+    assert doc["outcome"] == "protected" and doc["changes"] == []
+    assert doc["plan"]["resource_changes"][1]["expiry"]["protected"]  # `guarded`, sorted after `forever`
 
 
 def test_expires_at_in_the_past_plans_no_create(tmp_path, sandbox, env):

@@ -197,6 +197,12 @@ def test_expire_plans_only_the_destroys_of_expired_clusters():
     assert plan.cost.before_hourly == pytest.approx(6 * 1.99) and plan.cost.after_hourly == pytest.approx(5 * 1.99)
 
 
+def test_expire_records_an_expired_cluster_already_gone():
+    a = cluster("a", lifetime=life(after=8 * H))
+    plan = plan_of(a, records=[record(a, cluster_id="c-00000001")], observed={}, expire_only=True)
+    assert plan.remember_expired == ("a",) and plan.change("a").expiry.expired and plan.has_changes
+
+
 def test_the_same_clock_makes_the_same_plan_and_the_codec_keeps_it_exactly():
     a = cluster("a", lifetime=life(after=8 * H))
     b = cluster("b", "8xH200", lifetime=life(after=12 * H, warn=3 * H))

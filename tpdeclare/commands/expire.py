@@ -38,7 +38,7 @@ def _run(ctx: Context, opts: ExpireOptions, signals: StopOnSignal, started: floa
         check_applicable(plan)
         code = execute(ctx, session, opts.execution, signals, word="Expire",
                        question="Do you want to destroy these expired clusters?", started=started, report=report)
-    _refuse_protected(plan)
+    _refuse_protected(plan, report)
     return code
 
 
@@ -57,12 +57,13 @@ def _warn_only(ctx: Context, plan: Plan, report: RunReport) -> int:
     report.outcome = "warned"
     ctx.console.print(f"{ended} expired, {soon} within warn_before; nothing was changed (--warn-only)."
                       + (" `tpdeclare expire` destroys what has expired." if ended else ""))
-    _refuse_protected(plan)
+    _refuse_protected(plan, report)
     return 2
 
 
-def _refuse_protected(plan: Plan) -> None:
+def _refuse_protected(plan: Plan, report: RunReport) -> None:
     if plan.protected_expired:
+        report.outcome = "protected"  # the others went (or, with --warn-only, were only said)
         raise errors.PolicyError(
             "expired clusters are kept by protection:\n  - " + "\n  - ".join(plan.protected_expired),
             hint="they keep running, and billing; turn their protection off in the spec, or give them a later "

@@ -122,8 +122,8 @@ class Lifetimes:
                     current: dict[str, Any] | None, seen: Mapping[str, Any] | None) -> Change | None:
         """What `tpdeclare expire` makes of a planned change: the destroy of an expired cluster, and every other
         cluster left as it is (with its lifetime); nothing created, edited or replaced. None: no cluster."""
-        if change.reason == REASON_EXPIRED:
-            return change
+        if change.reason == REASON_EXPIRED or change.address in self.remember:
+            return change  # a destroy for expiry, or an expired cluster already gone: recorded as expired
         if rec is None or rec.status in (PENDING, EXPIRED) or current is None:
             return None  # no cluster (or one gone from the engine): nothing to expire, nothing to show
         expiry = None

@@ -97,9 +97,8 @@ class _Planner:
             change = self._plan_address(address, want, rec, address in forced)
             if change is None:
                 continue
-            if rec is not None and (want is None or change.action is Action.NOOP and rec.status == PENDING) and (
-                    rec.status in (PENDING, EXPIRED) or self._gone_outside(rec)):
-                forget.append(address)  # an intent never made (or made too late), a memory, a cluster gone
+            if rec is not None and self._forgotten(want, rec, change):
+                forget.append(address)
                 if rec.status == PENDING:
                     drop_intents.append(address)
             if (
@@ -188,6 +187,13 @@ class _Planner:
         if self.observed is None or not rec.cluster_id:
             return None
         return self.observed.get(rec.cluster_id)
+
+    def _forgotten(self, want: ClusterSpec | None, rec: Record, change: Change) -> bool:
+        """Whether apply drops the record: an intent never made, an expiry's memory or a cluster gone outside,
+        at an address the spec no longer has; or an intent whose cluster would be born expired."""
+        if want is None:
+            return rec.status in (PENDING, EXPIRED) or self._gone_outside(rec)
+        return rec.status == PENDING and change.action is Action.NOOP
 
     def _gone_outside(self, rec: Record) -> bool:
         return self.observed is not None and rec.status != PENDING and self._seen(rec) is None

@@ -69,5 +69,6 @@ def until_expiry_line(plan: Plan) -> str | None:
     line = f"Until expiry: {dollars(c.until_expiry)} committed"
     line += f" until {c.last_expiry} (the last lifetime's end)" if c.last_expiry else " (no lifetime is running)"
     if c.hourly_without_expiry:
-        line += f"; {hourly(c.hourly_without_expiry)} runs on with no end (clusters without a lifetime, or kept past it)"
+        line += (f"; {hourly(c.hourly_without_expiry)} runs on with no end (clusters without a lifetime, or kept "
+                 f"past it)")
     return line
