@@ -7,7 +7,6 @@ from typing import Any
 
 from tpdeclare.fields import MANAGED_FIELDS, FieldEffect
 from tpdeclare.plan.model import Action, Change, Plan
-from tpdeclare.plan.render_lifetimes import lifetime_line, top_lines, until_expiry_line, with_lifetime
 
 _HEADLINE = {
     Action.CREATE: "will be created",
@@ -63,6 +62,8 @@ def _short_key(key: str) -> str:
 
 def render_text(plan: Plan, palette: Palette | None = None) -> str:
     """The human plan, ending with the `Plan:` and `Cost:` lines."""
+    from tpdeclare.plan.render_lifetimes import top_lines  # not at start-up: every command imports Palette
+
     p = palette or Palette(False)
     lines: list[str] = []
     shown = [c for c in plan.changes if c.is_change or c.moved_from or c.notes]
@@ -93,6 +94,8 @@ def render_text(plan: Plan, palette: Palette | None = None) -> str:
 
 def lifetimes_section(plan: Plan) -> list[str]:
     """`Lifetimes:`, one line per cluster that has one (ended, or when it ends and what it costs until then)."""
+    from tpdeclare.plan.render_lifetimes import lifetime_line, with_lifetime
+
     rows = with_lifetime(plan)
     if not rows:
         return []
@@ -102,6 +105,8 @@ def lifetimes_section(plan: Plan) -> list[str]:
 
 def cost_lines(plan: Plan) -> list[str]:
     """The `Cost:` line, and the `Until expiry:` one when a cluster has a lifetime."""
+    from tpdeclare.plan.render_lifetimes import until_expiry_line
+
     committed = until_expiry_line(plan)
     return [cost_line(plan)] + ([committed] if committed else [])
 
