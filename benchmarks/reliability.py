@@ -16,7 +16,10 @@ became durable, right after its 202 was read and before its IDs were recorded, a
 halfway through a journal append, halfway through a snapshot), faults (20 % errors on every endpoint,
 commit-then-drop, FAILED provisioning; apply until it succeeds, then destroy until it succeeds),
 concurrency (five applies at once, with and without --lock-timeout) and interrupt (SIGINT/SIGTERM with
-creates in flight; then twice in a row).
+creates in flight; then twice in a row). The kill suite also kills `tpdeclare expire` (issue 14) while it
+destroys the expired half of a stack: at random moments, right before a DELETE leaves, right after its 202;
+the rerun must end with exactly those clusters gone, each DELETE accepted once, state clean and the
+expiries remembered (a later plan creates nothing).
 
     python benchmarks/reliability.py                  # full size; rewrites the `reliability` section
                                                       # of benchmarks/RESULTS.md
@@ -62,12 +65,15 @@ FAULTS = (
     "provision:failed=0.2"
 )
 KILL_POINTS = ("before_post", "after_202", "first_poll", "journal", "snapshot")
+EXPIRE_KILL_MODES = ("random", "before_delete", "after_delete")
 
 # Test-only: the CLI, SIGKILLing itself the N-th time it reaches a chosen point (TPD_CRASH_AT=point:N).
 # It patches from the outside (no hook in tpdeclare itself):
 #   before_post  a create's intent is durable; its POST is not sent yet
 #   after_202    a create's 202 was read; its cluster/request IDs are not recorded yet
 #   first_poll   the IDs are recorded; the first poll is about to go
+#   before_delete  a destroy's `deleting` record is durable; its DELETE is not sent yet
+#   after_delete   a DELETE's 202 was read; the destroy's poll has not started
 #   journal      halfway through writing a journal append (a torn line is left)
 #   snapshot     halfway through writing a snapshot's temporary file
 CRASH_WRAPPER = r"""
@@ -100,6 +106,16 @@ if point in ("before_post", "after_202"):
             die()
         return result
     _client.TensorPoolClient.create_cluster = create_cluster
+elif point in ("before_delete", "after_delete"):
+    _delete = _client.TensorPoolClient.delete_cluster
+    def delete_cluster(self, cluster_id):
+        if point == "before_delete" and reached():
+            die()
+        result = _delete(self, cluster_id)
+        if point == "after_delete" and reached():
+            die()
+        return result
+    _client.TensorPoolClient.delete_cluster = delete_cluster
 elif point == "first_poll":
     _info = _client.TensorPoolClient.request_info
     def request_info(self, request_id):
@@ -415,6 +431,67 @@ def kill_destroy_trial(sb: Sandbox, root: Path, rng: random.Random, trial: int, 
     }
 
 
+def write_lifetime_stack(workdir: Path, stack: str, n: int) -> tuple[Path, set[str], set[str]]:
+    """n one-GPU clusters, the even ones living 8h and the odd ones 24h; (path, the 8h names, the 24h names)."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    lines = [f"stack: {stack}", "clusters:"]
+    short, long_ = set(), set()
+    for i in range(n):
+        hours = 8 if i % 2 == 0 else 24
+        lines += [f"  c{i:02d}:", "    instance_type: 1xH100", f"    lifetime: {{expires_after: {hours}h}}"]
+        (short if hours == 8 else long_).add(f"{stack}-c{i:02d}")
+    path = workdir / f"{stack}.yaml"
+    path.write_text("\n".join(lines) + "\n")
+    return path, short, long_
+
+
+def kill_expire_trial(sb: Sandbox, root: Path, rng: random.Random, trial: int, *, n: int = 10,
+                      mode: str = "random") -> dict:
+    """Apply a stack half of whose lifetimes have ended on a clock 9 hours ahead (TPDECLARE_NOW); SIGKILL
+    `expire` during its destroys (at a random moment, or at a chosen point), then run it until it exits 0.
+    The expired half must be gone with one DELETE accepted each, the rest untouched, the state clean
+    (nothing pending or deleting, an `expired` record per expired address) and a later plan empty."""
+    sb.reset()
+    workdir = root / f"killexpire-{trial:03d}"
+    stack = "kexp"
+    _, short, long_ = write_lifetime_stack(workdir, stack, n)
+    assert until_ok(workdir, sb.env(), "apply", f"{stack}.yaml", "--auto-approve", max_runs=3)[-1] == 0
+    later = (dt.datetime.now(dt.UTC) + dt.timedelta(hours=9)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    env = sb.env(TPDECLARE_NOW=later)
+    args = ("expire", f"{stack}.yaml", "--auto-approve")
+    if mode == "random":
+        delay = rng.uniform(0.3, 1.6)
+        proc = start(workdir, env, *args)
+        try:
+            proc.wait(timeout=delay)
+        except subprocess.TimeoutExpired:
+            proc.send_signal(signal.SIGKILL)
+            proc.wait()
+        how = f"SIGKILL at {delay:.2f}s"
+    else:
+        nth = rng.randint(1, len(short))
+        proc = start(workdir, env, *args, crash_at=f"{mode}:{nth}")
+        proc.wait(timeout=120)
+        how = f"{mode}:{nth}"
+    kills = [{"how": how, "rc": proc.returncode, "left": state_statuses(workdir, stack)}]
+    codes = until_ok(workdir, env, *args, max_runs=6)
+    result = check(sb, workdir, stack, long_)
+    from tpdeclare.state.local import LocalStateStore
+
+    state = LocalStateStore(workdir / "state" / f"{stack}.json").read()
+    statuses = {r.name: r.status for r in state.resources.values()} if state else {}
+    clean = statuses == {**dict.fromkeys(short, "expired"), **dict.fromkeys(long_, "ready")}
+    replan = cli(workdir, env, "plan", f"{stack}.yaml", "--detailed-exitcode").returncode
+    once = result.deletes_accepted == len(short)
+    result.not_ready = [a for a in result.not_ready if state and state.resources[a].status != "expired"]
+    return {
+        "suite": "kill-expire", "mode": mode, "kills": kills, "runs_to_converge": len(codes), "codes": codes,
+        "converged": codes[-1] == 0, "check": result, "state_clean": clean, "plan_after": replan,
+        "deletes_once": once,
+        "ok": codes[-1] == 0 and result.ok() and clean and replan == 0 and once and result.creates_accepted == n,
+    }
+
+
 def fault_trial(sb: Sandbox, root: Path, trial: int, *, n: int = 20, max_runs: int = 15) -> dict:
     """With faults on every endpoint: apply until exit 0, check; then destroy until exit 0, check."""
     sb.reset()
@@ -519,7 +596,7 @@ def interrupt_trial(sb: Sandbox, root: Path, trial: int, *, n: int = 20, sig: in
 # The whole run and its report
 # ----------------------------------------------------------------------------------------------------
 def run_all(*, kill_trials: int, kill_destroy_trials: int, fault_trials: int, seed: int, n: int,
-            log=print) -> dict:
+            kill_expire_trials: int = 6, log=print) -> dict:
     rng = random.Random(seed)
     t_all = time.monotonic()
     out: dict = {"seed": seed, "n": n, "suites": {}}
@@ -538,6 +615,12 @@ def run_all(*, kill_trials: int, kill_destroy_trials: int, fault_trials: int, se
                 r = kill_destroy_trial(sb, root, rng, i, n=n)
                 trials.append(r)
                 log(f"kill-destroy {i + 1}/{kill_destroy_trials}: runs {r['codes']} ok={r['ok']} "
+                    f"{r['check'].problems()}")
+            for i in range(kill_expire_trials):
+                mode = EXPIRE_KILL_MODES[i % len(EXPIRE_KILL_MODES)]
+                r = kill_expire_trial(sb, root, rng, i, n=max(4, n // 2), mode=mode)
+                trials.append(r)
+                log(f"kill-expire {i + 1}/{kill_expire_trials} {mode}: runs {r['codes']} ok={r['ok']} "
                     f"{r['check'].problems()}")
             out["suites"]["kill"] = {"trials": trials, "wall_s": time.monotonic() - t}
             t = time.monotonic()
@@ -587,6 +670,7 @@ def report(out: dict, argv: list[str]) -> str:
     kill = suites["kill"]["trials"]
     applies = [t for t in kill if t["suite"] == "kill"]
     destroys = [t for t in kill if t["suite"] == "kill-destroy"]
+    expires = [t for t in kill if t["suite"] == "kill-expire"]
     intr = suites["interrupt"]["trials"]
     conc = suites["concurrency"]["trials"]
     faults = suites["faults"]["trials"]
@@ -629,6 +713,8 @@ def report(out: dict, argv: list[str]) -> str:
     lines.append(row("kill: apply SIGKILLed, then rerun", applies) + f" {suites['kill']['wall_s']:.0f}s |")
     if destroys:
         lines.append(row("kill: destroy SIGKILLed, then rerun", destroys) + " (incl. above) |")
+    if expires:
+        lines.append(row("kill: expire SIGKILLed during its destroys, then rerun", expires) + " (incl. above) |")
     lines.append(row("faults: apply, then destroy, until exit 0", faults,
                      checks=[t["check"] for t in faults] + [t["after_destroy"] for t in faults])
                  + f" {suites['faults']['wall_s']:.0f}s |")
@@ -637,6 +723,16 @@ def report(out: dict, argv: list[str]) -> str:
     lines.append(row("interrupt: SIGINT/SIGTERM with creates in flight", intr)
                  + f" {suites['interrupt']['wall_s']:.0f}s |")
     lines += ["", f"Overall: **{'PASS' if out['ok'] else 'FAIL'}** in {out['wall_s']:.0f}s.", ""]
+    if expires:
+        lines += [f"Expire kills: a stack of {expires[0]['check'].creates_accepted} clusters, half of whose "
+                  f"lifetimes (8h) have ended on a clock 9 hours ahead (`TPDECLARE_NOW`), the other half 24h. After "
+                  f"the rerun: expired half gone with one DELETE accepted each in "
+                  f"{sum(1 for t in expires if t['deletes_once'])}/{len(expires)} trials, state clean (each expired "
+                  f"address an `expired` record, nothing pending or deleting) in "
+                  f"{sum(1 for t in expires if t['state_clean'])}/{len(expires)}, a later `plan --detailed-exitcode` "
+                  f"exits 0 (nothing created again) in "
+                  f"{sum(1 for t in expires if t['plan_after'] == 0)}/{len(expires)}.",
+                  ""]
 
     # kill breakdown
     lines += ["### Kill trials by where the kill landed", "",
@@ -649,11 +745,16 @@ def report(out: dict, argv: list[str]) -> str:
         by_mode[t["mode"]].append(t)
     for t in destroys:
         by_mode["destroy: random SIGKILL"].append(t)
+    for t in expires:
+        by_mode[f"expire: {t['mode']}"].append(t)
     labels = {"random": "random SIGKILL (1–3 per trial, the first at 0.3–2.8 s, later ones at 0.3–1.8 s)",
               "before_post": "intent durable, POST not sent",
               "after_202": "202 read, IDs not recorded", "first_poll": "IDs recorded, first poll",
               "journal": "halfway through a journal append",
-              "snapshot": "random SIGKILL, then halfway through a snapshot"}
+              "snapshot": "random SIGKILL, then halfway through a snapshot",
+              "expire: random": "expire: random SIGKILL (0.3–1.6 s) during its destroys",
+              "expire: before_delete": "expire: `deleting` (with its expiry) durable, DELETE not sent",
+              "expire: after_delete": "expire: DELETE's 202 read, poll not started"}
     for mode, ts in by_mode.items():
         killed = sum(1 for t in ts for k in t["kills"] if k["rc"] == -9)
         total = sum(len(t["kills"]) for t in ts)
@@ -663,7 +764,7 @@ def report(out: dict, argv: list[str]) -> str:
                 left.update(k["left"])
         left_text = " / ".join(str(left.get(s, 0)) for s in ("pending", "creating", "ready", "deleting"))
         creates = sum(1 for t in ts if t.get("creates_ok", True))
-        adopted = sum(t.get("adopted", 0) for t in ts) if mode != "destroy: random SIGKILL" else "–"
+        adopted = sum(t.get("adopted", 0) for t in ts) if mode in KILL_POINTS + ("random", "snapshot") else "–"
         lines.append(f"| {labels.get(mode, mode)} | {len(ts)} | {killed}/{total} | {left_text} | {adopted} | "
                      f"{max(t['runs_to_converge'] for t in ts)} | {creates}/{len(ts)} |")
 
@@ -725,15 +826,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--kill-trials", type=int, default=40, help="apply kill trials (default 40)")
     parser.add_argument("--kill-destroy-trials", type=int, default=6, help="destroy kill trials (default 6)")
+    parser.add_argument("--kill-expire-trials", type=int, default=6, help="expire kill trials (default 6)")
     parser.add_argument("--fault-trials", type=int, default=3, help="fault trials (default 3)")
     parser.add_argument("--clusters", type=int, default=20, help="clusters in the stack (default 20)")
     parser.add_argument("--seed", type=int, default=4, help="seed of kill delays and crash points (default 4)")
     parser.add_argument("--quick", action="store_true", help="small sizes; print, do not write RESULTS.md")
     args = parser.parse_args(argv)
     if args.quick:
-        args.kill_trials, args.kill_destroy_trials, args.fault_trials = 10, 1, 1
+        args.kill_trials, args.kill_destroy_trials, args.fault_trials, args.kill_expire_trials = 10, 1, 1, 3
     out = run_all(kill_trials=args.kill_trials, kill_destroy_trials=args.kill_destroy_trials,
                   fault_trials=args.fault_trials, seed=args.seed, n=args.clusters,
+                  kill_expire_trials=args.kill_expire_trials,
                   log=lambda m: print(m, flush=True))
     text = report(out, sys.argv[1:] if argv is None else argv)
     print(text)

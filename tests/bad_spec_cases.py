@@ -898,9 +898,93 @@ NAME_CASES: list[BadSpec] = [
             ("spec.yaml:1:10: error: prices.H100\\n: 'H100\\n' is not a valid price kind",), errors=1),
 ]
 
+# --- lifetimes (issue 14): exactly one expiry key, durations with units, RFC 3339 times with a timezone ---
+
+
+def _life(body: str) -> dict[str, str]:
+    return {"spec.yaml": f"clusters:\n  t:\n    instance_type: 1xH100\n    lifetime: {body}\n"}
+
+
+_DURATION = "hint: a duration is a number with a unit (d, h, m or s), largest first, e.g. 8h, 90m or 1h30m"
+_ONE_OF = "hint: give exactly one: expires_after (a duration counted from the cluster's creation, e.g. 8h) or expires_at"
+
+LIFETIME_CASES: list[BadSpec] = [
+    BadSpec("lifetime-both-keys", _life("{expires_after: 8h, expires_at: 2026-12-05T18:00:00Z}"),
+            ("spec.yaml:4:35: error: clusters.t.lifetime: lifetime gives both expires_after and expires_at", _ONE_OF),
+            errors=1),
+    BadSpec("lifetime-neither-key", _life("{warn_before: 1h}"),
+            ("spec.yaml:4:15: error: clusters.t.lifetime: lifetime gives neither expires_after nor expires_at",
+             _ONE_OF), errors=1),
+    BadSpec("lifetime-empty-mapping", _life("{}"),
+            ("spec.yaml:4:15: error: clusters.t.lifetime: lifetime gives neither expires_after nor expires_at",),
+            errors=1),
+    BadSpec("lifetime-no-timezone", _life("{expires_at: 2026-12-05T18:00:00}"),
+            ("spec.yaml:4:28: error: clusters.t.lifetime.expires_at: expires_at '2026-12-05T18:00:00' has no "
+             "timezone", "hint: add one: 2026-12-05T18:00:00Z for UTC, or an offset such as 2026-12-05T18:00:00+01:00"),
+            errors=1),
+    BadSpec("lifetime-no-timezone-no-seconds", _life("{expires_at: '2026-12-05T18:00'}"),
+            ("spec.yaml:4:28: error: clusters.t.lifetime.expires_at: expires_at '2026-12-05T18:00' has no timezone",),
+            errors=1),
+    BadSpec("lifetime-date-only", _life("{expires_at: 2026-12-05}"),
+            ("spec.yaml:4:28: error: clusters.t.lifetime.expires_at: expires_at '2026-12-05' is a date without a "
+             "time of day", "hint: add the time and a timezone, e.g. 2026-12-05T18:00:00Z"), errors=1),
+    BadSpec("lifetime-space-separated", _life("{expires_at: '2026-12-05 18:00:00Z'}"),
+            ("spec.yaml:4:28: error: clusters.t.lifetime.expires_at: expires_at '2026-12-05 18:00:00Z' separates the "
+             "date and time with a space", "hint: write a T there"), errors=1),
+    BadSpec("lifetime-not-a-real-date", _life("{expires_at: 2026-02-30T18:00:00Z}"),
+            ("spec.yaml:4:28: error: clusters.t.lifetime.expires_at: expires_at '2026-02-30T18:00:00Z' is not a real "
+             "date and time", "hint: check the month, day, hour, minute and second"), errors=1),
+    BadSpec("lifetime-hour-25", _life("{expires_at: 2026-12-05T25:00:00Z}"),
+            ("spec.yaml:4:28: error: clusters.t.lifetime.expires_at: expires_at '2026-12-05T25:00:00Z' is not a real "
+             "date and time",), errors=1),
+    BadSpec("lifetime-time-a-number", _life("{expires_at: 20261205}"),
+            ("spec.yaml:4:28: error: clusters.t.lifetime.expires_at: expires_at must be a date and time, got an "
+             "integer (20261205)",), errors=1),
+    BadSpec("lifetime-duration-no-unit", _life("{expires_after: 8}"),
+            ("spec.yaml:4:31: error: clusters.t.lifetime.expires_after: expires_after 8 has no unit",
+             "hint: write 8h, 8m or 8d; a duration is"), errors=1),
+    BadSpec("lifetime-duration-quoted-no-unit", _life("{expires_after: '90'}"),
+            ("spec.yaml:4:31: error: clusters.t.lifetime.expires_after: expires_after '90' has no unit",), errors=1),
+    BadSpec("lifetime-duration-unknown-unit", _life("{expires_after: 2w}"),
+            ("spec.yaml:4:31: error: clusters.t.lifetime.expires_after: expires_after '2w' has an unknown unit 'w'",
+             _DURATION), errors=1),
+    BadSpec("lifetime-duration-out-of-order", _life("{expires_after: 30m1h}"),
+            ("spec.yaml:4:31: error: clusters.t.lifetime.expires_after: expires_after '30m1h' gives its units out of "
+             "order, or one twice", _DURATION), errors=1),
+    BadSpec("lifetime-duration-trailing-number", _life("{expires_after: 1h30}"),
+            ("spec.yaml:4:31: error: clusters.t.lifetime.expires_after: expires_after '1h30' ends with a number "
+             "without a unit",), errors=1),
+    BadSpec("lifetime-duration-zero", _life("{expires_after: 0h}"),
+            ("spec.yaml:4:31: error: clusters.t.lifetime.expires_after: expires_after '0h' is no time at all",
+             "hint: give a duration of at least 1s, e.g. 8h"), errors=1),
+    BadSpec("lifetime-duration-boolean", _life("{expires_after: true}"),
+            ("spec.yaml:4:31: error: clusters.t.lifetime.expires_after: expires_after must be a duration, got a "
+             "boolean (true)",), errors=1),
+    BadSpec("lifetime-warn-before-words", _life("{expires_after: 8h, warn_before: soon}"),
+            ("spec.yaml:4:48: error: clusters.t.lifetime.warn_before: warn_before 'soon' is not a duration",
+             _DURATION), errors=1),
+    BadSpec("lifetime-warn-before-zero", _life("{expires_after: 8h, warn_before: 0s}"),
+            ("spec.yaml:4:48: error: clusters.t.lifetime.warn_before: warn_before '0s' is no time at all",), errors=1),
+    BadSpec("lifetime-a-string", _life("8h"),
+            ("spec.yaml:4:15: error: clusters.t.lifetime: a lifetime is a mapping, got a string ('8h')",
+             "hint: write it indented under `lifetime:`, e.g. `lifetime: {expires_after: 8h}`"), errors=1),
+    BadSpec("lifetime-misspelt-key", _life("{expire_after: 1h}"),
+            ("spec.yaml:4:16: error: clusters.t.lifetime.expire_after: unknown key 'expire_after'",
+             "hint: did you mean 'expires_after'?"), errors=1),
+    BadSpec("lifetime-default-reported-once",
+            {"spec.yaml": "defaults:\n  lifetime:\n    expires_after: 8\nclusters:\n  t: {instance_type: 1xH100}\n"
+                          "  u: {instance_type: 1xH100}\n"},
+            ("spec.yaml:3:20: error: defaults.lifetime.expires_after: expires_after 8 has no unit",), errors=1),
+    BadSpec("lifetime-default-both-keys",
+            {"spec.yaml": "defaults:\n  lifetime: {expires_after: 8h, expires_at: 2026-12-05T18:00:00Z}\n"
+                          "clusters:\n  t: {instance_type: 1xH100}\n"},
+            ("spec.yaml:2:33: error: defaults.lifetime: lifetime gives both expires_after and expires_at",),
+            errors=1),
+]
+
 # Each class of bad input with its own corpus, by the name the tests report it under.
 CORPORA: dict[str, list[BadSpec]] = {
     "spec table": CASES, "SSH public keys": SSH_KEY_CASES, "sizes": SIZE_CASES, "stacks": STACK_CASES,
-    "names and control characters": NAME_CASES,
+    "names and control characters": NAME_CASES, "lifetimes": LIFETIME_CASES,
 }
 ALL_CASES: list[BadSpec] = [case for corpus in CORPORA.values() for case in corpus] + [MANY_ERRORS]

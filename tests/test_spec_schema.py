@@ -202,7 +202,8 @@ def _patterns() -> dict[str, str]:
 _VALID = {"#/properties/stack": "research", "#/$defs/address": "gpu-box-2", "#/$defs/instance_type": "999xCPU",
           "#/$defs/container": "nvcr.io/nvidia/pytorch:25.01-py3", "#/properties/prices/propertyNames": "H100",
           "#/$defs/cluster/properties/name": "research-trainer", "#/$defs/public_keys/items": KEY,
-          "#/properties/outputs/propertyNames": "trainer_ssh"}
+          "#/properties/outputs/propertyNames": "trainer_ssh",
+          "#/$defs/duration": "1h30m", "#/$defs/lifetime/properties/expires_at": "2026-12-05T18:00:00Z"}
 
 
 def test_every_pattern_refuses_a_trailing_newline():

@@ -32,7 +32,7 @@ def _execution(a: argparse.Namespace) -> o.ExecutionOptions:
 
 
 def _output(a: argparse.Namespace) -> o.OutputFormat:
-    return "json" if a.json else "markdown" if a.markdown else "text"
+    return "json" if a.json else "markdown" if a.markdown else "summary" if getattr(a, "summary", False) else "text"
 
 
 def _apply(a: argparse.Namespace) -> o.ApplyOptions:
@@ -40,7 +40,7 @@ def _apply(a: argparse.Namespace) -> o.ApplyOptions:
         ("--target", a.target), ("--replace", a.replace), ("--max-hourly-cost", a.max_hourly_cost is not None),
         ("--prices", a.prices), ("--no-refresh", not a.refresh)) if value)
     return o.ApplyOptions(specs=_specs(a), planning=_planning(a, refresh=a.refresh), execution=_execution(a),
-                          planning_given=given)
+                          planning_given=given, json=a.json)
 
 
 def _state(a: argparse.Namespace) -> o.StateOptions:
@@ -54,7 +54,9 @@ COMMANDS: dict[str, tuple[str, Converter]] = {
                                              output=_output(a), out=a.out, detailed_exitcode=a.detailed_exitcode)),
     "apply": ("apply", _apply),
     "destroy": ("destroy", lambda a: o.DestroyOptions(specs=_specs(a), targets=tuple(a.target),
-                                                      execution=_execution(a))),
+                                                      execution=_execution(a), json=a.json)),
+    "expire": ("expire", lambda a: o.ExpireOptions(specs=_specs(a), execution=_execution(a), json=a.json,
+                                                   warn_only=a.warn_only)),
     "show": ("show", lambda a: o.ShowOptions(specs=_specs(a), output=_output(a))),
     "refresh": ("refresh", lambda a: o.RefreshOptions(specs=_specs(a), auto_approve=a.auto_approve)),
     "import": ("import_cluster", lambda a: o.ImportOptions(address=a.address, cluster_id=a.cluster_id,

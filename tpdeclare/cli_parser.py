@@ -72,6 +72,10 @@ def usd(text: str) -> float:
     return value
 
 
+_JSON_REPORT = ("the run's report as one JSON document on stdout: each change's result, what runs now and its "
+                "hourly cost, the plan (everything else goes to stderr)")
+
+
 def _global_options(parser: argparse.ArgumentParser, suppress: bool) -> None:
     def d(value: object) -> object:
         return argparse.SUPPRESS if suppress else value
@@ -140,6 +144,8 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     fmt = p.add_mutually_exclusive_group()
     fmt.add_argument("--json", action="store_true", help="machine-readable plan, in Terraform's plan JSON shape")
     fmt.add_argument("--markdown", action="store_true", help="a pull-request comment")
+    fmt.add_argument("--summary", action="store_true",
+                     help="one line per change (destroys and replaces first), then the cost lines")
     p.add_argument("--out", metavar="FILE", help="save the plan, to apply exactly it later")
     p.add_argument("--detailed-exitcode", action="store_true", help="exit 2 when there are changes")
     p.add_argument("--destroy", action="store_true", help="plan the destruction of every cluster of the stack")
@@ -150,11 +156,20 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
                    help="plan from the state alone (apply reads the engine first by default, as Terraform does)")
     p.add_argument("--refresh", dest="refresh", action="store_true", help="read the engine first (the default)")
     p.set_defaults(refresh=True)
+    p.add_argument("--json", action="store_true", help=_JSON_REPORT)
 
     p = command("destroy", "Destroy every cluster of the stack (from its spec, its stack name, or --state alone).",
                 _executing)
     p.add_argument("spec", nargs="*", metavar="SPEC|STACK")
     p.add_argument("--target", action="append", default=[], metavar="ADDR", help="only destroy this address")
+    p.add_argument("--json", action="store_true", help=_JSON_REPORT)
+
+    p = command("expire", "Destroy the stack's clusters whose lifetime has ended, and nothing else (for schedules).",
+                _executing)
+    p.add_argument("spec", nargs="+", metavar="SPEC")
+    p.add_argument("--json", action="store_true", help=_JSON_REPORT)
+    p.add_argument("--warn-only", action="store_true",
+                   help="change nothing; exit 2 when a lifetime has ended or ends within its warn_before")
 
     p = command("show", "Show a saved plan, or the recorded state.")
     p.add_argument("spec", nargs="*", metavar="SPEC|PLANFILE")

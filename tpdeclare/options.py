@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-OutputFormat = Literal["text", "json", "markdown"]
+OutputFormat = Literal["text", "json", "markdown", "summary"]
 ValueFormat = Literal["text", "json", "raw"]
 
 
@@ -30,6 +30,7 @@ class PlanningOptions:
     max_hourly_cost: float | None = None
     prices_file: str | None = None
     destroy_all: bool = False
+    expire_only: bool = False  # `expire`: only the destroys of clusters whose lifetime has ended
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,7 @@ class ApplyOptions:
     planning: PlanningOptions = field(default_factory=PlanningOptions)
     execution: ExecutionOptions = field(default_factory=ExecutionOptions)
     planning_given: tuple[str, ...] = ()  # planning flags given explicitly (refused with a saved plan)
+    json: bool = False  # the run's report as one JSON document on stdout
 
 
 @dataclass(frozen=True)
@@ -74,6 +76,17 @@ class DestroyOptions:
     specs: tuple[str, ...]  # spec files, or none (destroy from the state alone), or a stack name
     targets: tuple[str, ...] = ()
     execution: ExecutionOptions = field(default_factory=ExecutionOptions)
+    json: bool = False  # the run's report as one JSON document on stdout
+
+
+@dataclass(frozen=True)
+class ExpireOptions:
+    """`expire`: destroy the stack's expired clusters (or, with warn_only, only say what ends soon)."""
+
+    specs: tuple[str, ...]
+    execution: ExecutionOptions = field(default_factory=ExecutionOptions)
+    json: bool = False
+    warn_only: bool = False
 
 
 @dataclass(frozen=True)

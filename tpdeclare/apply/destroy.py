@@ -60,7 +60,11 @@ class Destroyer:
                     )
             else:
                 self.poll.cluster(rec, on_poll, started, what, until_gone=True)
-        ctx.recorder.remove(address)
+        kept = rec.after_destroy(utcnow_iso())  # a destroy for expiry leaves the memory that it expired
+        if kept is None:
+            ctx.recorder.remove(address)
+        else:
+            ctx.recorder.put(kept)
         ctx.report(f"{address}: Destruction complete after {elapsed_text(ctx.clock() - started)}")
 
     def _send(self, address: str, rec: Record, before: RecordStatus) -> tuple[str | None, bool]:

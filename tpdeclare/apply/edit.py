@@ -56,12 +56,12 @@ class Editor:
         self.ctx.report(f"{change.address}: Modifications complete after "
                         f"{elapsed_text(self.ctx.clock() - started)} [id={rec.cluster_id}]")
 
-    def lift_protection(self, address: str, rec: Record) -> None:
-        """Turn deletion protection off, see it off, and record it, so that the replace the plan showed can
-        destroy."""
+    def lift_protection(self, address: str, rec: Record, before: str = "the replace") -> None:
+        """Turn deletion protection off, see it off, and record it, so that the replace (or destroy) the plan
+        showed can destroy."""
         assert rec.cluster_id is not None
         started = self.ctx.clock()
-        self.ctx.report(f"{address}: Turning deletion protection off before the replace... [id={rec.cluster_id}]")
+        self.ctx.report(f"{address}: Turning deletion protection off before {before}... [id={rec.cluster_id}]")
         self.ctx.api.edit_cluster(rec.cluster_id, deletion_protection=False)
         self._until_shown(address, rec, {"deletion_protection": False}, started)
         self.ctx.recorder.put(replace(rec, spec={**rec.spec, "deletion_protection": False}, updated_at=utcnow_iso()))

@@ -20,15 +20,18 @@ from tpdeclare.apply.context import ApplyContext
 from tpdeclare.apply.create import Creator
 from tpdeclare.apply.destroy import Destroyer
 from tpdeclare.apply.edit import Editor, renames_freeing_names
+from tpdeclare.apply.ownership import utcnow_iso
 from tpdeclare.apply.polling import Poller
 from tpdeclare.interrupt import Stopped
+from tpdeclare.plan.expiry import REASON_EXPIRED
 from tpdeclare.plan.model import Action, Change, Plan
-from tpdeclare.state.model import CREATING, PENDING
+from tpdeclare.state.model import CREATING, EXPIRED, PENDING
 
 
 @dataclass
 class ApplyResult:
-    """What an apply did: counts of successes, one message per failed address, and what never started."""
+    """What an apply did: counts of successes, the addresses that succeeded, one message per failed address,
+    and what never started."""
 
     added: int = 0
     changed: int = 0
@@ -37,6 +40,7 @@ class ApplyResult:
     waited: int = 0  # clusters left `creating` by an earlier run that this run saw finish
     failures: dict[str, str] = field(default_factory=dict)
     not_started: list[str] = field(default_factory=list)
+    succeeded: list[str] = field(default_factory=list)  # addresses whose change (or wait) finished, sorted
     interrupted: bool = False
     timed_out: bool = False
 
@@ -98,6 +102,7 @@ class Executor:
             if counter is not None:
                 with lock:
                     setattr(result, counter, getattr(result, counter) + 1)
+                    result.succeeded.append(change.address)
 
         for phase in (drops, renames, work):
             if not phase:
@@ -106,6 +111,7 @@ class Executor:
                 for f in as_completed([pool.submit(one, *item) for item in phase]):
                     f.result()
         result.not_started.sort()
+        result.succeeded.sort()
         if self.ctx.stop.is_set():
             result.interrupted = True
         elif self.ctx.past_deadline() and (result.not_started or result.failures):
@@ -124,8 +130,17 @@ class Executor:
         for address in plan.forget:
             if address in plan.drop_intents:
                 continue  # looked up once more first (Creator.drop_intent)
+            forgotten = recorder.get(address)
             recorder.remove(address)
-            report(f"{address}: Forgotten (the cluster no longer exists on the engine)")
+            why = ("it expired, and has left the spec" if forgotten is not None and forgotten.status == EXPIRED
+                   else "the cluster no longer exists on the engine")
+            report(f"{address}: Forgotten ({why})")
+        for address in plan.remember_expired:
+            gone, rec = plan.change(address), recorder.get(address)
+            if gone is not None and gone.expiry is not None and rec is not None:
+                marked = replace(rec, expired_at=gone.expiry.expires_at, lifetime=gone.expiry.lifetime)
+                recorder.put(marked.after_destroy(utcnow_iso()) or marked)
+                report(f"{address}: Recorded as expired (its cluster is already gone from the engine)")
         for address in plan.state_sync:
             synced = plan.change(address)
             rec = recorder.get(address)
@@ -152,6 +167,14 @@ class Executor:
             if rec is not None and rec.status == CREATING:
                 self.creator.wait_created(rec, self.ctx.clock())  # an earlier run's create, still provisioning
         elif change.action is Action.DELETE:
+            if rec is not None and change.expiry is not None and change.reason == REASON_EXPIRED:
+                # Marked before the DELETE leaves: once the cluster is gone, however the run ends, the record
+                # becomes the memory that it expired (Record.after_destroy), not nothing.
+                rec = replace(rec, expired_at=change.expiry.expires_at, lifetime=change.expiry.lifetime)
+                if change.lift_protection:
+                    self.ctx.recorder.put(rec)
+                    self.editor.lift_protection(change.address, rec, "the destroy")  # as the plan showed
+                    rec = self.ctx.recorder.get(change.address)
             self.destroyer.destroy(change.address, rec)
         elif change.action is Action.REPLACE:
             assert change.desired is not None

@@ -89,8 +89,13 @@ def recover(
         elif rec.status == DELETING:
             found = by_id.get(rec.cluster_id or "")
             if found is None or found.is_destroyed:
-                recorder.remove(rec.address)
-                say(f"{rec.address}: {rec.cluster_id} was destroyed by an earlier run; it is forgotten")
+                kept = rec.after_destroy(utcnow_iso())  # a destroy for expiry: remembered as expired
+                if kept is None:
+                    recorder.remove(rec.address)
+                    say(f"{rec.address}: {rec.cluster_id} was destroyed by an earlier run; it is forgotten")
+                else:
+                    recorder.put(kept)
+                    say(f"{rec.address}: {rec.cluster_id} was destroyed by an earlier run; it is recorded as expired")
             else:
                 say(f"{rec.address}: an unfinished destroy of {rec.cluster_id} is unfinished ({found.status})")
     return said

@@ -4,20 +4,23 @@ from __future__ import annotations
 
 from tpdeclare import errors
 from tpdeclare.commands.context import Context
-from tpdeclare.commands.executing import check_applicable, execute, run_guarded
+from tpdeclare.commands.executing import check_applicable, execute
 from tpdeclare.commands.plan_output import emit_plan
 from tpdeclare.commands.plan_session import planned, saved
 from tpdeclare.commands.prices_file import load_prices_file
 from tpdeclare.commands.read_once import read_once
+from tpdeclare.commands.run_report import RunReport, run_reported
 from tpdeclare.commands.signals import StopOnSignal
 from tpdeclare.options import ApplyOptions
 
 
 def run(ctx: Context, opts: ApplyOptions) -> int:
-    return run_guarded("Apply", ctx, lambda signals, started: _run(ctx, opts, signals, started))
+    return run_reported(ctx, "apply", opts.json, lambda signals, started, report: _run(ctx, opts, signals, started,
+                                                                                       report))
 
 
-def _run(ctx: Context, opts: ApplyOptions, signals: StopOnSignal, started: float) -> int:
+def _run(ctx: Context, opts: ApplyOptions, signals: StopOnSignal, started: float,
+         report: RunReport) -> int:
     from tpdeclare.planfile import is_plan_bytes, load_plan
 
     preread = read_once(opts.specs)
@@ -34,14 +37,17 @@ def _run(ctx: Context, opts: ApplyOptions, signals: StopOnSignal, started: float
             plan_file.check_spec(spec.stack, spec.content_hash)
         with saved(ctx, plan_file, command="tpdeclare apply", stop=signals.stop,
                    deadline=started + opts.execution.timeout) as session:
+            report.plan = session.plan
             emit_plan(ctx.console, session.plan, "text")
             check_applicable(session.plan)
-            return execute(ctx, session, opts.execution, signals, word="Apply", question=None, started=started)
+            return execute(ctx, session, opts.execution, signals, word="Apply", question=None, started=started,
+                           report=report)
     spec = ctx.load_spec(opts.specs, preread)
     prices = load_prices_file(opts.planning.prices_file) if opts.planning.prices_file else None
     with planned(ctx, spec, opts.planning, command="tpdeclare apply", prices=prices, stop=signals.stop,
                  deadline=started + opts.execution.timeout, mutating=True) as session:
+        report.plan = session.plan
         emit_plan(ctx.console, session.plan, "text")
         check_applicable(session.plan)
         return execute(ctx, session, opts.execution, signals, word="Apply",
-                       question="Do you want to perform these actions?", started=started)
+                       question="Do you want to perform these actions?", started=started, report=report)

@@ -7,6 +7,7 @@ import threading
 from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -73,6 +74,13 @@ class Context:
                 hint="pass --state with the right file, or set `stack:` in the spec to match",
             )
         return state
+
+    # ---- clock -------------------------------------------------------------------------------------
+    def now(self) -> datetime:
+        """The time lifetimes are judged by: the system's, or TPDECLARE_NOW (tests, schedule dry runs)."""
+        from tpdeclare.wall_clock import lifetime_now
+
+        return lifetime_now(os.environ, self.console.warn)
 
     # ---- engine ------------------------------------------------------------------------------------
     def engine(self) -> str:

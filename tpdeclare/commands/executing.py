@@ -3,32 +3,16 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 
 from tpdeclare import errors
 from tpdeclare.commands.context import Context
 from tpdeclare.commands.plan_session import Session
 from tpdeclare.commands.prompt import ask_yes
+from tpdeclare.commands.run_report import RunReport
 from tpdeclare.commands.signals import StopOnSignal
-from tpdeclare.interrupt import Stopped
 from tpdeclare.options import ExecutionOptions
 from tpdeclare.plan.model import Plan
 from tpdeclare.state.recorder import Recorder
-
-Body = Callable[[StopOnSignal, float], int]
-
-
-def run_guarded(word: str, ctx: Context, body: Body) -> int:
-    """Run an apply-like command under the signal handler, its --timeout counted from now: `body(signals,
-    started)`. A stop that lands in a retry's sleep before any change (e.g. recovery's list call) ends it
-    as interrupted, with nothing changed."""
-    started = time.monotonic()
-    with StopOnSignal(ctx.console) as signals:
-        try:
-            return body(signals, started)
-        except Stopped:
-            raise errors.Interrupted(f"{word} interrupted before any cluster was changed",
-                                     hint="run the same command again") from None
 
 
 def check_applicable(plan: Plan) -> None:
@@ -46,9 +30,11 @@ def check_applicable(plan: Plan) -> None:
 
 
 def execute(ctx: Context, session: Session, execution: ExecutionOptions, signals: StopOnSignal, *,
-            word: str, question: str | None, started: float) -> int:
+            word: str, question: str | None, started: float, report: RunReport | None = None) -> int:
     """Confirm (unless `question` is None: a saved plan was reviewed already), then run the executor with
-    every change recorded; `started` (time.monotonic) begins the --timeout that bounds the whole run."""
+    every change recorded; `started` (time.monotonic) begins the --timeout that bounds the whole run. After a
+    run with any failure, the table of what became of each change; `report` learns the same."""
+    from tpdeclare.apply import outcome
     from tpdeclare.apply.context import ApplyContext
     from tpdeclare.apply.executor import Executor
 
@@ -81,6 +67,11 @@ def execute(ctx: Context, session: Session, execution: ExecutionOptions, signals
         _checkpoint(ctx, recorder, quiet=True)
         raise
     _checkpoint(ctx, recorder, quiet=False)
+    table, now = outcome.rows(plan, result), outcome.running(recorder.snapshot(), dict(plan.prices))
+    if report is not None:
+        report.table, report.running, report.result = table, now, result
+    if not outcome.is_clean(result):
+        ctx.console.print("\n" + outcome.failure_table(word, table, now), end="")
     if result.interrupted:
         raise errors.Interrupted(
             f"{word} interrupted: {result.line()}; every cluster the engine made is recorded in state",

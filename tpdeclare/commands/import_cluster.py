@@ -10,7 +10,7 @@ from tpdeclare.diagnostics import printable
 from tpdeclare.identifiers import is_engine_id
 from tpdeclare.options import ImportOptions
 from tpdeclare.state.local import LocalStateStore
-from tpdeclare.state.model import PENDING, Record, State
+from tpdeclare.state.model import EXPIRED, PENDING, Record, State
 
 
 def run(ctx: Context, opts: ImportOptions) -> int:
@@ -31,8 +31,8 @@ def run(ctx: Context, opts: ImportOptions) -> int:
     store = ctx.store(spec.stack)
     with ctx.lock(store, "tpdeclare import"):
         state = bind_engine(ctx.read_state(store, spec.stack), engine, store) or State(stack=spec.stack, engine=engine)
-        if opts.address in state.resources:
-            rec = state.resources[opts.address]
+        if opts.address in state.resources and state.resources[opts.address].status != EXPIRED:
+            rec = state.resources[opts.address]  # (an `expired` record is only a memory: an import replaces it)
             if rec.status == PENDING:
                 raise errors.TpdeclareError(
                     f"address '{opts.address}' has an interrupted create of '{rec.name}' in flight",

@@ -24,7 +24,7 @@ def run(ctx: Context, opts: PlanOptions) -> int:
 
             save_plan(opts.out, plan, spec_args=opts.specs, spec_hash=session.spec.content_hash, engine=session.engine,
                       state=session.state, store=session.store)
-            if opts.output == "text":
+            if opts.output in ("text", "summary"):
                 ctx.console.print(f"\nSaved the plan to {opts.out}. Apply exactly it with: tpdeclare apply {opts.out}")
     if opts.detailed_exitcode and plan.has_changes:
         return 2

@@ -8,7 +8,7 @@ from tpdeclare.plan.model import Plan
 
 
 def emit_plan(console: Console, plan: Plan, fmt: OutputFormat) -> None:
-    """Print a plan in the chosen format; the text form adds its warnings on stderr."""
+    """Print a plan in the chosen format; the text forms add its warnings on stderr."""
     if fmt == "json":
         from tpdeclare.plan.render_json import render_json
 
@@ -19,8 +19,14 @@ def emit_plan(console: Console, plan: Plan, fmt: OutputFormat) -> None:
 
         console.print(render_markdown(plan), end="")
         return
-    from tpdeclare.plan.render_text import render_text
+    if fmt == "summary":
+        from tpdeclare.plan.render_summary import render_summary
 
-    console.print(render_text(plan, console.palette), end="")
+        text = render_summary(plan, console.palette)
+    else:
+        from tpdeclare.plan.render_text import render_text
+
+        text = render_text(plan, console.palette)
+    console.print(text, end="")
     for w in plan.warnings:
         console.warn(w)

@@ -121,6 +121,7 @@ def planned(
         plan = make_plan(
             spec, o.state, observed=observed, targets=planning.targets, replace=planning.replace,
             destroy_all=planning.destroy_all, max_hourly_cost=planning.max_hourly_cost, prices=prices,
+            now=ctx.now(), expire_only=planning.expire_only,
         )
         yield Session(spec=spec, store=store, state=o.state, plan=plan, engine=engine, client=o.client)
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import asdict
 from typing import Any, TypeVar
 
 from tpdeclare.errors import PlanFileError
 from tpdeclare.fields import FieldEffect
-from tpdeclare.plan.model import Action, Change, Cost, FieldChange, Plan, PlanRequest
-from tpdeclare.spec.model import ClusterSpec, SourceRef
+from tpdeclare.plan.model import Action, Change, Cost, Expiry, FieldChange, Plan, PlanRequest
+from tpdeclare.spec.model import ClusterSpec, Lifetime, SourceRef
+from tpdeclare.spec.time_values import parse_instant
 
 CODEC_VERSION = 1
 _ACTIONS = {a.name.lower(): a for a in Action}
@@ -23,7 +25,8 @@ def encode_plan(plan: Plan) -> dict[str, Any]:
         "stack": plan.stack,
         "changes": [_encode_change(c) for c in plan.changes],
         "cost": {"before_hourly": plan.cost.before_hourly, "after_hourly": plan.cost.after_hourly,
-                 "unpriced": list(plan.cost.unpriced)},
+                 "unpriced": list(plan.cost.unpriced), "until_expiry": plan.cost.until_expiry,
+                 "last_expiry": plan.cost.last_expiry, "hourly_without_expiry": plan.cost.hourly_without_expiry},
         "blocked": list(plan.blocked),
         "conflicts": list(plan.conflicts),
         "warnings": list(plan.warnings),
@@ -39,7 +42,11 @@ def encode_plan(plan: Plan) -> dict[str, Any]:
         "spec_files": list(plan.spec_files),
         "request": {"refresh": o.refresh, "destroy_all": o.destroy_all, "targets": list(o.targets),
                     "replace": list(o.replace), "max_hourly_cost": o.max_hourly_cost,
-                    "prices": [[k, v] for k, v in o.prices]},
+                    "prices": [[k, v] for k, v in o.prices], "expire_only": o.expire_only},
+        "now": plan.now,
+        "prices": [[k, v] for k, v in plan.prices],
+        "remember_expired": list(plan.remember_expired),
+        "protected_expired": list(plan.protected_expired),
     }
 
 
@@ -59,6 +66,7 @@ def _encode_change(c: Change) -> dict[str, Any]:
         "moved_from": c.moved_from,
         "desired": None if c.desired is None else _encode_cluster(c.desired),
         "lift_protection": c.lift_protection,
+        "expiry": None if c.expiry is None else asdict(c.expiry),
     }
 
 
@@ -69,6 +77,8 @@ def _encode_cluster(s: ClusterSpec) -> dict[str, Any]:
         "public_keys": list(s.public_keys), "prevent_destroy": s.prevent_destroy,
         "ignore_changes": sorted(s.ignore_changes),
         "source": None if s.source is None else [s.source.file, s.source.line, s.source.col],
+        "lifetime": None if s.lifetime is None else [s.lifetime.expires_after, s.lifetime.expires_at,
+                                                     s.lifetime.warn_before],
     }
 
 
@@ -120,6 +130,10 @@ class _Doc:
     def bad(self, where: str, kind: str) -> PlanFileError:
         return _bad(self.source, where, kind)
 
+    def later(self, key: str, read: Callable[[str], T], default: T) -> T:
+        """A key newer plans carry (lifetimes): read when present, `default` in a plan saved before it."""
+        return read(key) if key in self.data else default
+
 
 def _bad(source: str, where: str, kind: str) -> PlanFileError:
     return PlanFileError(f"the saved plan {source} is damaged: {where} should be {kind}",
@@ -137,7 +151,10 @@ def decode_plan(data: object, source: str = "file") -> Plan:
     return Plan(
         stack=d.text("stack"),
         changes=d.items("changes", _decode_change),
-        cost=Cost(cost.number("before_hourly"), cost.number("after_hourly"), cost.strs("unpriced")),
+        cost=Cost(cost.number("before_hourly"), cost.number("after_hourly"), cost.strs("unpriced"),
+                  until_expiry=cost.later("until_expiry", lambda k: cost.number(k, nullable=True), None),
+                  last_expiry=cost.later("last_expiry", lambda k: cost.text(k, nullable=True), None),
+                  hourly_without_expiry=cost.later("hourly_without_expiry", cost.number, 0.0)),
         blocked=d.strs("blocked"),
         conflicts=d.strs("conflicts"),
         warnings=d.strs("warnings"),
@@ -153,7 +170,11 @@ def decode_plan(data: object, source: str = "file") -> Plan:
         spec_files=d.strs("spec_files"),
         request=PlanRequest(refresh=o.flag("refresh"), destroy_all=o.flag("destroy_all"), targets=o.strs("targets"),
                             replace=o.strs("replace"), max_hourly_cost=o.number("max_hourly_cost", nullable=True),
-                            prices=prices),
+                            prices=prices, expire_only=o.later("expire_only", o.flag, False)),
+        now=d.later("now", d.text, ""),
+        prices=d.later("prices", lambda k: d.items(k, _price), ()),
+        remember_expired=d.later("remember_expired", d.strs, ()),
+        protected_expired=d.later("protected_expired", d.strs, ()),
     )
 
 
@@ -185,7 +206,18 @@ def _decode_change(item: object, parent: _Doc, where: str) -> Change:
         moved_from=c.text("moved_from", nullable=True),
         desired=None if desired is None else _decode_cluster(desired, c, f"{where}.desired"),
         lift_protection=c.flag("lift_protection"),
+        expiry=c.later("expiry", lambda k: _decode_expiry(c.data[k], c, f"{where}.expiry"), None),
     )
+
+
+def _decode_expiry(item: object, parent: _Doc, where: str) -> Expiry | None:
+    if item is None:
+        return None
+    e = _Doc(item, where, parent.source)
+    return Expiry(lifetime=e.text("lifetime"), expires_at=e.text("expires_at", nullable=True),
+                  seconds_left=e.number("seconds_left", nullable=True), spend=e.number("spend", nullable=True),
+                  warn=e.flag("warn"), expired=e.flag("expired"), from_creation=e.flag("from_creation"),
+                  protected=e.flag("protected"))
 
 
 def _decode_field_change(item: object, parent: _Doc, where: str) -> FieldChange:
@@ -216,4 +248,18 @@ def _decode_cluster(item: object, parent: _Doc, where: str) -> ClusterSpec:
         prevent_destroy=s.flag("prevent_destroy"),
         ignore_changes=frozenset(s.strs("ignore_changes")),
         source=None if source is None else SourceRef(source[0], source[1], source[2]),
+        lifetime=s.later("lifetime", lambda k: _decode_lifetime(s.data[k], s, f"{where}.lifetime"), None),
     )
+
+
+def _decode_lifetime(item: object, parent: _Doc, where: str) -> Lifetime | None:
+    """[expires_after, expires_at, warn_before]: seconds, an RFC 3339 time, seconds; exactly one of the first two."""
+    if item is None:
+        return None
+    if isinstance(item, list) and len(item) == 3:
+        after, at, warn = item
+        seconds_ok = all(v is None or (isinstance(v, int) and not isinstance(v, bool) and v > 0) for v in (after, warn))
+        at_ok = at is None or (isinstance(at, str) and parse_instant(at) is not None)
+        if seconds_ok and at_ok and (after is None) != (at is None):
+            return Lifetime(expires_after=after, expires_at=at, warn_before=warn)
+    raise parent.bad(where, "an [expires_after, expires_at, warn_before] list or null")

@@ -9,7 +9,7 @@ from typing import Any
 from tpdeclare.fields import FieldEffect
 from tpdeclare.spec.model import ClusterSpec
 
-__all__ = ["Action", "Change", "Cost", "FieldChange", "FieldEffect", "Plan", "PlanRequest"]
+__all__ = ["Action", "Change", "Cost", "Expiry", "FieldChange", "FieldEffect", "Plan", "PlanRequest"]
 
 
 class Action(Enum):
@@ -48,6 +48,20 @@ class FieldChange:
 
 
 @dataclass(frozen=True)
+class Expiry:
+    """A cluster's lifetime as one plan sees it (DESIGN §10): when it ends, what is left, what it costs until then."""
+
+    lifetime: str  # `Lifetime.key`: `expires_after 8h` or `expires_at 2026-12-05T18:00:00Z`
+    expires_at: str | None  # RFC 3339 UTC; None when the cluster's creation time is unknown
+    seconds_left: float | None  # from the plan's clock (negative: past); None with expires_at
+    spend: float | None = None  # USD from now until it ends, at its hourly cost; None when unpriced or unknown
+    warn: bool = False  # within the lifetime's warn_before of its end
+    expired: bool = False  # the end has passed
+    from_creation: bool = False  # counted from a creation this plan makes: expires_at is its earliest estimate
+    protected: bool = False  # expired, but prevent_destroy or deletion_protection keeps it (never destroyed for it)
+
+
+@dataclass(frozen=True)
 class Change:
     """The planned action for one address, with everything the executor needs to carry it out."""
 
@@ -64,7 +78,8 @@ class Change:
     hourly_after: float | None = None
     moved_from: str | None = None
     desired: ClusterSpec | None = None  # the cluster to create or keep (None for a destroy)
-    lift_protection: bool = False  # a replace that turns deletion protection off before its destroy
+    lift_protection: bool = False  # a replace (or an expiry's destroy) that turns deletion protection off first
+    expiry: Expiry | None = None  # the cluster's lifetime, when the spec gives it one
 
     @property
     def is_change(self) -> bool:
@@ -78,6 +93,11 @@ class Cost:
     before_hourly: float
     after_hourly: float
     unpriced: tuple[str, ...] = ()  # addresses whose instance type has no known price
+    # Money committed by lifetimes, from the plan's clock: what the clusters with one cost until each ends, when
+    # the last ends, and the hourly cost of those with none (it has no end). None/0 when no cluster has one.
+    until_expiry: float | None = None
+    last_expiry: str | None = None
+    hourly_without_expiry: float = 0.0
 
     @property
     def diff_hourly(self) -> float:
@@ -94,6 +114,7 @@ class PlanRequest:
     replace: tuple[str, ...] = ()
     max_hourly_cost: float | None = None
     prices: tuple[tuple[str, float], ...] = ()  # --prices overrides, sorted by kind
+    expire_only: bool = False  # `tpdeclare expire`: only the destroys of expired clusters
 
 
 @dataclass(frozen=True)
@@ -121,6 +142,12 @@ class Plan:
     waits: tuple[str, ...] = ()  # unchanged addresses still being created by an earlier run: apply waits
     spec_files: tuple[str, ...] = ()  # the spec arguments the plan was made from (for hints)
     request: PlanRequest = field(default_factory=PlanRequest)
+    now: str = ""  # the plan's clock (RFC 3339 UTC): lifetimes are judged, and their times left counted, from it
+    prices: tuple[tuple[str, float], ...] = ()  # the price overrides it was costed with (spec, then --prices)
+    remember_expired: tuple[str, ...] = ()  # expired clusters already gone from the engine: recorded as expired
+    # `tpdeclare expire` only: expired clusters that protection keeps (why, and what they cost). They block
+    # nothing else there (each is left as it is); in every other plan they are in `blocked`.
+    protected_expired: tuple[str, ...] = ()
 
     @property
     def actionable(self) -> tuple[Change, ...]:
@@ -130,7 +157,7 @@ class Plan:
     def has_changes(self) -> bool:
         return (
             bool(self.actionable) or any(c.moved_from for c in self.changes) or bool(self.forget)
-            or bool(self.state_sync)
+            or bool(self.state_sync) or bool(self.remember_expired)
         )
 
     def change(self, address: str) -> Change | None:

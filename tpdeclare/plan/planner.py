@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import replace as replace_fields
+from datetime import UTC, datetime
 from typing import Any
 
 from tpdeclare.catalog import PRICES_AS_OF
@@ -11,10 +12,12 @@ from tpdeclare.fields import FieldEffect
 from tpdeclare.gc_pause import gc_paused
 from tpdeclare.plan.cost import PriceBook, budget_violation
 from tpdeclare.plan.diff import current_fields, field_changes, recorded_spec
+from tpdeclare.plan.expiry import REASON_EXPIRED, Lifetimes, committed, expiry_blocks
 from tpdeclare.plan.model import Action, Change, Cost, Plan, PlanRequest
 from tpdeclare.plan.policy import destroy_policy, renames, taken_names
 from tpdeclare.spec.model import ClusterSpec, StackSpec
-from tpdeclare.state.model import CREATING, DELETING, PENDING, TAINTED, Record, State
+from tpdeclare.spec.time_values import format_instant
+from tpdeclare.state.model import CREATING, DELETING, EXPIRED, PENDING, TAINTED, Record, State
 
 __all__ = ["make_plan", "recorded_spec"]
 
@@ -40,34 +43,42 @@ def make_plan(
     destroy_all: bool = False,
     max_hourly_cost: float | None = None,
     prices: Mapping[str, float] | None = None,
+    now: datetime | None = None,
+    expire_only: bool = False,
 ) -> Plan:
     """Plan the changes that make the engine match `spec`.
 
     observed: cluster_id -> observed fields (from one list call) when refreshing; None otherwise.
     targets: limit the plan to these addresses. replace: force a replace of these addresses.
     destroy_all: plan the destruction of every recorded cluster (the `destroy` command).
+    now: the clock lifetimes are judged by (an aware datetime; default: the system's, read once).
+    expire_only: only destroy the clusters whose lifetime has ended (the `expire` command).
     """
     options = PlanRequest(
         refresh=observed is not None, destroy_all=destroy_all, targets=tuple(targets), replace=tuple(replace),
-        max_hourly_cost=max_hourly_cost, prices=tuple(sorted((prices or {}).items())),
+        max_hourly_cost=max_hourly_cost, prices=tuple(sorted((prices or {}).items())), expire_only=expire_only,
     )
     # The cyclic GC is paused while planning: it builds a few acyclic objects per cluster (freed by
     # reference counting), and its scans of everything already loaded were up to half the plan time.
     with gc_paused():
-        return _Planner(spec, state, observed, options).plan()
+        return _Planner(spec, state, observed, options, (now or datetime.now(UTC)).replace(microsecond=0)).plan()
 
 
 class _Planner:
     """One planning pass; the state it walks is never changed."""
 
-    def __init__(self, spec: StackSpec, state: State | None, observed: Observed | None, options: PlanRequest):
+    def __init__(self, spec: StackSpec, state: State | None, observed: Observed | None, options: PlanRequest,
+                 now: datetime):
         self.spec = spec
         self.state = state
         self.observed = observed
         self.options = options
+        self.now = now
         self.costs = PriceBook({**spec.prices, **dict(options.prices)})
+        self.lifetimes = Lifetimes(now, self.costs)
         self.records: dict[str, Record] = dict(state.resources) if state else {}
         self.blocked: list[str] = []
+        self.protected_expired: list[str] = []
         self.moved_from: dict[str, str] = {}
 
     def plan(self) -> Plan:
@@ -83,25 +94,30 @@ class _Planner:
             if targets and address not in targets and self.moved_from.get(address) not in targets:
                 continue
             want, rec = desired.get(address), self.records.get(address)
-            change = self._plan_one(address, want, rec, address in forced)
-            if rec is not None and want is None and (rec.status == PENDING or self._gone_outside(rec)):
+            change = self._plan_address(address, want, rec, address in forced)
+            if change is None:
+                continue
+            if rec is not None and self._forgotten(want, rec, change):
                 forget.append(address)
                 if rec.status == PENDING:
                     drop_intents.append(address)
             if (
                 want is not None and rec is not None and change.action in (Action.NOOP, Action.UPDATE)
-                and rec.status != PENDING and bool(rec.spec.get("prevent_destroy")) != want.prevent_destroy
+                and rec.status not in (PENDING, EXPIRED) and not self.options.expire_only
+                and bool(rec.spec.get("prevent_destroy")) != want.prevent_destroy
             ):
                 state_sync.append(address)
                 change = replace_fields(change, notes=change.notes + (
                     f"lifecycle.prevent_destroy: {str(bool(rec.spec.get('prevent_destroy'))).lower()} -> "
                     f"{str(want.prevent_destroy).lower()} (recorded in state)",))
-            if change.action is Action.NOOP and address not in forget and rec is not None and rec.status == CREATING:
+            if change.action is Action.NOOP and address not in forget and rec is not None and rec.status == CREATING \
+                    and not self.options.expire_only:
                 waits.append(address)
             if self.moved_from.get(address):
                 change = replace_fields(change, moved_from=self.moved_from[address])
             changes.append(change)
-            self.blocked.extend(destroy_policy(change, self.spec.clusters.get(address), rec, self.options.destroy_all))
+            self.blocked.extend(destroy_policy(change, self.spec.clusters.get(address), rec, self.options.destroy_all)
+                                if change.reason != REASON_EXPIRED else ())
         self.blocked.extend(renames(changes, self.records))
         conflicts = taken_names(changes, self.records, self.observed, self.spec.files) if self.observed else []
         cost, warnings = self._cost(changes)
@@ -123,7 +139,34 @@ class _Planner:
             waits=tuple(waits),
             spec_files=tuple(self.spec.files),
             request=self.options,
+            now=format_instant(self.now),
+            prices=tuple(sorted(self.costs.prices.items())),
+            remember_expired=tuple(self.lifetimes.remember),
+            protected_expired=tuple(self.protected_expired),
         )
+
+    def _plan_address(self, address: str, want: ClusterSpec | None, rec: Record | None, forced: bool) -> Change | None:
+        """One address's change, lifetimes included (None: `expire` has nothing to say of it)."""
+        change = self.lifetimes.decide(address, want, rec, forced)
+        if change is None:
+            live = None if rec is not None and rec.status == EXPIRED else rec
+            change = self._plan_one(address, want, live, forced)
+            change = self.lifetimes.review(change, want, rec, forced, self._seen(rec) if rec else None)
+        blocks = expiry_blocks(change, want)
+        if blocks and change.expiry is not None:
+            change = replace_fields(change, expiry=replace_fields(change.expiry, protected=True))
+        if self.options.expire_only:
+            gone = rec is None or rec.status == PENDING or self._gone_outside(rec)
+            current = None if gone or rec is None else current_fields(rec, self._seen(rec))
+            kept = self.lifetimes.expire_only(change, want, rec, current, self._seen(rec) if rec else None)
+            if kept is not None and blocks:  # protection keeps it: say so, and leave it as it is
+                self.protected_expired.extend(blocks)
+                kept = replace_fields(kept, action=Action.NOOP, after=kept.before, hourly_after=kept.hourly_before,
+                                      reason=None, lift_protection=False,
+                                      notes=tuple(b.split(": ", 1)[1] for b in blocks))
+            return kept
+        self.blocked.extend(blocks)
+        return change
 
     # -- steps ----------------------------------------------------------------------------------
     def _apply_moves(self) -> None:
@@ -145,6 +188,13 @@ class _Planner:
             return None
         return self.observed.get(rec.cluster_id)
 
+    def _forgotten(self, want: ClusterSpec | None, rec: Record, change: Change) -> bool:
+        """Whether apply drops the record: an intent never made, an expiry's memory or a cluster gone outside,
+        at an address the spec no longer has; or an intent whose cluster would be born expired."""
+        if want is None:
+            return rec.status in (PENDING, EXPIRED) or self._gone_outside(rec)
+        return rec.status == PENDING and change.action is Action.NOOP
+
     def _gone_outside(self, rec: Record) -> bool:
         return self.observed is not None and rec.status != PENDING and self._seen(rec) is None
 
@@ -154,10 +204,10 @@ class _Planner:
     def _cost(self, changes: list[Change]) -> tuple[Cost, list[str]]:
         before_total = sum(c.hourly_before or 0.0 for c in changes)
         after_total = sum(c.hourly_after or 0.0 for c in changes)
-        if self.options.targets:  # untargeted clusters still cost money: count them on both sides
+        if self.options.targets or self.options.expire_only:  # clusters left out still cost money: on both sides
             planned = {c.address for c in changes}
             for address, rec in self.records.items():
-                if address not in planned and rec.status != PENDING:
+                if address not in planned and rec.status not in (PENDING, EXPIRED) and not self._gone_outside(rec):
                     hourly = self.costs(rec.spec) or 0.0
                     before_total += hourly
                     after_total += hourly
@@ -173,15 +223,15 @@ class _Planner:
             warnings.append(
                 "no price known for the instance type of " + ", ".join(unpriced) + "; add it under `prices:` to cost it"
             )
-        cost = Cost(round(before_total, 6), round(after_total, 6), unpriced)
+        cost = committed(Cost(round(before_total, 6), round(after_total, 6), unpriced), changes)
         over = budget_violation(cost.before_hourly, cost.after_hourly, self._budget())
         if over:
             self.blocked.append(over)
-        return cost, warnings
+        return cost, warnings + self.lifetimes.warnings
 
     def _counts_before(self, change: Change) -> bool:
         rec = self.records.get(change.address)
-        return rec is not None and rec.status != PENDING and not self._gone_outside(rec)
+        return rec is not None and rec.status not in (PENDING, EXPIRED) and not self._gone_outside(rec)
 
     def _plan_one(self, address: str, want: ClusterSpec | None, rec: Record | None, force_replace: bool) -> Change:
         after = want.fields() if want else None

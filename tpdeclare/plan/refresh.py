@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from tpdeclare.fields import OBSERVABLE_FIELDS
-from tpdeclare.state.model import PENDING, Record, State
+from tpdeclare.state.model import EXPIRED, PENDING, Record, State
 
 if TYPE_CHECKING:
     from tpdeclare.api.client import ClusterInfo
@@ -24,6 +24,7 @@ def observed_fields(clusters: Iterable[ClusterInfo]) -> dict[str, dict[str, Any]
             "name": c.name,
             "deletion_protection": c.deletion_protection,
             "status": c.status,
+            "created_at": c.created_at,  # what a lifetime's expires_after counts from
         }
         for c in clusters
         if not (c.is_destroying or c.is_destroyed)
@@ -49,9 +50,16 @@ def refresh_state(state: State, observed: Mapping[str, Mapping[str, Any]], now: 
     for address, rec in sorted(state.resources.items()):
         seen = observed.get(rec.cluster_id) if rec.cluster_id else None
         if seen is None:
-            if rec.status != PENDING:
-                lines.append(f"  - {address}: {rec.cluster_id} no longer exists on the engine; it will be forgotten")
-                del resources[address]
+            if rec.status not in (PENDING, EXPIRED):
+                kept = rec.after_destroy(now)  # a destroy for expiry, finished: remembered as expired
+                if kept is None:
+                    lines.append(f"  - {address}: {rec.cluster_id} no longer exists on the engine; it will be "
+                                 f"forgotten")
+                    del resources[address]
+                else:
+                    lines.append(f"  - {address}: {rec.cluster_id} no longer exists on the engine; it is recorded as "
+                                 f"expired")
+                    resources[address] = kept
             continue
         spec = dict(rec.spec)
         for f in OBSERVABLE_FIELDS:

@@ -16,7 +16,7 @@ import json
 from typing import Any
 
 from tpdeclare.fields import FieldEffect
-from tpdeclare.plan.model import Action, Change, Plan
+from tpdeclare.plan.model import Action, Change, Expiry, Plan
 from tpdeclare.plan.planner import REASON_TAINTED
 
 JSON_FORMAT_VERSION = "1.0"
@@ -39,7 +39,7 @@ def plan_to_json(plan: Plan) -> dict[str, Any]:
         "state": {"lineage": plan.state_lineage, "serial": plan.state_serial},
         "refreshed": plan.refreshed,
         "planned_values": {"root_module": _module(_planned_resource(c) for c in plan.changes)},
-        "resource_changes": [_resource_change(c) for c in plan.changes],
+        "resource_changes": [_resource_change(c, plan.now) for c in plan.changes],
     }
     prior = _module(_prior_resource(c) for c in plan.changes)
     if prior:  # Terraform leaves prior_state out when the state holds no resources
@@ -56,6 +56,9 @@ def plan_to_json(plan: Plan) -> dict[str, Any]:
             "prices_as_of": plan.prices_as_of,
             "max_hourly_cost": plan.max_hourly_cost,
             "unpriced": list(plan.cost.unpriced),
+            "until_expiry": plan.cost.until_expiry,
+            "last_expiry": plan.cost.last_expiry,
+            "hourly_without_expiry": plan.cost.hourly_without_expiry,
         },
         "summary": plan.summary(),
         "blocked": list(plan.blocked),
@@ -67,11 +70,20 @@ def plan_to_json(plan: Plan) -> dict[str, Any]:
     return doc
 
 
+def _expiry(e: Expiry | None, now: str) -> dict[str, Any] | None:
+    """A cluster's lifetime in a plan: when it ends, seconds left from `as_of` (the plan's clock), spend."""
+    if e is None:
+        return None
+    return {"lifetime": e.lifetime, "expires_at": e.expires_at, "as_of": now, "seconds_left": e.seconds_left,
+            "spend_until_expiry": e.spend, "expired": e.expired, "warning": e.warn, "protected": e.protected,
+            "from_creation": e.from_creation}
+
+
 def render_json(plan: Plan) -> str:
     return json.dumps(plan_to_json(plan), indent=2, sort_keys=False) + "\n"
 
 
-def _resource_change(c: Change) -> dict[str, Any]:
+def _resource_change(c: Change, now: str) -> dict[str, Any]:
     return {
         **_identity(c),
         "change": terraform_change(c),
@@ -89,6 +101,8 @@ def _resource_change(c: Change) -> dict[str, Any]:
         "previous_address": c.moved_from,
         "notes": list(c.notes),
         "cost": {"before_hourly": c.hourly_before, "after_hourly": c.hourly_after},
+        "expires_at": c.expiry.expires_at if c.expiry else None,
+        "expiry": _expiry(c.expiry, now),
     }
 
 

@@ -63,16 +63,23 @@ def _short_key(key: str) -> str:
 
 def render_text(plan: Plan, palette: Palette | None = None) -> str:
     """The human plan, ending with the `Plan:` and `Cost:` lines."""
+    from tpdeclare.plan.render_lifetimes import top_lines  # not at start-up: every command imports Palette
+
     p = palette or Palette(False)
     lines: list[str] = []
     shown = [c for c in plan.changes if c.is_change or c.moved_from or c.notes]
+    top = top_lines(plan)
+    if top:
+        lines.extend([p.paint("33", line) for line in top] + [""])
     if not plan.has_changes:
-        lines.append(p.bold("No changes.") + " Your clusters match the configuration.")
+        lines.append(p.bold("No changes.") + (" No cluster's lifetime has ended." if plan.request.expire_only
+                                               else " Your clusters match the configuration."))
         for c in shown:
             for note in c.notes:
                 lines.append(f"  # {c.address}: {note}")
         lines.append("")
-        lines.append(cost_line(plan))
+        lines.extend(lifetimes_section(plan))
+        lines.extend(cost_lines(plan))
         return "\n".join(lines) + "\n"
 
     lines.append("tpdeclare will perform the following actions:")
@@ -80,9 +87,29 @@ def render_text(plan: Plan, palette: Palette | None = None) -> str:
     for c in shown:
         lines.extend(_render_change(c, p))
         lines.append("")
+    lines.extend(lifetimes_section(plan))
     lines.append(p.bold(summary_line(plan)))
-    lines.append(cost_line(plan))
+    lines.extend(cost_lines(plan))
     return "\n".join(lines) + "\n"
+
+
+def lifetimes_section(plan: Plan) -> list[str]:
+    """`Lifetimes:`, one line per cluster that has one (ended, or when it ends and what it costs until then)."""
+    from tpdeclare.plan.render_lifetimes import lifetime_line, with_lifetime
+
+    rows = with_lifetime(plan)
+    if not rows:
+        return []
+    width = max(len(c.address) for c, _ in rows)
+    return ["Lifetimes:"] + [f"  {c.address:<{width}}  {lifetime_line(c, e)}" for c, e in rows] + [""]
+
+
+def cost_lines(plan: Plan) -> list[str]:
+    """The `Cost:` line, and the `Until expiry:` one when a cluster has a lifetime."""
+    from tpdeclare.plan.render_lifetimes import until_expiry_line
+
+    committed = until_expiry_line(plan)
+    return [cost_line(plan)] + ([committed] if committed else [])
 
 
 def summary_line(plan: Plan) -> str:

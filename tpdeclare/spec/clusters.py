@@ -13,6 +13,7 @@ from typing import Any
 from tpdeclare.catalog import INSTANCE_TYPES, MULTI_NODE_TYPES
 from tpdeclare.fields import FIELDS
 from tpdeclare.spec.instance_types import check_instance_type
+from tpdeclare.spec.lifetimes import Invalid, read_lifetime
 from tpdeclare.spec.model import ClusterSpec, SourceRef
 from tpdeclare.spec.parsed import ParsedFile
 from tpdeclare.spec.reporting import Reporter
@@ -68,6 +69,9 @@ class _ClusterChecks:
         self.defaults = settings.default_values()
         self.name_rule = rules().cluster_name
         self.names: dict[str, tuple[str, ParsedFile, YamlPath]] = {}  # name -> (address, file, where set)
+        default = settings.defaults.get("lifetime")  # checked once, where it is set
+        self.lifetime = None if default is None else read_lifetime(default.value, default.file.smap, default.ypath,
+                                                                   report)
 
     def where(self, f: ParsedFile, ypath: YamlPath, body: dict[str, Any], name: str) -> tuple[SourceRef, YamlPath]:
         """Where a field's value was set: in the cluster, else in `defaults`. Made only for a message."""
@@ -106,6 +110,9 @@ class _ClusterChecks:
                 lifecycle.update(source)
         prevent = lifecycle.get("prevent_destroy", False)
         ignore = lifecycle.get("ignore_changes", ())
+        # A cluster's own lifetime replaces the default's whole (`lifetime: null` opts out of it).
+        lifetime = (read_lifetime(body["lifetime"], f.smap, ypath + ("lifetime",), self.report)
+                    if "lifetime" in body else self.lifetime)
         if (
             not ok
             or not isinstance(itype, str)
@@ -116,6 +123,7 @@ class _ClusterChecks:
             or not all(isinstance(k, str) for k in keys)
             or not isinstance(prevent, bool)
             or not isinstance(ignore, (list, tuple))
+            or isinstance(lifetime, Invalid)
         ):
             return None  # anything not reported here was reported by the schema
         return ClusterSpec(
@@ -129,6 +137,7 @@ class _ClusterChecks:
             prevent_destroy=prevent,
             ignore_changes=frozenset(i for i in ignore if i in FIELDS),
             source=key_ref,
+            lifetime=lifetime,
         )
 
     def _instance_type_ok(self, itype: Any, f: ParsedFile, ypath: YamlPath, body: dict[str, Any],

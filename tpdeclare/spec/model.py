@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tpdeclare.cluster_outputs import reference
+from tpdeclare.spec.time_values import format_duration
 
 
 @dataclass(frozen=True)
@@ -18,6 +19,24 @@ class SourceRef:
 
     def __str__(self) -> str:
         return f"{self.file}:{self.line}:{self.col}"
+
+
+@dataclass(frozen=True)
+class Lifetime:
+    """A cluster's `lifetime:` (DESIGN §10): when tpdeclare destroys it, and how long before that plans warn."""
+
+    expires_after: int | None = None  # seconds, counted from the cluster's creation
+    expires_at: str | None = None  # an instant, RFC 3339 in UTC (`2026-12-05T18:00:00Z`)
+    warn_before: int | None = None  # seconds
+
+    @property
+    def key(self) -> str:
+        """The lifetime as one canonical phrase (`expires_after 8h`, `expires_at 2026-12-05T18:00:00Z`): what
+        state remembers of a cluster destroyed for expiry. Another key is another lifetime; warn_before is no
+        part of it, since it does not move the end."""
+        if self.expires_after is not None:
+            return f"expires_after {format_duration(self.expires_after)}"
+        return f"expires_at {self.expires_at}"
 
 
 @dataclass(frozen=True)
@@ -34,6 +53,7 @@ class ClusterSpec:
     prevent_destroy: bool = False
     ignore_changes: frozenset[str] = frozenset()
     source: SourceRef | None = None  # where the cluster's key is declared
+    lifetime: Lifetime | None = None  # when tpdeclare destroys it (None: it lives until the spec says otherwise)
 
     def fields(self) -> dict[str, Any]:
         """The managed fields as a plain dict (the shape recorded in state as `spec`)."""

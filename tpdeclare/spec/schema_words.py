@@ -84,6 +84,11 @@ def explain(error: Any, smap: SourceMap) -> list[Diagnostic]:
         return _missing_keys(instance, error.validator_value, smap, path, at)
 
     ref = smap.value(path) or smap.locate(path)
+    if keyword in ("type", "pattern", "maxLength"):
+        from tpdeclare.spec.lifetimes import is_lifetime_path, value_words  # it imports this module
+
+        if is_lifetime_path(path):
+            return [at(ref, *value_words(path, instance))]
     in_keys = "public_keys" in path
     if keyword == "type":
         expected = error.validator_value

@@ -33,10 +33,10 @@ _SPEC_COLUMNS = tuple(sorted(rules.SPEC_KEYS))
 _NOTED_COLUMNS = (*_COLUMNS[:4], "message", *_COLUMNS[4:])
 _RECORD, _NOTED, _SPEC = frozenset(_COLUMNS), frozenset(_NOTED_COLUMNS), frozenset(_SPEC_COLUMNS)
 _BY_VALUE = {s.value: s for s in RecordStatus}
-_STATUS_WORDS = frozenset(_BY_VALUE)
+_STATUS_WORDS = frozenset(_BY_VALUE) - {RecordStatus.EXPIRED.value}  # memories of expiries: the careful path
 _SETTERS = tuple(getattr(Record, name).__set__ for name in (
     "address", "status", "name", "spec", "cluster_id", "instance_ids", "request_id", "intent_id", "created_at",
-    "updated_at", "message"))
+    "updated_at", "message", "expired_at", "lifetime"))
 
 
 def _lines(pattern: re.Pattern[str]) -> re.Pattern[str]:
@@ -213,9 +213,10 @@ def _build(addresses: list[str], columns: list[Sequence[Any]], messages: Sequenc
     """Records from checked columns, each field set by its slot, a column at a time: the constructor's
     own checks would find nothing left, and skipping them makes building 3× faster."""
     cluster_ids, created, instance_ids, intent_ids, names, request_ids, specs, statuses, updated = columns
+    unset = [None] * len(addresses)  # expired_at and lifetime: a record on this path has neither
     values: tuple[Sequence[Any], ...] = (addresses, list(map(_BY_VALUE.__getitem__, statuses)), names, specs,
                                          cluster_ids, list(map(tuple, instance_ids)), request_ids, intent_ids,
-                                         created, updated, messages)
+                                         created, updated, messages, unset, unset)
     records = list(map(object.__new__, repeat(Record, len(addresses))))
     for setter, column in zip(_SETTERS, values, strict=True):
         any(map(setter, records, column))  # each returns None: `any` runs them all, in C

@@ -22,6 +22,7 @@ class RecordStatus(StrEnum):
     READY = "ready"
     DELETING = "deleting"  # DELETE sent (or about to be); not confirmed gone
     TAINTED = "tainted"  # provisioning FAILED: replaced on the next apply
+    EXPIRED = "expired"  # no cluster: destroyed because its lifetime ended; not created again while it is the same
 
 
 PENDING = RecordStatus.PENDING
@@ -29,6 +30,7 @@ CREATING = RecordStatus.CREATING
 READY = RecordStatus.READY
 DELETING = RecordStatus.DELETING
 TAINTED = RecordStatus.TAINTED
+EXPIRED = RecordStatus.EXPIRED
 STATUSES: tuple[str, ...] = tuple(s.value for s in RecordStatus)
 _BY_VALUE = {s.value: s for s in RecordStatus}
 
@@ -48,6 +50,10 @@ class Record:
     created_at: str | None = None
     updated_at: str | None = None
     message: str | None = None  # e.g. the server's words on a FAILED provisioning
+    # Set when the cluster is destroyed because its lifetime ended (DESIGN §10): on its `deleting` record before
+    # the DELETE, then on the `expired` record that remembers it once the cluster is gone.
+    expired_at: str | None = None  # when the lifetime ended (RFC 3339, UTC)
+    lifetime: str | None = None  # the lifetime that ended, as `Lifetime.key` says it (`expires_after 8h`)
 
     def __post_init__(self) -> None:
         if type(self.status) is not RecordStatus:  # a plain status word: the enum member it names
@@ -67,8 +73,9 @@ class Record:
             "created_at": self.created_at,
             "updated_at": self.updated_at,
         }
-        if self.message is not None:
-            data["message"] = self.message
+        for key in ("message", "expired_at", "lifetime"):  # written only when set: older files stay the same
+            if getattr(self, key) is not None:
+                data[key] = getattr(self, key)
         return data
 
     @classmethod
@@ -86,6 +93,20 @@ class Record:
             created_at=data.get("created_at"),
             updated_at=data.get("updated_at"),
             message=data.get("message"),
+            expired_at=data.get("expired_at"),
+            lifetime=data.get("lifetime"),
+        )
+
+    def after_destroy(self, now: str) -> Record | None:
+        """What state keeps once this record's cluster is gone: nothing, or, for a cluster destroyed because its
+        lifetime ended, an `expired` record saying so (the plan does not create it again while the lifetime in
+        the spec is the same)."""
+        if self.expired_at is None:
+            return None
+        gone = f"{self.cluster_id} was destroyed at {now}" if self.cluster_id else f"destroyed at {now}"
+        return dataclasses.replace(
+            self, status=RecordStatus.EXPIRED, cluster_id=None, instance_ids=(), request_id=None, updated_at=now,
+            message=f"{gone}: its lifetime ({self.lifetime}) ended at {self.expired_at}",
         )
 
 

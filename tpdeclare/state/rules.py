@@ -25,7 +25,8 @@ TIMESTAMP = re.compile(r"[0-9]{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])T(
 _MONTH_DAYS = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 
 STATUS_SET = frozenset(STATUSES)
-NEEDS_CLUSTER_ID = frozenset(STATUSES) - {"pending"}  # every status after the engine accepted the create
+# every status after the engine accepted the create, but `expired`: its cluster is gone (a memory of the expiry)
+NEEDS_CLUSTER_ID = frozenset(STATUSES) - {"pending", "expired"}
 RECORD_KEYS = frozenset(f for f in Record.__dataclass_fields__ if f != "address")
 REQUIRED_RECORD_KEYS = ("status", "name", "spec")
 SPEC_KEYS = ("instance_type", "num_nodes", "name", "container", "deletion_protection", "public_keys",
@@ -155,6 +156,8 @@ RECORD_RULES: dict[str, Rule] = {
     "created_at": _timestamp,
     "updated_at": _timestamp,
     "message": _message,
+    "expired_at": _timestamp,  # when the cluster's lifetime ended (a destroy for expiry: DESIGN §10)
+    "lifetime": _grammar(is_text, "the lifetime as the spec said it, e.g. 'expires_after 8h'", nullable=True),
 }
 PUBLIC_KEY_RULE = _grammar(is_public_key, "one OpenSSH public key on one line (<type> <key> [comment])")
 
