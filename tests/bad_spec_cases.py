@@ -906,7 +906,8 @@ def _life(body: str) -> dict[str, str]:
 
 
 _DURATION = "hint: a duration is a number with a unit (d, h, m or s), largest first, e.g. 8h, 90m or 1h30m"
-_ONE_OF = "hint: give exactly one: expires_after (a duration counted from the cluster's creation, e.g. 8h) or expires_at"
+_ONE_OF = ("hint: give exactly one: expires_after (a duration counted from the cluster's creation, e.g. 8h) "
+           "or expires_at")
 
 LIFETIME_CASES: list[BadSpec] = [
     BadSpec("lifetime-both-keys", _life("{expires_after: 8h, expires_at: 2026-12-05T18:00:00Z}"),
