@@ -376,8 +376,9 @@ def test_the_fast_path_reads_what_the_careful_path_reads(document):
     assert fast is None or fast == careful
     canonical = dump_state(careful)
     fast = fast_read.read_fast(decode(canonical, source=SRC, what="state file", hint=""), canonical)
-    if b'\\"' not in canonical:  # what tpdeclare writes takes the fast path (unless a string holds a quote)
-        assert fast == careful
+    expiries = any(r["status"] == "expired" for r in document["resources"].values())
+    if b'\\"' not in canonical and not expiries:  # what tpdeclare writes takes the fast path (unless a string
+        assert fast == careful                    # holds a quote, or the state remembers an expiry)
     assert dump_state(parse_state(canonical, source=SRC)) == canonical
 
 
