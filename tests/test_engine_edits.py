@@ -43,7 +43,7 @@ class LateEdits(FakeClient):
         return super().cluster_info(cluster_id)
 
 
-def setup(tmp_path, client, *recs):
+def recorded_state(tmp_path, client, *recs):
     store = LocalStateStore(tmp_path / "demo.json")
     store.write(state(*recs))
     return store, store.read()
@@ -62,7 +62,7 @@ def test_a_replace_deletes_only_once_the_cluster_shows_protection_off(tmp_path, 
     client = LateEdits(lag)
     old = cluster("a", deletion_protection=True)
     cid = client.add_cluster(old.name, deletion_protection=True)
-    store, st = setup(tmp_path, client, record(old, cid))
+    store, st = recorded_state(tmp_path, client, record(old, cid))
     new = replace(old, instance_type="2xH100", deletion_protection=False)
     result, lines = execute(store, st, client, stack(new))
     assert result.replaced == 1 and not result.failures, result
@@ -76,7 +76,7 @@ def test_an_edit_that_never_shows_times_out_and_nothing_is_deleted_or_recorded(t
     client = LateEdits(None)
     old = cluster("a", deletion_protection=True)
     cid = client.add_cluster(old.name, deletion_protection=True)
-    store, st = setup(tmp_path, client, record(old, cid))
+    store, st = recorded_state(tmp_path, client, record(old, cid))
     clock = iter(range(0, 10_000)).__next__
     result, _ = execute(store, st, client, stack(replace(old, instance_type="2xH100", deletion_protection=False)),
                         clock=lambda: float(clock()), deadline_at=20.0)
@@ -89,7 +89,7 @@ def test_a_rename_that_frees_a_name_runs_and_shows_before_the_create_that_takes_
     client = LateEdits(2)
     a = cluster("a", name="shared")
     cid = client.add_cluster("shared")
-    store, st = setup(tmp_path, client, record(a, cid))
+    store, st = recorded_state(tmp_path, client, record(a, cid))
     spec = stack(replace(a, name="moved"), cluster("b", name="shared"))
     plan = make_plan(spec, st)
     assert renames_freeing_names(plan) == {"a"}
