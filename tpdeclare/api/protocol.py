@@ -11,7 +11,14 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Protocol, runtime_checkable
 
-from tpdeclare.api.models import ClusterInfo, CreateResult, DeleteResult, RequestInfo, SshCommand
+from tpdeclare.api.models import ClusterInfo, CreateResult, DeleteResult, EditResult, RequestInfo, SshCommand
+from tpdeclare.api.storage_models import (
+    AttachResult,
+    DetachResult,
+    StorageCreateResult,
+    StorageDeleteResult,
+    VolumeInfo,
+)
 
 
 @runtime_checkable
@@ -69,3 +76,31 @@ class SshApi(ClusterApi, Protocol):
     instance, Conflict for one that cannot be reached yet)."""
 
     def ssh_command(self, instance_id: str, *, system: str) -> SshCommand: ...
+
+
+@runtime_checkable
+class StorageApi(ClusterApi, Protocol):
+    """A ClusterApi that also manages NFS storage volumes (the /storage endpoints).
+
+    - `create_storage`, `delete_storage`, `attach_storage` and `detach_storage` are sent at most once,
+      like create_cluster: a possibly lost answer raises OutcomeUnknown; a taken name raises BadRequest;
+      a protected or attached volume on delete raises Conflict; an attach the engine refuses (a
+      single-node GPU cluster) and a shrink raise BadRequest.
+    - `list_storage`, `storage_info` and `edit_storage` are idempotent and retried; an unknown volume
+      raises NotFound. Every returned request ID is polled with `wait_for_request`.
+    """
+
+    def create_storage(self, *, size_gb: int, name: str, deletion_protection: bool = False) -> StorageCreateResult: ...
+
+    def list_storage(self) -> list[VolumeInfo]: ...
+
+    def storage_info(self, storage_id: str) -> VolumeInfo: ...
+
+    def edit_storage(self, storage_id: str, *, name: str | None = None, deletion_protection: bool | None = None,
+                     size_gb: int | None = None) -> EditResult: ...
+
+    def delete_storage(self, storage_id: str) -> StorageDeleteResult: ...
+
+    def attach_storage(self, storage_id: str, cluster_ids: Sequence[str]) -> AttachResult: ...
+
+    def detach_storage(self, storage_id: str, cluster_id: str) -> DetachResult: ...

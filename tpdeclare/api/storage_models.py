@@ -1,0 +1,65 @@
+"""What the storage endpoints answer, as frozen values: volumes, and the 202s of create, delete, attach, detach."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["VolumeInfo", "StorageCreateResult", "StorageDeleteResult", "AttachResult", "DetachResult",
+           "VOLUME_GONE"]
+
+# The one status word that says a volume no longer exists (beside a 404); unknown words never mean gone.
+VOLUME_GONE = frozenset({"DESTROYED"})
+
+
+@dataclass(frozen=True)
+class VolumeInfo:
+    """One storage volume as the API reports it (list or info)."""
+
+    storage_id: str
+    name: str | None
+    size_gb: int
+    deletion_protection: bool
+    status: str
+    cluster_ids: tuple[str, ...]  # the clusters it is attached to now, in the engine's order
+    created_at: str | None = None
+
+    @property
+    def is_destroyed(self) -> bool:
+        return self.status.upper() in VOLUME_GONE
+
+
+@dataclass(frozen=True)
+class StorageCreateResult:
+    """The 202 answer to POST /storage/create."""
+
+    storage_id: str
+    request_id: str | None
+    message: str
+
+
+@dataclass(frozen=True)
+class StorageDeleteResult:
+    """The 202 answer to DELETE /storage/{id}."""
+
+    storage_id: str
+    request_id: str | None
+    message: str
+
+
+@dataclass(frozen=True)
+class AttachResult:
+    """The 202 answer to POST /storage/attach: one request to poll per cluster attached to."""
+
+    storage_id: str
+    request_ids: tuple[str, ...]
+    message: str
+
+
+@dataclass(frozen=True)
+class DetachResult:
+    """The 202 answer to POST /storage/detach."""
+
+    storage_id: str
+    cluster_id: str
+    request_id: str | None
+    message: str
