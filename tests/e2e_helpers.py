@@ -238,3 +238,10 @@ def write(path: Path, text: str) -> Path:
 
 def assert_no_traceback(proc) -> None:
     assert "Traceback" not in proc.stdout + proc.stderr, proc.stdout + proc.stderr
+
+
+def installed_script(name: str = "tpdeclare") -> str:
+    """The console script pip installed beside this interpreter (whether or not its venv is on PATH)."""
+    import sysconfig
+
+    return str(Path(sysconfig.get_path("scripts")) / name)

@@ -11,7 +11,6 @@ import contextlib
 import hashlib
 import json
 import os
-import shutil
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -19,7 +18,7 @@ from pathlib import Path
 import pytest
 from tpdeclare import cli
 
-from e2e_helpers import ServedSandbox, cli_env, write
+from e2e_helpers import ServedSandbox, cli_env, installed_script, write
 
 CANARY = "tp-canary-key-0d5e8a1f3c"
 SPEC = """
@@ -48,7 +47,7 @@ def applied(sandbox, tmp_path_factory) -> bytes:
     """The state a real apply of SPEC left: what every case damages."""
     root = tmp_path_factory.mktemp("applied")
     write(root / "lab.yaml", SPEC)
-    done = subprocess.run(["tpdeclare", "apply", "lab.yaml", "--auto-approve"], cwd=root, env=cli_env(sandbox),
+    done = subprocess.run([installed_script(), "apply", "lab.yaml", "--auto-approve"], cwd=root, env=cli_env(sandbox),
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     return (root / SRC).read_bytes()
@@ -274,7 +273,7 @@ def test_the_installed_command_refuses_a_damaged_state(applied, sandbox, tmp_pat
     path.parent.mkdir()
     path.write_bytes(CASES["num_nodes as a string"][0](applied))
     before = sha(path)
-    done = subprocess.run([shutil.which("tpdeclare"), "apply", "lab.yaml", "--auto-approve"], cwd=tmp_path,
+    done = subprocess.run([installed_script(), "apply", "lab.yaml", "--auto-approve"], cwd=tmp_path,
                           env=cli_env(sandbox), capture_output=True, text=True, timeout=60)
     assert done.returncode == 1 and "spec.num_nodes: expected an integer of at least 1" in done.stderr
     assert "Traceback" not in done.stdout + done.stderr and sha(path) == before
