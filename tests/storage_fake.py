@@ -77,7 +77,8 @@ class FakeStorage:
         self._raise_for(action, "POST", "/storage/create", True)
         with self._lock:
             if any(v["name"] == name and v["status"] != "DESTROYED" for v in self._volumes().values()):
-                raise errors.BadRequest(400, "POST", "/storage/create", f"Storage volume name '{name}' is already in use")
+                raise errors.BadRequest(400, "POST", "/storage/create",
+                                        f"Storage volume name '{name}' is already in use")
             sid = f"s-{next(self._ids):08x}"
             self.volumes[sid] = dict(storage_id=sid, name=name, size_gb=size_gb, status="CREATING",
                                      deletion_protection=bool(deletion_protection), attachments=[])
