@@ -51,6 +51,7 @@ VOLUME_FIELDS: tuple[Alias, ...] = (
     Alias("created_at", "the creation time", ("created_at", "created", "creation_time", "createdAt"), "string",
           required=False, nullable=True),
 )
+_KIND_WORDS = {"array": "an array", "string": "a string", "integer": "an integer", "boolean": "a boolean"}
 _CLUSTER_ID_KEYS = ("cluster_id", "id")  # an attachment given as an object instead of an ID
 
 
@@ -178,6 +179,10 @@ class StorageReader:
                 if got.name is None:
                     if got.ambiguous or alias.required:
                         raise ShapeError(_unreadable(alias, got.candidates, present, where))
+                    wrong = [n for n in alias.names if n in present and "null" not in present[n]]
+                    if wrong:  # there, but not of its kind: never read as absent (no attachments, say)
+                        raise ShapeError(f"field '{_name(where, wrong[0])}' should be {_KIND_WORDS[alias.kind]}, "
+                                         f"not {json_type(d[wrong[0]])}")
                     continue
                 names[alias.attr] = got.name
                 if self._names.get(alias.attr) != got.name:
