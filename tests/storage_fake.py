@@ -134,6 +134,8 @@ class FakeStorage:
         action = self._action("storage_attach")
         self._raise_for(action, "POST", path, True)
         v = self._volume(storage_id, "POST", path)
+        if v["status"] != "READY":
+            raise errors.Conflict(409, "POST", path, f"Storage volume {storage_id} is not ready")
         for cid in cluster_ids:
             c = self.clusters.get(cid)
             if c is None or c["status"] == "DESTROYED":
@@ -142,6 +144,8 @@ class FakeStorage:
                 raise errors.BadRequest(400, "POST", path, f"Cluster {cid} is a single-node GPU cluster")
             if cid in v["attachments"]:
                 raise errors.Conflict(409, "POST", path, f"already attached to {cid}")
+            if c["status"] not in ("RUNNING", "RESTARTING"):
+                raise errors.Conflict(409, "POST", path, f"Cluster {cid} is {c['status'].lower()}")
         rids = []
         for cid in cluster_ids:
             v["attachments"].append(cid)
