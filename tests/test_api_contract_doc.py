@@ -115,6 +115,9 @@ def test_documents_the_endpoints_tpdeclare_uses():
         ("/request/info/{request_id}", "get"), ("/cluster/list", "get"), ("/cluster/info/{cluster}", "get"),
         ("/cluster/edit/{cluster}", "patch"), ("/cluster/{cluster}", "delete"), ("/ssh/{instance_id}", "get"),
     }
+    expected |= {("/storage/create", "post"), ("/storage/list", "get"), ("/storage/info/{storage_id}", "get"),
+                 ("/storage/edit/{storage_id}", "patch"), ("/storage/{storage_id}", "delete"),
+                 ("/storage/attach", "post"), ("/storage/detach", "post")}
     documented = {(t, m) for t, item in DOC["paths"].items() for m in item}
     assert expected <= documented
     assert {t for t, _ in documented - expected} == {"/openapi.json", "/_sandbox/stats", "/_sandbox/log",
@@ -391,6 +394,19 @@ EXPECTED_PROVENANCE = {
     ("response", "/cluster/edit/{cluster}", "409"): "assumed",
     ("response", "/cluster/create", "202"): "published",
     ("response", "/cluster/create", "402"): "published",
+    # [cli] the storage endpoints as the official CLI sends them; their list/info shapes are assumed
+    **{("operation", t, m): "official-cli" for t, m in (
+        ("/storage/create", "post"), ("/storage/list", "get"), ("/storage/info/{storage_id}", "get"),
+        ("/storage/edit/{storage_id}", "patch"), ("/storage/{storage_id}", "delete"), ("/storage/attach", "post"),
+        ("/storage/detach", "post"))},
+    **{("field", "StorageCreateRequest", f): "official-cli" for f in ("size", "name", "deletion_protection")},
+    **{("field", "StorageEditRequest", f): "official-cli" for f in ("tp_storage_name", "deletion_protection",
+                                                                      "size_gb")},
+    **{("field", "StorageInfo", f): "assumed" for f in ("storage_id", "tp_storage_name", "size_gb", "status",
+                                                         "cluster_ids")},
+    ("field", "StorageAttachResponse", "request_ids"): "official-cli",
+    ("field", "StorageListResponse", "volumes"): "assumed",
+    ("field", "StorageListResponse", "message"): "official-cli",
 }
 SHARED_API_MD = SEED.parents[1] / "tensorpool-api.md"
 
@@ -617,6 +633,7 @@ def _scripted_session(call: Driver) -> None:
     call("GET", f"/ssh/{instance}?system=Linux")  # 200
     call("GET", "/ssh/i-00000000?system=Darwin")  # 404
     call("GET", f"/ssh/{instance}", key=None)  # 401
+    _storage_session(call, single_node=cid)
 
     call("PATCH", f"/cluster/edit/{cid}", {"cluster_name": "beta", "deletion_protection": True})  # 202
     call.advance(ENGINE_OPTIONS["edit_seconds"])  # an asynchronous edit takes effect now
@@ -654,6 +671,13 @@ def _scripted_session(call: Driver) -> None:
         "edit": ("PATCH", f"/cluster/edit/{failed['cluster_id']}", {"cluster_name": "n"}),
         "delete": ("DELETE", f"/cluster/{failed['cluster_id']}", None),
         "ssh": ("GET", f"/ssh/{failed['instance_ids'][0]}?system=Linux", None),
+        "storage_create": ("POST", "/storage/create", {"size": 10}),
+        "storage_list": ("GET", "/storage/list", None),
+        "storage_info": ("GET", "/storage/info/s-00000000", None),
+        "storage_edit": ("PATCH", "/storage/edit/s-00000000", {"size_gb": 20}),
+        "storage_delete": ("DELETE", "/storage/s-00000000", None),
+        "storage_attach": ("POST", "/storage/attach", {"storage_id": "s-00000000", "cluster_ids": ["c-1"]}),
+        "storage_detach": ("POST", "/storage/detach", {"storage_id": "s-00000000", "cluster_id": "c-1"}),
     }
     for endpoint, (method, target, body) in requests_by_endpoint.items():
         for status in (429, 500, 502, 503, 504):
@@ -669,6 +693,58 @@ def _scripted_session(call: Driver) -> None:
     call("POST", "/_sandbox/reset", key=None)
     call("GET", "/nowhere")
     call("GET", "/cluster/c-00000000")  # 405
+
+
+def _storage_session(call: Driver, *, single_node: str) -> None:
+    """The storage endpoints, every documented status of each (faults apart: `_scripted_session` adds them)."""
+    call("GET", "/storage/list")  # empty
+    cpu = call.create("32xCPU", "cpu-box").json()["cluster_id"]  # a CPU instance takes volumes
+    created = call("POST", "/storage/create", {"size": 10, "name": "data", "deletion_protection": True}).json()
+    sid = created["storage_id"]
+    call("POST", "/storage/create", {"size": 10})  # generated name
+    call("POST", "/storage/create", {"size": 10, "name": "data"})  # 400 taken
+    call("POST", "/storage/create", {"size": 0, "name": "z"})  # 400 size
+    call("POST", "/storage/create", {"size": 1000, "name": "huge"})  # 402: $100 a month
+    call("POST", "/storage/create", {"size": "big"})  # 422
+    call("POST", "/storage/create", {"size": 10}, key=None)  # 401
+    call("PATCH", f"/storage/edit/{sid}", {"size_gb": 20})  # 409 still creating
+    call("POST", "/storage/attach", {"storage_id": sid, "cluster_ids": [cpu]})  # 409 still creating
+    call("GET", f"/storage/info/{sid}")  # CREATING
+    call.advance(11)
+    call("GET", f"/request/info/{created['request_id']}")  # COMPLETED
+    call("POST", "/storage/attach", {"storage_id": sid, "cluster_ids": [single_node]})  # 400 single-node GPU
+    call("POST", "/storage/attach", {"storage_id": sid, "cluster_ids": ["c-00000000"]})  # 404
+    call("POST", "/storage/attach", {"storage_id": sid})  # 422
+    call("POST", "/storage/attach", {"storage_id": sid, "cluster_ids": [cpu]}, key=None)  # 401
+    attached = call("POST", "/storage/attach", {"storage_id": sid, "cluster_ids": [cpu]}).json()  # 202
+    call("POST", "/storage/attach", {"storage_id": sid, "cluster_ids": [cpu]})  # 409 attached already
+    call("GET", f"/cluster/info/{cpu}")  # RESTARTING
+    call("GET", f"/request/info/{attached['request_ids'][0]}")
+    call("GET", "/storage/list?include_org=true")
+    call("GET", "/storage/list?include_org=perhaps")  # 422
+    call("GET", "/storage/list", key=None)  # 401
+    call("GET", f"/storage/info/{sid}", key=None)  # 401
+    call("GET", "/storage/info/s-00000000")  # 404
+    call("DELETE", f"/storage/{sid}")  # 409 protected (and attached)
+    call("PATCH", f"/storage/edit/{sid}", {"size_gb": 5})  # 400 shrink
+    call("PATCH", f"/storage/edit/{sid}", {"size_gb": "lots"})  # 422
+    call("PATCH", "/storage/edit/s-00000000", {"size_gb": 50})  # 404
+    call("PATCH", f"/storage/edit/{sid}", {"size_gb": 50}, key=None)  # 401
+    call("PATCH", f"/storage/edit/{sid}", {"size_gb": 20, "tp_storage_name": "data2", "deletion_protection": False})
+    call("DELETE", f"/storage/{sid}")  # 409 attached
+    call.advance(4)
+    call("POST", "/storage/detach", {"storage_id": sid, "cluster_id": single_node})  # 409 not attached
+    call("POST", "/storage/detach", {"storage_id": "s-00000000", "cluster_id": cpu})  # 404
+    call("POST", "/storage/detach", {"storage_id": sid})  # 422
+    call("POST", "/storage/detach", {"storage_id": sid, "cluster_id": cpu}, key=None)  # 401
+    detached = call("POST", "/storage/detach", {"storage_id": sid, "cluster_id": cpu}).json()  # 202
+    call.advance(4)
+    call("GET", f"/request/info/{detached['request_id']}")  # COMPLETED
+    call("DELETE", f"/storage/{sid}")  # 202
+    call("DELETE", f"/storage/{sid}")  # 202 again, same request
+    call("GET", f"/storage/info/{sid}")  # DESTROYING
+    call("DELETE", "/storage/s-00000000")  # 404
+    call("DELETE", f"/storage/{sid}", key=None)  # 401
 
 
 def _strict(doc: dict) -> dict:

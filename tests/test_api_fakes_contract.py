@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from api_contract import ClusterApiContract
+from api_contract import ClusterApiContract, StorageApiContract
 from test_executor import FakeClient
 
 
@@ -17,3 +17,26 @@ class TestExecutorFakeClientContract(ClusterApiContract):
     @pytest.fixture
     def api(self):
         return FakeClient()
+
+
+class TestExecutorFakeClientStorageContract(StorageApiContract):
+    """The same fake's volumes (tests/storage_fake.py), held to the storage contract."""
+
+    @pytest.fixture
+    def api(self):
+        return FakeClient()
+
+
+def test_the_fake_refuses_an_attach_before_the_volume_and_the_cluster_are_ready_as_the_sandbox_does():
+    from tpdeclare.errors import Conflict
+
+    fake = FakeClient()
+    cluster = fake.create_cluster(instance_type="8xH200", num_nodes=2, tp_cluster_name="t")
+    volume = fake.create_storage(size_gb=10, name="v")
+    with pytest.raises(Conflict, match="not ready"):
+        fake.attach_storage(volume.storage_id, [cluster.cluster_id])
+    fake.wait_for_request(volume.request_id, deadline_seconds=1, what="the volume")
+    with pytest.raises(Conflict, match="provisioning"):
+        fake.attach_storage(volume.storage_id, [cluster.cluster_id])
+    fake.wait_for_request(cluster.request_id, deadline_seconds=1, what="the cluster")
+    assert len(fake.attach_storage(volume.storage_id, [cluster.cluster_id]).request_ids) == 1

@@ -36,7 +36,7 @@ from tpdeclare.errors import (
 )
 from tpdeclare.sandbox import inprocess
 
-from api_contract import ClusterApiContract
+from api_contract import ClusterApiContract, StorageApiContract
 from e2e_helpers import TEST_KEY
 from e2e_helpers import ThreadedSandbox as ServedSandbox
 
@@ -529,6 +529,18 @@ class TestClusterApiContractOverHttp(ClusterApiContract):
 
 
 class TestClusterApiContractInProcess(ClusterApiContract):
+    @pytest.fixture
+    def api(self, shared_inprocess_sandbox):
+        return shared_inprocess_sandbox.client(poll=FAST_POLLS)
+
+
+class TestStorageApiContractOverHttp(StorageApiContract):
+    @pytest.fixture
+    def api(self, shared_http_sandbox):
+        return shared_http_sandbox.client(poll=FAST_POLLS)
+
+
+class TestStorageApiContractInProcess(StorageApiContract):
     @pytest.fixture
     def api(self, shared_inprocess_sandbox):
         return shared_inprocess_sandbox.client(poll=FAST_POLLS)

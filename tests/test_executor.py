@@ -26,6 +26,7 @@ from tpdeclare.state.model import CREATING, DELETING, PENDING, READY, TAINTED, R
 from tpdeclare.state.recorder import Recorder
 
 from plan_helpers import cluster, record, stack
+from storage_fake import STORAGE_KINDS, FakeStorage
 
 T0 = datetime(2026, 11, 26, 10, 0, 0, tzinfo=UTC)
 
@@ -34,7 +35,7 @@ def iso(t: datetime) -> str:
     return t.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-class FakeClient:
+class FakeClient(FakeStorage):
     """An in-memory TensorPool with scripted faults. `script[method]` is a list of actions used one per
     call: None (behave), "drop" (commit, then OutcomeUnknown), "5xx" (OutcomeUnknown/ServerError before
     any change), "429", "refused", or an exception instance to raise."""
@@ -126,7 +127,9 @@ class FakeClient:
         req["polls"] += 1
         status = "PROCESSING"
         message = "working"
-        if req["polls"] >= self.polls_to_finish:
+        if req["polls"] >= self.polls_to_finish and req["kind"] in STORAGE_KINDS:
+            status, message = self._storage_poll(req)
+        elif req["polls"] >= self.polls_to_finish:
             c = self.clusters[req["object_id"]]
             if req["kind"] == "create":
                 status = "FAILED" if req["fails"] else "COMPLETED"
@@ -195,6 +198,7 @@ class FakeClient:
         rid = f"r-{next(self._ids):08x}"
         self.requests[rid] = dict(object_id=cluster_id, polls=0, kind="delete", fails=False)
         c["status"] = "DESTROYING"
+        self.detach_all(cluster_id)
         if action == "drop":
             raise errors.OutcomeUnknown("DELETE: connection reset; no answer was read")
         return DeleteResult(cluster_id, rid, "destroying")

@@ -190,3 +190,54 @@ def test_tp_ssh_runs_what_tpdeclare_output_prints(tp, served, tmp_path):
     assert login.endswith("-jumphost") and command.startswith("ssh ubuntu@")
     done, argv = _tp_ssh(tp, served, tmp_path, login)
     assert done.returncode == 0 and ["ssh", *argv] == shlex.split(command)
+
+
+def test_the_official_cli_drives_a_storage_volume_and_its_attachments(tp, served, tmp_path):
+    """`tp storage create/list/info/edit/destroy` and `tp cluster attach/detach`, as tensorpool 0.0.9 sends them."""
+    run = lambda *args, **kw: _tp(tp, served, tmp_path, *args, **kw)  # noqa: E731
+    assert run("cluster", "create", "8xH200", "-n", "2", "--name", "train", "--wait").returncode == 0
+    assert run("cluster", "create", "1xH100", "--name", "solo", "--wait").returncode == 0
+    clusters = {c["tp_cluster_name"]: c["cluster_id"] for c in served.get("/cluster/list")["clusters"]}
+    train, solo = clusters["train"], clusters["solo"]
+
+    created = run("storage", "create", "100", "--name", "data", "--deletion-protection", "--wait")
+    assert created.returncode == 0, created.stdout + created.stderr
+    m = re.search(r"Storage volume (s-[0-9a-f]{8}) created\. Run `tp storage info \1` for details", created.stdout)
+    assert m, created.stdout
+    sid = m.group(1)
+    taken = run("storage", "create", "10", "--name", "data")
+    assert taken.returncode == 1 and "Storage volume name 'data' is already in use" in taken.stdout
+
+    listing = run("storage", "list")
+    assert listing.returncode == 0
+    assert re.search(rf"^{sid}\s+data\s+100 GB\s+READY\s+-\s+yes\s", listing.stdout, re.M), listing.stdout
+
+    refused = run("cluster", "attach", solo, sid, "--wait")
+    assert refused.returncode == 1 and "attach only to multi-node GPU clusters and CPU instances" in refused.stdout
+    attached = run("cluster", "attach", train, sid, "--wait")
+    assert attached.returncode == 0 and f"Storage volume {sid} (data) is attached to cluster {train}" in attached.stdout
+    info = run("storage", "info", sid)
+    assert info.returncode == 0 and re.search(rf"^Attached to\s+{train}$", info.stdout, re.M), info.stdout
+    assert f"/mnt/{sid}" in info.stdout and "$10.00/month" in info.stdout
+
+    shrink = run("storage", "edit", sid, "--size", "50")
+    assert shrink.returncode == 1 and "can only be increased" in shrink.stdout
+    grown = run("storage", "edit", sid, "--size", "200", "--name", "data2", "--deletion-protection", "false")
+    assert grown.returncode == 0 and "name 'data' -> 'data2', deletion protection off, size 100 GB -> 200 GB" \
+        in grown.stdout
+    busy = run("storage", "destroy", sid, "--no-input", "--wait")
+    assert busy.returncode == 1 and f"is attached to {train}; detach it first" in busy.stdout
+
+    detached = run("cluster", "detach", train, sid, "--wait")
+    assert detached.returncode == 0 and f"Storage volume {sid} (data2) is detached from cluster {train}" \
+        in detached.stdout
+    destroyed = run("storage", "destroy", sid, "--no-input", "--wait")
+    assert destroyed.returncode == 0 and f"Storage volume {sid} (data2) was destroyed" in destroyed.stdout
+    assert "No storage volumes found." in run("storage", "list").stdout
+    gone = run("storage", "info", sid)
+    assert gone.returncode == 1 and f"Storage volume {sid} not found" in gone.stdout
+
+    stats = served.stats()
+    assert stats["storage_accepted"] == {"create": 1, "attach": 1, "edit": 1, "detach": 1, "destroy": 1}
+    assert set(stats["requests"]["storage_attach"]) == {"202", "400"}
+    assert set(stats["requests"]["storage_delete"]) == {"202", "409"}

@@ -10,14 +10,17 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
-from tpdeclare.api.vocabulary import CLUSTER_STATUSES, REQUEST_STATUSES
+from tpdeclare.api.vocabulary import CLUSTER_STATUSES, REQUEST_STATUSES, VOLUME_STATUSES
 
 REQUEST = "request"
 CLUSTER = "cluster"
-_KNOWN = {REQUEST: frozenset(REQUEST_STATUSES), CLUSTER: frozenset(CLUSTER_STATUSES)}
+VOLUME = "volume"
+_KNOWN = {REQUEST: frozenset(REQUEST_STATUSES), CLUSTER: frozenset(CLUSTER_STATUSES),
+          VOLUME: frozenset(VOLUME_STATUSES)}
 _MEANING = {
     REQUEST: "still polling until it is COMPLETED or FAILED, or the deadline passes",
     CLUSTER: "it is treated as still existing, never as gone",
+    VOLUME: "it is treated as still existing, never as gone",
 }
 
 

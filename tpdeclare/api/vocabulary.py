@@ -24,6 +24,14 @@ PATH_REQUEST_INFO = "/request/info/{request_id}"
 # [cli] `tp ssh INSTANCE` asks GET /ssh/{instance_id}?system=<platform.system()> for a ready command.
 PATH_SSH = "/ssh/{instance_id}"
 SSH_SYSTEM_PARAM = "system"
+# [cli] Storage volumes (shared NFS).
+PATH_STORAGE_CREATE = "/storage/create"
+PATH_STORAGE_LIST = "/storage/list"
+PATH_STORAGE_INFO = "/storage/info/{storage_id}"
+PATH_STORAGE_EDIT = "/storage/edit/{storage_id}"
+PATH_STORAGE_DELETE = "/storage/{storage_id}"
+PATH_STORAGE_ATTACH = "/storage/attach"
+PATH_STORAGE_DETACH = "/storage/detach"
 
 LIST_PARAMS = {"include_org": "true"}
 
@@ -42,6 +50,15 @@ F_PUBLIC_KEYS = "public_keys"
 F_SAVE_KEYS = "save_keys"
 # PATCH /cluster/edit says cluster_name, not tp_cluster_name
 F_EDIT_NAME = "cluster_name"
+# [cli] POST /storage/create {size, name?, deletion_protection}; PATCH /storage/edit says tp_storage_name and
+# size_gb; attach takes cluster_ids (a list), detach one cluster_id.
+F_STORAGE_SIZE = "size"
+F_STORAGE_NAME = "name"
+F_STORAGE_EDIT_NAME = "tp_storage_name"
+F_STORAGE_EDIT_SIZE = "size_gb"
+F_STORAGE_ID = "storage_id"
+F_CLUSTER_IDS = "cluster_ids"
+F_CLUSTER_ID = "cluster_id"
 
 
 # ------------------------------------------------------------------------------------------- response bodies
@@ -50,6 +67,8 @@ R_CLUSTER_ID = "cluster_id"
 R_INSTANCE_IDS = "instance_ids"
 R_REQUEST_ID = "request_id"
 R_MESSAGE = "message"
+R_STORAGE_ID = "storage_id"
+R_REQUEST_IDS = "request_ids"
 
 
 @dataclass(frozen=True)
@@ -111,12 +130,18 @@ REQUEST_TERMINAL = frozenset({REQUEST_COMPLETED, REQUEST_FAILED})
 REQUEST_TYPE_CREATE = "CLUSTER_CLAIM"
 REQUEST_TYPE_DESTROY = "CLUSTER_RELEASE"
 REQUEST_TYPE_EDIT = "CLUSTER_EDIT"
+REQUEST_TYPE_STORAGE_CREATE = "STORAGE_CREATE"
+REQUEST_TYPE_STORAGE_DESTROY = "STORAGE_DESTROY"
+REQUEST_TYPE_STORAGE_ATTACH = "STORAGE_ATTACH"
+REQUEST_TYPE_STORAGE_DETACH = "STORAGE_DETACH"
+REQUEST_TYPE_STORAGE_EDIT = "STORAGE_EDIT"
 
 # Cluster statuses (ClusterInfo.status); compared upper-cased.
 CLUSTER_PENDING = "PENDING"
 CLUSTER_PROVISIONING = "PROVISIONING"
 CLUSTER_CONFIGURING = "CONFIGURING"
 CLUSTER_RUNNING = "RUNNING"
+CLUSTER_RESTARTING = "RESTARTING"  # [assumed] a storage attach or detach restarts every node
 CLUSTER_DESTROYING = "DESTROYING"
 CLUSTER_DESTROYED = "DESTROYED"
 CLUSTER_FAILED = "FAILED"
@@ -125,12 +150,20 @@ CLUSTER_STATUSES = (
     CLUSTER_PROVISIONING,
     CLUSTER_CONFIGURING,
     CLUSTER_RUNNING,
+    CLUSTER_RESTARTING,
     CLUSTER_DESTROYING,
     CLUSTER_DESTROYED,
     CLUSTER_FAILED,
 )
 # Only these words (and a 404) say a cluster is gone; any word tpdeclare does not know means "still there".
 CLUSTER_GONE = frozenset({CLUSTER_DESTROYED})
+
+# Volume statuses [assumed] (VolumeInfo.status); compared upper-cased. Gone: storage_models.VOLUME_GONE.
+VOLUME_CREATING = "CREATING"
+VOLUME_READY = "READY"
+VOLUME_DESTROYING = "DESTROYING"
+VOLUME_FAILED = "FAILED"
+VOLUME_STATUSES = (VOLUME_CREATING, VOLUME_READY, VOLUME_DESTROYING, "DESTROYED", VOLUME_FAILED)
 
 # ------------------------------------------------------------------------------------------- headers
 H_AUTHORIZATION = "Authorization"

@@ -31,7 +31,9 @@ class SpendBound:
                 total += max(0.0, c["hourly_cost"])
                 first = min(first, c["created_at"])
             bound = self._bound = (world, len(clusters), total, first)
-        most = world["spent"] + bound[2] * max(0.0, now - bound[3]) / 3600.0
+        from tpdeclare.sandbox.storage_world import spent_on_volumes
+
+        most = world["spent"] + bound[2] * max(0.0, now - bound[3]) / 3600.0 + spent_on_volumes(world, now)
         margin = 1e-9 * (abs(balance) + abs(most) + abs(hourly) + 1.0)  # float rounding, generously
         if balance - most - margin >= hourly:
             return True

@@ -6,13 +6,15 @@ client's discovery and tolerance can be tested against each:
 
     default       the contract as written (what the client reads today)
     aliased       ClusterInfo fields id / name / node_count / state (instances: id / state); info wraps
-                  the cluster in `cluster`
+                  the cluster in `cluster`; StorageInfo fields id / name / size / attached_to / state,
+                  storage info wraps the volume in `storage`
     aliased-bare  ClusterInfo fields id / cluster_name / nodes (status stays); info answers the cluster
-                  object itself, with `message` beside its fields
-    lowercase     request and cluster statuses in lower case (`completed`, `running`)
+                  object itself, with `message` beside its fields; StorageInfo fields id / storage_name /
+                  size, storage info answers the volume itself
+    lowercase     request, cluster and volume statuses in lower case (`completed`, `running`)
     async-edit    PATCH /cluster/edit answers 202 {cluster_id, request_id, message}; the edit is a
                   CLUSTER_EDIT request and takes effect only when it completes
-    text-only     list and info answer only a text `message` (no structured clusters)
+    text-only     list and info (of clusters and of volumes) answer only a text `message`
 
 Names combine with `+` (e.g. `aliased+lowercase+async-edit`); the two aliased ones exclude each other,
 and text-only excludes both. `GET /openapi.json` describes exactly what a dialect sends.
@@ -28,6 +30,7 @@ CANONICAL_CLUSTER_FIELDS = ("cluster_id", "tp_cluster_name", "instance_type", "n
                             "deletion_protection", "status", "instances", "created_at")
 CANONICAL_INSTANCE_FIELDS = ("instance_id", "status", "public_ip", "private_ip")
 INFO_WRAPPER = "cluster_info"
+STORAGE_WRAPPER = "storage_info"
 BARE = None  # `info_wrapper` of a dialect whose info is the cluster object itself
 
 
@@ -42,10 +45,16 @@ class Dialect:
     lowercase_statuses: bool = False
     async_edits: bool = False
     text_only: bool = False
+    volume_fields: tuple[tuple[str, str], ...] = ()  # (canonical, wire name) of a StorageInfo's renamed fields
+    storage_wrapper: str | None = STORAGE_WRAPPER  # where GET /storage/info puts the volume (None: bare)
 
     def cluster_key(self, canonical: str) -> str:
         """The wire name of a ClusterInfo field."""
         return dict(self.cluster_fields).get(canonical, canonical)
+
+    def volume_key(self, canonical: str) -> str:
+        """The wire name of a StorageInfo field."""
+        return dict(self.volume_fields).get(canonical, canonical)
 
     def instance_key(self, canonical: str) -> str:
         """The wire name of an InstanceInfo field."""
@@ -75,11 +84,16 @@ PRESETS: dict[str, Dialect] = {
                         ("status", "state")),
         instance_fields=(("instance_id", "id"), ("status", "state")),
         info_wrapper="cluster",
+        volume_fields=(("storage_id", "id"), ("tp_storage_name", "name"), ("size_gb", "size"),
+                       ("cluster_ids", "attached_to"), ("status", "state")),
+        storage_wrapper="storage",
     ),
     "aliased-bare": Dialect(
         "aliased-bare",
         cluster_fields=(("cluster_id", "id"), ("tp_cluster_name", "cluster_name"), ("num_nodes", "nodes")),
         info_wrapper=BARE,
+        volume_fields=(("storage_id", "id"), ("tp_storage_name", "storage_name"), ("size_gb", "size")),
+        storage_wrapper=BARE,
     ),
     "lowercase": Dialect("lowercase", lowercase_statuses=True),
     "async-edit": Dialect("async-edit", async_edits=True),
@@ -116,6 +130,8 @@ def parse_dialect(text: str | None, *, source: str = "--dialect") -> Dialect:
             cluster_fields=result.cluster_fields + preset.cluster_fields,
             instance_fields=result.instance_fields + preset.instance_fields,
             info_wrapper=preset.info_wrapper if preset.aliased else result.info_wrapper,
+            volume_fields=result.volume_fields + preset.volume_fields,
+            storage_wrapper=preset.storage_wrapper if preset.aliased else result.storage_wrapper,
             lowercase_statuses=result.lowercase_statuses or preset.lowercase_statuses,
             async_edits=result.async_edits or preset.async_edits,
             text_only=result.text_only or preset.text_only,

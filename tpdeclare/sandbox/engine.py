@@ -28,7 +28,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from tpdeclare.errors import TpdeclareError
-from tpdeclare.sandbox import mutations, queries, ssh_access
+from tpdeclare.sandbox import mutations, queries, ssh_access, storage_routes
 from tpdeclare.sandbox import request_log as rl
 from tpdeclare.sandbox.billing import SpendBound
 from tpdeclare.sandbox.call_context import Call, Settings
@@ -59,6 +59,13 @@ HANDLERS: dict[str, Callable[[Call], Response]] = {
     "create": mutations.create,
     "edit": mutations.edit,
     "delete": mutations.delete,
+    "storage_create": storage_routes.create,
+    "storage_list": storage_routes.storage_list,
+    "storage_info": storage_routes.info,
+    "storage_edit": storage_routes.edit,
+    "storage_delete": storage_routes.delete,
+    "storage_attach": storage_routes.attach,
+    "storage_detach": storage_routes.detach,
 }
 _FAULT_WORDS = {
     500: "Internal server error",

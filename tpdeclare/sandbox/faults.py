@@ -6,7 +6,8 @@ Grammar (whitespace is ignored; the empty string means no faults):
     SECTION  := TARGETS ":" SETTING ("," SETTING)*
     TARGETS  := TARGET ("|" TARGET)*
     TARGET   := "*" | health | healthz | openapi | create | request_info | list | info | edit | delete
-              | provision
+              | ssh | storage_create | storage_list | storage_info | storage_edit | storage_delete
+              | storage_attach | storage_detach | provision
     SETTING  := KEY "=" NUMBER
     KEY      := latency                   seconds to wait before answering (>= 0)
               | 500 | 502 | 503 | 504 | 429
@@ -34,7 +35,8 @@ from dataclasses import dataclass, field
 from tpdeclare.errors import TpdeclareError
 
 ENDPOINTS: tuple[str, ...] = ("health", "healthz", "openapi", "create", "request_info", "list", "info", "edit",
-                              "delete", "ssh")
+                              "delete", "ssh", "storage_create", "storage_list", "storage_info", "storage_edit",
+                              "storage_delete", "storage_attach", "storage_detach")
 SPARED_BY_STAR = frozenset({"healthz", "openapi"})
 ERROR_STATUSES: tuple[int, ...] = (500, 502, 503, 504, 429)
 RETRY_AFTER_STATUSES: frozenset[int] = frozenset({429, 503})

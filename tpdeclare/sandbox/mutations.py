@@ -8,6 +8,7 @@ from tpdeclare.sandbox.call_context import Call
 from tpdeclare.sandbox.contract import request_schema
 from tpdeclare.sandbox.lax_validation import validated_body
 from tpdeclare.sandbox.responses import Response, json_response, message
+from tpdeclare.sandbox.storage_routes import detach_all
 from tpdeclare.sandbox.world_queries import (
     alive,
     cancel_pending,
@@ -172,8 +173,10 @@ def delete(call: Call) -> Response:
     settle_edits(cluster, world["requests"], now)
     release_id = _new_request(call, tl.CLUSTER_RELEASE, cluster_id, call.settings.destroy_seconds)
     cancel_pending(cluster, world["requests"], now)
+    detached = detach_all(world, cluster_id, now)
     cluster["release_request_id"] = release_id
     call.session.mark_dirty()
     call.count("deletes_accepted")
+    also = f"; storage volume{'s' if len(detached) > 1 else ''} {', '.join(detached)} detached" if detached else ""
     return json_response(202, {"cluster_id": cluster_id, "request_id": release_id,
-                               "message": f"Cluster {cluster_id} ({name}) is being destroyed"})
+                               "message": f"Cluster {cluster_id} ({name}) is being destroyed{also}"})

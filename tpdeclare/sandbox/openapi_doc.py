@@ -54,6 +54,8 @@ def _reshape(schemas: JsonDict, dialect: Dialect) -> None:
     if dialect.lowercase_statuses:
         _lowercase_enum(schemas["ClusterInfo"], "status")
         _lowercase_enum(schemas["RequestInfo"], "status")
+        _lowercase_enum(schemas["StorageInfo"], "status")
+    _reshape_storage(schemas, dialect)
     if dialect.instance_fields:
         schemas["InstanceInfo"] = _renamed(schemas["InstanceInfo"], dialect.instance_fields)
     if dialect.cluster_fields:
@@ -81,6 +83,26 @@ def _reshape(schemas: JsonDict, dialect: Dialect) -> None:
                            "message": {"type": "string"}},
             "required": ["cluster_id", "request_id", "message"],
         }
+
+
+def _reshape_storage(schemas: JsonDict, dialect: Dialect) -> None:
+    """The storage answers as the dialect sends them: renamed StorageInfo fields, the info wrapper, text only."""
+    if dialect.volume_fields:
+        schemas["StorageInfo"] = _renamed(schemas["StorageInfo"], dialect.volume_fields)
+    info = schemas["StorageInfoResponse"]
+    if dialect.storage_wrapper is BARE:
+        volume = schemas["StorageInfo"]
+        info["properties"] = {**volume["properties"], "message": {"type": "string"}}
+        info["required"] = [*volume["required"], "message"]
+        info["description"] = "The volume's own fields, and a readable text `message`."
+    elif dialect.storage_wrapper != "storage_info":
+        info["properties"] = {dialect.storage_wrapper: info["properties"]["storage_info"],
+                              "message": info["properties"]["message"]}
+        info["required"] = [dialect.storage_wrapper, "message"]
+        info["description"] = f"`{dialect.storage_wrapper}` and a readable text `message`."
+    if dialect.text_only:
+        schemas["StorageListResponse"] = _message_only("StorageListResponse", "The volumes")
+        schemas["StorageInfoResponse"] = _message_only("StorageInfoResponse", "The volume")
 
 
 def _refs(node: Any) -> set[str]:

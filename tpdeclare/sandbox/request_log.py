@@ -18,6 +18,7 @@ import json
 import math
 from typing import Any
 
+from tpdeclare.sandbox import storage_world as sw
 from tpdeclare.sandbox import timeline as tl
 from tpdeclare.sandbox.lax_validation import too_deep
 from tpdeclare.sandbox.responses import Response
@@ -142,6 +143,9 @@ def stats_body(s: WorldSession, now: float, balance: float, faults_spec: str) ->
         "deletes_accepted": counters["deletes_accepted"],
         "edits_accepted": counters["edits_accepted"],
         "mutating_requests": counters["mutating_requests"],
+        "storage_accepted": dict(counters.get("storage_accepted") or {}),
+        "volumes_alive": sum(1 for v in world.get("volumes", {}).values()
+                             if sw.volume_status(v, world["requests"], now) is not None),
         "faults_injected": dict(counters["faults_injected"]),
         "clusters_alive": sum(by_status.values()),
         "clusters_by_status": by_status,

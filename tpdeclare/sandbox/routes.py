@@ -24,6 +24,13 @@ ROUTE_TABLE: tuple[tuple[str, str, str], ...] = (
     ("GET", "/ssh/{instance_id}", "ssh"),
     ("PATCH", "/cluster/edit/{cluster}", "edit"),
     ("DELETE", "/cluster/{cluster}", "delete"),
+    ("POST", "/storage/create", "storage_create"),
+    ("GET", "/storage/list", "storage_list"),
+    ("GET", "/storage/info/{storage_id}", "storage_info"),
+    ("PATCH", "/storage/edit/{storage_id}", "storage_edit"),
+    ("POST", "/storage/attach", "storage_attach"),
+    ("POST", "/storage/detach", "storage_detach"),
+    ("DELETE", "/storage/{storage_id}", "storage_delete"),
     ("GET", "/_sandbox/stats", "_stats"),
     ("GET", "/_sandbox/log", "_log"),
     ("POST", "/_sandbox/reset", "_reset"),
@@ -31,7 +38,8 @@ ROUTE_TABLE: tuple[tuple[str, str, str], ...] = (
 )
 # Endpoints that answer without a key (besides the /_sandbox/ control paths).
 PUBLIC_ENDPOINTS = frozenset({"healthz", "openapi"})
-MUTATING_ENDPOINTS = frozenset({"create", "edit", "delete"})
+MUTATING_ENDPOINTS = frozenset({"create", "edit", "delete", "storage_create", "storage_edit", "storage_delete",
+                                "storage_attach", "storage_detach"})
 
 _ROUTES = tuple(
     (method, re.compile("^" + re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(template)) + "$"), name)

@@ -27,7 +27,7 @@ from tpdeclare.sandbox.world_queries import alive
 LOGIN_USER = "ubuntu"  # [assumed] the nodes' login user (TensorPool's own guides use ubuntu@<ip>)
 JUMPHOST_SUFFIX = "-jumphost"
 _PUBLIC_NETS = ("192.0.2", "198.51.100", "203.0.113")
-_ADDRESSED = frozenset({tl.RUNNING, tl.DESTROYING})
+_ADDRESSED = frozenset({tl.RUNNING, tl.RESTARTING, tl.DESTROYING})
 _FIRST_WORKER = 10  # workers are .10, .11, ... of the cluster's /24; the jumphost is .2
 
 

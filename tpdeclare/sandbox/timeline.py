@@ -4,7 +4,8 @@ Nothing runs in the background: every status is a function of the stored records
 A request of `duration` seconds started at `t0` is PENDING for the first 10 % of it, PROCESSING for
 the rest, then COMPLETED (or FAILED when its failure was decided at creation, or when the cluster it
 claims was destroyed before it finished). A cluster is PROVISIONING for the first 70 % of its claim
-request, CONFIGURING for the rest, then RUNNING (or FAILED); once a release is requested it is
+request, CONFIGURING for the rest, then RUNNING (or FAILED; RESTARTING while a storage attach or detach restarts its
+nodes, until the cluster's `restart_until`); once a release is requested it is
 DESTROYING until the release completes, after which it is gone. An asynchronous edit (CLUSTER_EDIT,
 the async-edit dialect) changes the cluster's name or protection only once its request completed:
 until then the cluster shows its old values (`current`), and the new name is already reserved.
@@ -29,11 +30,13 @@ CLUSTER_CLAIM, CLUSTER_RELEASE, CLUSTER_EDIT = "CLUSTER_CLAIM", "CLUSTER_RELEASE
 
 # Cluster statuses [3p].
 PROVISIONING, CONFIGURING, RUNNING, DESTROYING = "PROVISIONING", "CONFIGURING", "RUNNING", "DESTROYING"
+RESTARTING = "RESTARTING"  # [assumed] a storage attach or detach restarts every node (storage_world.py)
 
 INSTANCE_STATUS = {
     PROVISIONING: "provisioning",
     CONFIGURING: "configuring",
     RUNNING: "running",
+    RESTARTING: "restarting",
     FAILED: "failed",
     DESTROYING: "destroying",
 }
@@ -116,7 +119,10 @@ def cluster_status(cluster: JsonDict, requests: JsonDict, now: float) -> str | N
     elapsed = now - claim["created_at"]
     duration = claim["duration"]
     if elapsed >= duration:
-        return FAILED if claim.get("fails") else RUNNING
+        if claim.get("fails"):
+            return FAILED
+        restart_until = cluster.get("restart_until")
+        return RESTARTING if restart_until is not None and now < restart_until else RUNNING
     return PROVISIONING if elapsed < CONFIGURING_FRACTION * duration else CONFIGURING
 
 

@@ -9,6 +9,8 @@ from tpdeclare.sandbox import timeline as tl
 from tpdeclare.sandbox.dialects import BARE, Dialect
 from tpdeclare.sandbox.message_tables import info_table, list_table
 from tpdeclare.sandbox.ssh_access import instance_views
+from tpdeclare.sandbox.storage_world import STORAGE_TYPES
+from tpdeclare.sandbox.storage_world import request_message as storage_request_message
 from tpdeclare.sandbox.world import JsonDict
 
 # A timestamp's text never changes, and a list repeats every cluster's: memoised.
@@ -65,15 +67,23 @@ def info_body(view: JsonDict, dialect: Dialect) -> dict[str, Any]:
 def request_body(req: JsonDict, world: JsonDict, now: float, dialect: Dialect) -> dict[str, Any]:
     """The body of GET /request/info/{request_id}."""
     status = tl.request_status(req, now)
-    cluster = world["clusters"].get(req["object_id"])
-    if cluster is not None and cluster.get("edit_request_ids"):
-        name, _ = tl.current(cluster, world["requests"], now)
-        cluster = {**cluster, "tp_cluster_name": name}
+    if req["request_type"] in STORAGE_TYPES:
+        external = storage_request_message(req, status, world)
+    else:
+        external = tl.request_message(req, status, _named_cluster(req, world, now))
     return {
         "request_id": req["request_id"],
         "request_type": req["request_type"],
         "status": dialect.status_word(status),
         "created_at": iso(req["created_at"]),
         "object_id": req["object_id"],
-        "external_message": tl.request_message(req, status, cluster),
+        "external_message": external,
     }
+
+
+def _named_cluster(req: JsonDict, world: JsonDict, now: float) -> JsonDict | None:
+    cluster: JsonDict | None = world["clusters"].get(req["object_id"])
+    if cluster is not None and cluster.get("edit_request_ids"):
+        name, _ = tl.current(cluster, world["requests"], now)
+        cluster = {**cluster, "tp_cluster_name": name}
+    return cluster

@@ -1,4 +1,5 @@
-"""Where the sandbox keeps its world (clusters, requests, spend), counters and request log: in memory or in files.
+"""Where the sandbox keeps its world (clusters, volumes, requests, spend), counters and request log: in memory
+or in files.
 
 A store hands out one `WorldSession` at a time (`with store.session() as s:`): exclusive access to the
 world document, the counters and the log for the duration of one request. The caller mutates
@@ -37,7 +38,8 @@ MEMORY_LOG_LIMIT = 100_000
 
 def fresh_world() -> JsonDict:
     """An empty world document."""
-    return {"format": WORLD_FORMAT, "version": WORLD_VERSION, "clusters": {}, "requests": {}, "spent": 0.0, "seq": 0}
+    return {"format": WORLD_FORMAT, "version": WORLD_VERSION, "clusters": {}, "volumes": {}, "requests": {},
+            "spent": 0.0, "seq": 0}
 
 
 def fresh_counters() -> JsonDict:
@@ -48,6 +50,7 @@ def fresh_counters() -> JsonDict:
         "deletes_accepted": 0,
         "edits_accepted": 0,
         "mutating_requests": 0,
+        "storage_accepted": {},
         "faults_injected": {},
         "log_seq": 0,
     }

@@ -32,8 +32,11 @@ def holder_of_name(world: JsonDict, name: str, now: float) -> JsonDict | None:
 
 
 def spent(world: JsonDict, now: float) -> float:
-    """USD spent so far: what gone clusters cost plus what every stored cluster has accrued."""
-    return float(world["spent"]) + sum(tl.accrued(c, world["requests"], now) for c in world["clusters"].values())
+    """USD spent so far: what gone clusters and volumes cost plus what every stored one has accrued."""
+    from tpdeclare.sandbox.storage_world import spent_on_volumes
+
+    clusters = sum(tl.accrued(c, world["requests"], now) for c in world["clusters"].values())
+    return float(world["spent"]) + clusters + spent_on_volumes(world, now)
 
 
 def collect_gone(world: JsonDict, now: float) -> bool:
@@ -85,5 +88,5 @@ def new_id(world: JsonDict, prefix: str, hex_digits: int, seed: int | str | None
             world["seq"] = world.get("seq", 0) + 1
             digest = hashlib.sha256(f"{seed}:{world['seq']}".encode()).hexdigest()
         ident = prefix + digest[:hex_digits]
-        if ident not in world["clusters"] and ident not in world["requests"]:
+        if ident not in world["clusters"] and ident not in world["requests"] and ident not in world.get("volumes", {}):
             return ident
