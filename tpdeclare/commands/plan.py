@@ -15,7 +15,7 @@ def run(ctx: Context, opts: PlanOptions) -> int:
     prices = load_prices_file(opts.planning.prices_file) if opts.planning.prices_file else None
     with planned(ctx, spec, opts.planning, command="tpdeclare plan", prices=prices) as session:
         plan = session.plan
-        emit_plan(ctx.console, plan, opts.output)
+        emit_plan(ctx.console, plan, opts.output, digest=opts.digest)
         if opts.out and (plan.blocked or plan.conflicts):
             ctx.console.warn(f"the plan cannot be applied, so it was not saved to {opts.out}")
         check_applicable(plan)
