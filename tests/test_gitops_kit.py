@@ -147,7 +147,7 @@ def test_the_pr_job_posts_one_sticky_comment_with_a_section_per_stack(kit):
     [comment] = kit.gh.comments
     body = comment["body"]
     assert comment["pr"] == "7" and body.startswith("<!-- tpdeclare-plan -->\n")
-    assert [m for m in re.findall(r"^### Stack `(\w+)`", body, re.MULTILINE)] == ["inference", "research"]
+    assert re.findall(r"^### tpdeclare plan: `(\w+)`", body, re.MULTILINE) == ["inference", "research"]
     sections = dict(re.findall(r"^<!-- tpdeclare-digest (\w+) (sha256:[0-9a-f]{64}) -->$", body, re.MULTILINE))
     assert set(sections) == {"inference", "research"}
     assert {s["context"]: s["description"] for s in kit.gh.statuses} == {
@@ -173,7 +173,8 @@ def test_a_blocked_plan_fails_the_pr_job_and_says_so_in_its_section(kit):
     done = kit.ci("plan-pr", "8", head, base)
     assert done.returncode == 1 and "the plan of inference failed or was blocked" in done.stderr
     [comment] = kit.gh.comments
-    assert "**The plan blocked by policy (exit 3).**" in comment["body"]
+    assert "**The plan was blocked by policy (exit 3).**" in comment["body"]
+    assert comment["body"].count("### tpdeclare plan: `inference`") == 1
     assert [(s["context"], s["state"]) for s in kit.gh.statuses] == [("tpdeclare/inference", "failure")]
 
 
@@ -209,8 +210,8 @@ def test_the_merge_job_refuses_a_plan_that_changed_since_review(kit):
     assert kit.sandbox.stats()["mutating_requests"] == before  # not even the unchanged stack
     sticky, new = kit.gh.comments
     assert new["pr"] == "7" and not new["body"].startswith("<!-- tpdeclare-plan -->")
-    assert "the plan changed since review" in new["body"] and "### Stack `inference`" in new["body"]
-    assert "### Stack `research`" not in new["body"]
+    assert "the plan changed since review" in new["body"] and "### tpdeclare plan: `inference`" in new["body"]
+    assert "### tpdeclare plan: `research`" not in new["body"]
 
 
 def test_the_merge_job_applies_nothing_without_a_reviewed_plan(kit):

@@ -167,13 +167,15 @@ def plan_stack(stack: str, *extra: str) -> StackPlan:
 
 
 def section(p: StackPlan) -> str:
-    head = f"### Stack `{p.stack}` (`{(stacks_dir() / p.stack).as_posix()}`)\n\n"
+    """One stack's part of the comment: the plan's own Markdown (headed "### tpdeclare plan: `STACK`") and a
+    digest line the merge job reads back; or, for a plan that failed, what failed."""
     if p.failed:
-        what = "blocked by policy" if p.code == 3 else "failed"
-        body = (f"**The plan {what} (exit {p.code}).**\n\n" + p.markdown
-                + ("\n```text\n" + p.stderr.strip().replace("```", "'''") + "\n```\n" if p.stderr.strip() else ""))
-        return head + body
-    return head + p.markdown.rstrip("\n") + f"\n\n<!-- tpdeclare-digest {p.stack} {p.digest} -->\n"
+        what = "was blocked by policy" if p.code == 3 else "failed"
+        stderr = p.stderr.strip().replace("```", "'''")
+        head = "" if p.markdown.startswith("### ") else f"### tpdeclare plan: `{p.stack}`\n\n"  # none printed
+        return (head + f"**The plan {what} (exit {p.code}).**\n\n" + p.markdown
+                + (f"\n```text\n{stderr}\n```\n" if stderr else ""))
+    return p.markdown.rstrip("\n") + f"\n\n<!-- tpdeclare-digest {p.stack} {p.digest} -->\n"
 
 
 def comment_body(plans: list[StackPlan], sha: str, title: str) -> str:
