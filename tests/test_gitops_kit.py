@@ -109,6 +109,8 @@ def test_the_workflow_installs_a_pinned_tag_with_s3_and_commits_nothing():
     [orphans] = [s for s in drift if "tpdeclare_ci.py orphans" in s.get("run", "")]
     assert orphans.get("if") == "always()"
     assert (KIT / ".gitignore").read_text().splitlines().count("state/") == 1
+    # No shared group for merges: GitHub cancels a pending run when a newer one joins its group.
+    assert workflow["concurrency"]["group"] == "tpdeclare-${{ github.event.pull_request.number || github.run_id }}"
 
 
 # ---- which stacks a change touches ------------------------------------------------------------------
