@@ -156,3 +156,11 @@ def test_without_the_flag_no_digest_is_printed(tmp_path):
     assert "digest" not in json.loads(proc.stdout)
     text = run_tp(tmp_path, "plan", "team.yaml", "--engine", "sandbox", env=cli_env())
     assert "Plan digest" not in text.stdout
+
+
+def test_with_out_the_digest_is_still_the_last_line(tmp_path, sandbox, env):
+    write(tmp_path / "team.yaml", SPEC)
+    saved = run_tp(tmp_path, "plan", "team.yaml", "--digest", "--out", "team.plan", env=env)
+    digest = digest_of(saved)
+    assert "Saved the plan to team.plan" in saved.stdout
+    assert digest == digest_of(run_tp(tmp_path, "plan", "team.yaml", "--digest", env=env))

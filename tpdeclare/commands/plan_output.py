@@ -25,7 +25,7 @@ def emit_plan(console: Console, plan: Plan, fmt: OutputFormat, *, digest: bool =
 
         console.print(render_markdown(plan), end="")
         if digest:
-            console.print(f"\n{DIGEST_LINE}{_digest(plan)}")
+            print_digest(console, plan)
         return
     if fmt == "summary":
         from tpdeclare.plan.render_summary import render_summary
@@ -37,9 +37,14 @@ def emit_plan(console: Console, plan: Plan, fmt: OutputFormat, *, digest: bool =
         text = render_text(plan, console.palette)
     console.print(text, end="")
     if digest:
-        console.print(f"\n{DIGEST_LINE}{_digest(plan)}")
+        print_digest(console, plan)
     for w in plan.warnings:
         console.warn(w)
+
+
+def print_digest(console: Console, plan: Plan) -> None:
+    """`Plan digest: sha256:<hex>` on stdout, after a blank line."""
+    console.print(f"\n{DIGEST_LINE}{_digest(plan)}")
 
 
 def _digest(plan: Plan) -> str:
