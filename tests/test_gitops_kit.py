@@ -116,6 +116,8 @@ def test_the_workflow_installs_a_pinned_tag_with_s3_and_commits_nothing():
 # ---- which stacks a change touches ------------------------------------------------------------------
 def test_only_the_changed_stacks_are_selected(kit):
     base = kit.head()
+    (kit.repo / "stacks" / "notes" / "README.md").write_text("a note\n")
+    assert ok(kit.ci("changed", base, kit.commit("notes only"))).stdout == ""  # the workflow loops over lines
     kit.edit("stacks/inference/inference.yaml", "1xL40S", "1xH100")
     (kit.repo / "stacks" / "notes" / "README.md").write_text("still not a stack\n")
     head = kit.commit("inference only")
@@ -270,3 +272,22 @@ def test_gh_pages_are_joined():
         sys.path.pop(0)
     assert _joined_pages('[{"id": 1}]\n[{"id": 2}, {"id": 3}]\n') == [{"id": 1}, {"id": 2}, {"id": 3}]
     assert _joined_pages(json.dumps({"id": 4})) == {"id": 4}
+
+
+def test_the_pr_jobs_validate_step_runs_as_written(kit):
+    [step] = [s for s in yaml.safe_load(WORKFLOW.read_text())["jobs"]["plan"]["steps"]
+              if s.get("name", "").startswith("validate")]
+    env = {**kit.env, "PATH": f"{Path(sys.executable).parent}:{kit.env['PATH']}"}
+
+    def run(base, head):
+        return subprocess.run(["bash", "-e", "-c", step["run"]], cwd=kit.repo, env={**env, "BASE": base, "HEAD": head},
+                              capture_output=True, text=True, timeout=120)
+
+    base = kit.head()
+    (kit.repo / "stacks" / "notes" / "README.md").write_text("a note\n")
+    assert ok(run(base, kit.commit("notes"))).stdout == ""
+    kit.edit("stacks/research/research.yaml", "1xH100", "1xL40S")
+    done = ok(run(base, kit.commit("research")))
+    assert done.stdout == "Success! The spec is valid: stack 'research', 2 clusters.\n"
+    shutil.rmtree(kit.repo / "stacks" / "inference")
+    assert run(base, kit.commit("gone")).returncode == 1  # the script's failure fails the step

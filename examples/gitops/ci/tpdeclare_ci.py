@@ -324,7 +324,8 @@ def main(argv: list[str]) -> int:
             "drift | orphans | expire | warn"
     try:
         if argv[:1] == ["changed"] and len(argv) == 3:
-            print("\n".join(changed_stacks(argv[1], argv[2])))
+            for stack in changed_stacks(argv[1], argv[2]):  # none: no output at all (not an empty line)
+                print(stack)
             return 0
         if argv[:1] == ["plan-pr"] and len(argv) == 4:
             return plan_pr(argv[1], argv[2], argv[3])
