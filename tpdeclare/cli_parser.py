@@ -148,6 +148,9 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
                      help="one line per change (destroys and replaces first), then the cost lines")
     p.add_argument("--out", metavar="FILE", help="save the plan, to apply exactly it later")
     p.add_argument("--detailed-exitcode", action="store_true", help="exit 2 when there are changes")
+    p.add_argument("--digest", action="store_true",
+                   help="print the plan digest too (a last line `Plan digest: sha256:...`; `digest` in --json): "
+                   "a hash of the changes, the cost and the state serial, to check that apply runs the reviewed plan")
     p.add_argument("--destroy", action="store_true", help="plan the destruction of every cluster of the stack")
 
     p = command("apply", "Plan, confirm and make the changes (or apply a saved plan file).", _planning, _executing)

@@ -60,6 +60,7 @@ class PlanOptions:
     output: OutputFormat = "text"
     out: str | None = None
     detailed_exitcode: bool = False
+    digest: bool = False  # --digest: print the plan digest too (what a CI job compares before applying)
 
 
 @dataclass(frozen=True)

@@ -79,8 +79,12 @@ def _expiry(e: Expiry | None, now: str) -> dict[str, Any] | None:
             "from_creation": e.from_creation}
 
 
-def render_json(plan: Plan) -> str:
-    return json.dumps(plan_to_json(plan), indent=2, sort_keys=False) + "\n"
+def render_json(plan: Plan, *, digest: str | None = None) -> str:
+    """The plan JSON; with `digest` (plan --digest) a top-level `digest` beside `format_version`."""
+    doc = plan_to_json(plan)
+    if digest is not None:
+        doc = {"format_version": doc.pop("format_version"), "digest": digest, **doc}
+    return json.dumps(doc, indent=2, sort_keys=False) + "\n"
 
 
 def _resource_change(c: Change, now: str) -> dict[str, Any]:
