@@ -158,9 +158,10 @@ def test_recorded_as_wanted_needs_the_same_types_inside_the_list_too():
     class Text(str):
         pass
 
-    base = {"instance_type": "1xH100", "num_nodes": 1, "container": None, "name": "n", "deletion_protection": False,
-            "public_keys": [KEY]}
-    assert recorded_as_wanted(dict(base), dict(base))
-    assert not recorded_as_wanted({**base, "public_keys": [Text(KEY)]}, dict(base))
-    assert not recorded_as_wanted({**base, "name": Text("n")}, dict(base))
-    assert not recorded_as_wanted({**base, "num_nodes": 1.0}, dict(base))
+    base = ("1xH100", 1, None, "n", False, [KEY])
+    assert recorded_as_wanted(base, tuple(base))
+    assert not recorded_as_wanted(base[:5] + ([Text(KEY)],), base)
+    assert not recorded_as_wanted(base, base[:5] + ([Text(KEY)],))
+    assert not recorded_as_wanted(base[:3] + (Text("n"),) + base[4:], base)
+    assert not recorded_as_wanted(("1xH100", 1.0) + base[2:], base)
+    assert not recorded_as_wanted(("1xH100", 1, 0) + base[3:], ("1xH100", 1, False) + base[3:])

@@ -127,16 +127,14 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdout.write(f"tpdeclare {__version__}\n")
         sys.stdout.flush()
         return 0
-    from tpdeclare.cli_parser import UsageError, build_parser, print_usage_error
-    from tpdeclare.cli_spellings import normalise
+    from tpdeclare.cli_parser import UsageError, parse, print_usage_error
     from tpdeclare.error_handler import error_handler
 
     result = [1]
     with error_handler(result):
         words = sys.argv[1:] if argv is None else list(argv)
-        parser = build_parser(words)
         try:
-            args = parser.parse_args(normalise(words, parser))
+            args, parser = parse(words)
         except UsageError as exc:
             print_usage_error(exc)
             return 1
