@@ -2,18 +2,32 @@
 
 from __future__ import annotations
 
-import argparse
 import importlib
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tpdeclare import __version__
-from tpdeclare import options as o
 
-# command -> (module with `run(ctx, opts) -> int`, the options it takes from the parsed command line)
-Converter = Callable[[argparse.Namespace], Any]
+if TYPE_CHECKING:
+    import argparse
+
+    from tpdeclare import options as o
+
+    # command -> (module with `run(ctx, opts) -> int`, the options it takes from the parsed command line)
+    Converter = Callable[[argparse.Namespace], Any]
+else:
+
+    class _Options:
+        """tpdeclare.options, imported at its first use: `tpdeclare --version` needs none of its dataclasses."""
+
+        def __getattr__(self, name: str) -> Any:
+            from tpdeclare import options
+
+            return getattr(options, name)
+
+    o = _Options()
 
 
 def _specs(a: argparse.Namespace) -> tuple[str, ...]:
