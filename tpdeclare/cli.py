@@ -2,18 +2,32 @@
 
 from __future__ import annotations
 
-import argparse
 import importlib
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tpdeclare import __version__
-from tpdeclare import options as o
 
-# command -> (module with `run(ctx, opts) -> int`, the options it takes from the parsed command line)
-Converter = Callable[[argparse.Namespace], Any]
+if TYPE_CHECKING:
+    import argparse
+
+    from tpdeclare import options as o
+
+    # command -> (module with `run(ctx, opts) -> int`, the options it takes from the parsed command line)
+    Converter = Callable[[argparse.Namespace], Any]
+else:
+
+    class _Options:
+        """tpdeclare.options, imported at its first use: `tpdeclare --version` needs none of its dataclasses."""
+
+        def __getattr__(self, name: str) -> Any:
+            from tpdeclare import options
+
+            return getattr(options, name)
+
+    o = _Options()
 
 
 def _specs(a: argparse.Namespace) -> tuple[str, ...]:
@@ -128,16 +142,14 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdout.write(f"tpdeclare {__version__}\n")
         sys.stdout.flush()
         return 0
-    from tpdeclare.cli_parser import UsageError, build_parser, print_usage_error
-    from tpdeclare.cli_spellings import normalise
+    from tpdeclare.cli_parser import UsageError, parse, print_usage_error
     from tpdeclare.error_handler import error_handler
 
     result = [1]
     with error_handler(result):
         words = sys.argv[1:] if argv is None else list(argv)
-        parser = build_parser(words)
         try:
-            args = parser.parse_args(normalise(words, parser))
+            args, parser = parse(words)
         except UsageError as exc:
             print_usage_error(exc)
             return 1

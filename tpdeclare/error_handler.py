@@ -5,9 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-import tempfile
 import time
-import traceback
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TextIO
@@ -53,6 +51,9 @@ def crash_log_dir() -> Path:
 
 
 def write_crash_log(exc: BaseException) -> Path:
+    import tempfile  # only on a crash: not at every start
+    import traceback
+
     text = redact("".join(traceback.format_exception(type(exc), exc, exc.__traceback__)))
     header = f"tpdeclare crash at {time.strftime('%Y-%m-%dT%H:%M:%S%z')}\nargv: {redact(' '.join(sys.argv))}\n\n"
     for directory in (crash_log_dir(), Path(tempfile.gettempdir())):

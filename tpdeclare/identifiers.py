@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 
 # An address (the key under `clusters:`) and a stack name, as the spec schema allows them.
@@ -25,3 +26,13 @@ def is_engine_id(value: object) -> bool:
 
 def is_address(value: object) -> bool:
     return isinstance(value, str) and ADDRESS.fullmatch(value) is not None
+
+
+def random_uuid() -> str:
+    """A random (version 4) UUID's text, as `str(uuid.uuid4())` writes it, without importing `uuid` (which
+    imports `platform`) at every run's start: state lineages and lock IDs."""
+    raw = bytearray(os.urandom(16))
+    raw[6] = (raw[6] & 0x0F) | 0x40  # version 4
+    raw[8] = (raw[8] & 0x3F) | 0x80  # the RFC 4122 variant
+    h = raw.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"

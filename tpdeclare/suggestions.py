@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable
 
 # One cutoff everywhere (spec keys, instance types, addresses, flags, commands): difflib's ratio
@@ -26,5 +25,7 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str | None:
     for option in options:
         if option.casefold() == folded and option != word:
             return option
+    import difflib  # only when a word is unknown: not at every run's start
+
     close = difflib.get_close_matches(word, options, n=1, cutoff=CUTOFF)
     return close[0] if close and close[0] != word else None

@@ -5,28 +5,16 @@ from __future__ import annotations
 import time
 
 from tpdeclare import errors
+from tpdeclare.commands.applicable import check_applicable
 from tpdeclare.commands.context import Context
 from tpdeclare.commands.plan_session import Session
 from tpdeclare.commands.prompt import ask_yes
 from tpdeclare.commands.run_report import RunReport
 from tpdeclare.commands.signals import StopOnSignal
 from tpdeclare.options import ExecutionOptions
-from tpdeclare.plan.model import Plan
 from tpdeclare.state.recorder import Recorder
 
-
-def check_applicable(plan: Plan) -> None:
-    """Refuse a plan that cannot be applied: blocked by policy (exit 3), or refused by the engine (exit 1)."""
-    if plan.blocked:
-        raise errors.PolicyError(
-            "the plan is blocked by policy:\n  - " + "\n  - ".join(plan.blocked),
-            hint="nothing was changed; fix the spec (or the budget) and plan again",
-        )
-    if plan.conflicts:
-        raise errors.TpdeclareError(
-            "the plan cannot be applied:\n  - " + "\n  - ".join(plan.conflicts),
-            hint="nothing was changed",
-        )
+__all__ = ["check_applicable", "execute"]
 
 
 def execute(ctx: Context, session: Session, execution: ExecutionOptions, signals: StopOnSignal, *,

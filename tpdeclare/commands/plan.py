@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from tpdeclare.commands.applicable import check_applicable
 from tpdeclare.commands.context import Context
-from tpdeclare.commands.executing import check_applicable
 from tpdeclare.commands.plan_output import emit_plan, print_digest
 from tpdeclare.commands.plan_session import planned
 from tpdeclare.commands.prices_file import load_prices_file

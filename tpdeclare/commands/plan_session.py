@@ -101,7 +101,6 @@ def planned(
     the engine runs past `deadline` (time.monotonic). A `mutating` command (apply, destroy) reads the
     engine's list first in any case: lookup by name must work before any change."""
     from tpdeclare.plan.planner import make_plan
-    from tpdeclare.plan.refresh import observed_fields
 
     engine = ctx.engine()  # before anything is written: an unusable engine is refused first
     if store is None:
@@ -115,7 +114,11 @@ def planned(
                 raise errors.StateError(f"no state at {store.path}", hint="nothing has been applied for this stack")
             spec = StackSpec(stack=o.state.stack, clusters={})
         _check_addresses(spec, o.state, planning)
-        observed = observed_fields(o.clusters) if planning.refresh and o.clusters is not None else None
+        observed = None
+        if planning.refresh and o.clusters is not None:
+            from tpdeclare.plan.refresh import observed_fields  # only when refreshing
+
+            observed = observed_fields(o.clusters)
         if observed is not None and o.state is None:
             _say_if_elsewhere(ctx, spec, store, observed)
         plan = make_plan(

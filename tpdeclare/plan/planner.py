@@ -15,6 +15,7 @@ from tpdeclare.plan.diff import current_fields, field_changes, recorded_spec
 from tpdeclare.plan.expiry import REASON_EXPIRED, Lifetimes, committed, expiry_blocks
 from tpdeclare.plan.model import Action, Change, Cost, Plan, PlanRequest
 from tpdeclare.plan.policy import destroy_policy, renames, taken_names
+from tpdeclare.plan.untouched import untouched
 from tpdeclare.spec.model import ClusterSpec, StackSpec
 from tpdeclare.spec.time_values import format_instant
 from tpdeclare.state.model import CREATING, DELETING, EXPIRED, PENDING, TAINTED, Record, State
@@ -90,10 +91,16 @@ class _Planner:
         drop_intents: list[str] = []
         state_sync: list[str] = []
         waits: list[str] = []
+        fast = self.observed is None and not self.options.expire_only  # plan/untouched.py may answer
         for address in sorted(set(desired) | set(self.records)):
             if targets and address not in targets and self.moved_from.get(address) not in targets:
                 continue
             want, rec = desired.get(address), self.records.get(address)
+            if fast and address not in forced and address not in self.moved_from:
+                kept = untouched(address, want, rec, self.costs)
+                if kept is not None:  # nothing to forget, sync, wait for or block: the general path's answer
+                    changes.append(kept)
+                    continue
             change = self._plan_address(address, want, rec, address in forced)
             if change is None:
                 continue

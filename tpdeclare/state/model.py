@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -111,7 +110,9 @@ class Record:
 
 
 def new_lineage() -> str:
-    return str(uuid.uuid4())
+    from tpdeclare.identifiers import random_uuid
+
+    return random_uuid()
 
 
 @dataclass(frozen=True)

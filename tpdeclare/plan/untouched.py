@@ -1,0 +1,69 @@
+"""The planner's fast path: a ready cluster recorded exactly as it is wanted is left untouched, with no diff built.
+
+On a large stack with no changes nearly every address is one of these, and the general path (lifetimes,
+the field diff, the policies) costs ~15 µs each. This path answers only when the answer cannot be anything
+else, and it is the general path's own answer (tests/test_plan_untouched.py checks both agree on random
+specs and states): the cluster is `ready`, the spec gives it no lifetime, `--replace` does not name it, no
+`moved:` entry reaches it, the plan neither refreshes, destroys all nor only expires, and every managed
+field and `prevent_destroy` is recorded as the spec wants it, value and type (`diff.same`). Anything else
+(None) goes the general way.
+"""
+
+from __future__ import annotations
+
+from operator import itemgetter
+from typing import Any
+
+from tpdeclare.fields import MANAGED_FIELDS
+from tpdeclare.plan.cost import PriceBook
+from tpdeclare.plan.model import Action, Change
+from tpdeclare.spec.model import ClusterSpec
+from tpdeclare.state.model import READY, Record
+
+_STR = frozenset({str})
+# The types the managed fields hold, in the field table's order (container may be null): `==` on values of
+# these types, with the types agreeing, is `same` (no float among them: NaN is equal only to itself).
+_KINDS = frozenset((str, int, container, str, bool, list) for container in (str, type(None)))
+_IN_TABLE_ORDER = itemgetter(*MANAGED_FIELDS)
+_NOOP = vars(Change("", Action.NOOP, None, None)).copy()  # every field's default: new fields come along
+
+
+def recorded_as_wanted(recorded: tuple[Any, ...], wanted: tuple[Any, ...]) -> bool:
+    """`diff.unchanged` for the managed fields' values in the field table's order, by one C-level comparison
+    and a check of the types: True only when every field is `same` (a False may still be unchanged: the
+    general path decides).
+
+    `same` implies ==, so unequal values are never unchanged; equal ones are `same` when their types are
+    the same plain ones, the strings of public_keys included."""
+    if recorded != wanted:
+        return False
+    kinds = tuple(map(type, recorded))
+    return (kinds in _KINDS and kinds == tuple(map(type, wanted))
+            and _STR.issuperset(map(type, recorded[-1])) and _STR.issuperset(map(type, wanted[-1])))
+
+
+def untouched(address: str, want: ClusterSpec | None, rec: Record | None, costs: PriceBook) -> Change | None:
+    """The plan's no-op Change at `address` for a ready cluster recorded exactly as `want`, else None.
+
+    The caller has ruled out what it alone knows: --replace of this address, a move to it, a refresh and
+    `expire_only` (`destroy_all` wants nothing: `want` is None)."""
+    if want is None or rec is None or rec.status is not READY or want.lifetime is not None:
+        return None
+    spec = rec.spec
+    if spec.get("prevent_destroy", False) is not want.prevent_destroy:  # a change to record in state
+        return None
+    try:
+        recorded = _IN_TABLE_ORDER(spec)
+    except KeyError:  # a field missing from the record (it reads as null): the general path decides
+        return None
+    after = want.fields()
+    if not recorded_as_wanted(recorded, _IN_TABLE_ORDER(after)):
+        return None
+    hourly = costs(after)  # = costs(before): the same instance type and node count, of the same types
+    fields = _NOOP.copy()  # Change(...) with these fields, 4x faster than its frozen __init__
+    fields["address"], fields["cluster_id"], fields["desired"] = address, rec.cluster_id, want
+    fields["before"], fields["after"] = dict(zip(MANAGED_FIELDS, recorded, strict=True)), after  # current_fields
+    fields["hourly_before"] = fields["hourly_after"] = hourly
+    change: Change = object.__new__(Change)
+    object.__setattr__(change, "__dict__", fields)
+    return change
