@@ -50,6 +50,11 @@ def rows(plan: Plan, result: ApplyResult) -> list[Row]:
     """Every change the plan asked for (and every wait, and every failed step), with its result."""
     steps = [(c.address, _WORDS[c.action]) for c in plan.actionable]
     steps += [(a, "wait") for a in plan.waits]
+    if plan.storage is not None:  # volumes, then attachments, as the plan lists them
+        from tpdeclare.apply.storage_steps import attachment_label
+
+        steps += [(v.shown, _WORDS[v.action]) for v in plan.storage.volumes if v.action is not Action.NOOP]
+        steps += [(attachment_label(a), a.link.value) for a in plan.storage.attachments]
     steps += [(a, "drop intent") for a in sorted(result.failures) if all(a != s for s, _ in steps)]
     succeeded, not_started = set(result.succeeded), set(result.not_started)
     out = []
@@ -57,7 +62,9 @@ def rows(plan: Plan, result: ApplyResult) -> list[Row]:
         if address in result.failures:
             out.append(Row(address, action, "failed", printable(" ".join(result.failures[address].split()))))
         elif address in not_started:
-            out.append(Row(address, action, "not started"))
+            blocker = result.blocked_by.get(address)
+            out.append(Row(address, action, "not started",
+                           f"waits for {blocker}, which did not succeed" if blocker else None))
         elif address in succeeded:
             out.append(Row(address, action, "succeeded"))
         else:
