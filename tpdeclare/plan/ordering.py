@@ -30,6 +30,7 @@ def order_steps(clusters: Sequence[Change], volumes: Sequence[VolumeChange],
     structural_clusters = {c.address for c in clusters if c.action in _STRUCTURAL}
     structural_volumes = {v.address for v in volumes if v.action in _STRUCTURAL}
     deps: dict[str, set[str]] = {}
+    detaches = {a.key for a in attachments if a.link is Link.DETACH}
 
     def need(step: str, first: str) -> None:
         deps.setdefault(step, set()).add(first)
@@ -50,7 +51,7 @@ def order_steps(clusters: Sequence[Change], volumes: Sequence[VolumeChange],
             if a.cluster in structural_clusters:
                 need(a.key, cluster_step(a.cluster))
             detach = f"{Link.DETACH.value}:{a.volume}:{a.cluster}"
-            if any(d.key == detach for d in attachments):
+            if detach in detaches:
                 need(a.key, detach)
             deps.setdefault(a.key, set())
     return tuple(Step(key, tuple(sorted(deps[key]))) for key in _topological(deps))

@@ -169,6 +169,9 @@ class _StoragePlanner:
                      ) -> list[AttachmentStep]:
         wanted = {(v, c.address) for c in self.spec.clusters.values() for v in c.storage
                   if not self.destroy_all and v in desired}
+        serving: dict[str, list[str]] = {}
+        for v, c in sorted(wanted):
+            serving.setdefault(v, []).append(c)
         steps: list[AttachmentStep] = []
         for address in sorted(changes):
             vol = changes[address]
@@ -189,7 +192,7 @@ class _StoragePlanner:
                        else f"cluster {cluster} is destroyed" if cluster_goes
                        else f"cluster {cluster} no longer lists it")
                 steps.append(AttachmentStep(Link.DETACH, address, cluster, cluster_id, vol.storage_id, why))
-            for cluster in sorted(c for v, c in wanted if v == address):
+            for cluster in serving.get(address, ()):
                 change = self.clusters.get(cluster)
                 if change is None or change.action is Action.DELETE:
                     continue  # targeted out, or destroyed (an expired cluster): nothing to attach to
