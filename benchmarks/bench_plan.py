@@ -1,6 +1,7 @@
 """Benchmark 1 — plan at scale: `tpdeclare plan` over 1,000 and 10,000 clusters with a matching state,
-(a) no changes and (b) 10 % changed, with 10 % of the clusters given one storage volume each, against a floor process that only loads the same YAML with
-libyaml's C loader and json.loads the same state (benchmarks/floor_load.py).
+(a) no changes and (b) 10 % changed, with 10 % of the clusters given one storage volume each (issue 15),
+against a floor process that only loads the same YAML with libyaml's C loader and json.loads the same state
+(benchmarks/floor_load.py).
 
 Targets: plan wall <= 1.3x the floor at 10,000 (issue 10; issue 6 asked 1.5x); plan(10,000) /
 plan(1,000) <= 12; peak RSS <= 2x the floor's.

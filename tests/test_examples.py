@@ -11,7 +11,8 @@ import pytest
 from e2e_helpers import assert_no_traceback, cli_env, run_tp
 
 REPO = Path(__file__).resolve().parents[1]
-EXAMPLES = ["examples/cluster.yaml", "examples/multi-node.yaml", "examples/training-with-storage.yaml", "examples/team", "examples/gitops/clusters"]
+EXAMPLES = ["examples/cluster.yaml", "examples/multi-node.yaml", "examples/training-with-storage.yaml", "examples/team",
+            "examples/gitops/clusters"]
 
 
 @pytest.mark.parametrize("example", EXAMPLES)
