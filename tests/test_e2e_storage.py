@@ -131,3 +131,21 @@ def test_drift_a_detach_behind_our_back_is_planned_for_reattachment(tmp_path, sa
     apply(tmp_path, env, "--refresh")
     (volume,) = live_volumes(sandbox)
     assert volume.cluster_ids == (doc["resources"]["trainer"]["cluster_id"],)
+
+
+# -- kill -9 (the reliability suite's storage trials, smaller; benchmarks/reliability_storage.py) -------------
+
+def test_kill_9_during_volume_creates_and_attaches_leaves_no_duplicate_or_orphan(tmp_path):
+    import random
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    import reliability as R
+    from reliability_storage import STORAGE_KILL_MODES, kill_storage_trial
+
+    rng = random.Random(20261201)
+    with R.Sandbox() as sb:
+        for trial, mode in enumerate(STORAGE_KILL_MODES):
+            result = kill_storage_trial(sb, tmp_path, rng, trial, mode=mode, n=3)
+            assert result["ok"], (mode, result["codes"], result["check"].problems())
