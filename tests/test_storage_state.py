@@ -85,3 +85,18 @@ def test_the_recorder_refuses_a_volume_record_that_would_not_read_back(tmp_path)
     with pytest.raises(StateError, match="refusing to store the volume record at 'data'"):
         recorder.put_volume(volume(storage_id=None))
     assert recorder.volumes() == {}
+
+
+def test_refresh_records_volume_drift_and_attachments_changed_outside():
+    from tpdeclare.api.storage_models import VolumeInfo
+    from tpdeclare.plan.storage_refresh import refresh_volumes
+
+    state = stack_state(volumes={"data": volume(attached={"trainer": "c-1"}), "gone": volume("gone", storage_id="s-9")})
+    cid = state.resources["trainer"].cluster_id
+    state = State(stack="st", lineage="l-1", serial=3, resources=state.resources,
+                  volumes={"data": volume(attached={"trainer": cid}), "gone": volume("gone", storage_id="s-9")})
+    seen = {"s-1": VolumeInfo("s-1", "st-data", 800, False, "READY", ())}
+    volumes, lines = refresh_volumes(state, seen, TS)
+    assert lines == ["  ~ storage.data: size_gb 500 -> 800", "  ~ storage.data: detached from cluster trainer outside "
+                     "tpdeclare", "  - storage.gone: s-9 no longer exists on the engine; it will be forgotten"]
+    assert set(volumes) == {"data"} and volumes["data"].attached == {} and volumes["data"].spec["size_gb"] == 800
