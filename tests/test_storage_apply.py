@@ -133,3 +133,12 @@ def test_growing_edits_in_place(path):
     assert not result.failures and result.changed == 1
     sid = before.volumes["data"].storage_id
     assert client.volumes[sid]["size_gb"] == 900 and after.volumes["data"].spec["size_gb"] == 900
+
+
+def test_a_detach_of_a_volume_already_detached_is_settled_by_reading_it(path):
+    client = StorageFake()
+    _, _, state = apply(path, client, SPEC)
+    sid, cid = state.volumes["data"].storage_id, state.resources["trainer"].cluster_id
+    client.volumes[sid]["cluster_ids"].remove(cid)  # detached outside tpdeclare; this run did not refresh
+    _, result, after = apply(path, client, stack(dataclasses.replace(TRAINER, storage=()), volumes={"data": DATA}))
+    assert not result.failures and after.volumes["data"].attached == {}

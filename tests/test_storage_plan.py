@@ -169,3 +169,9 @@ def test_a_saved_plan_keeps_its_storage_part_exactly():
     _, st = applied()
     plan = make_plan(stack(dataclasses.replace(TRAINER, num_nodes=3), volumes={"data": DATA}), st)
     assert decode_plan(json.loads(json.dumps(encode_plan(plan)))) == plan
+
+
+def test_an_attachment_to_a_cluster_no_longer_recorded_is_not_detached():
+    st = with_volumes(state(), vrecord(attached={"trainer": "c-gone"}))  # the cluster went (expired, state rm)
+    plan = make_plan(stack(volumes={"data": DATA}), st)
+    assert plan.storage.attachments == ()

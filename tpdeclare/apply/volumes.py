@@ -205,9 +205,13 @@ class VolumeOps:
             else:
                 detached = self.api.detach_storage(storage_id, cluster_id)
                 ids = [detached.request_id] if detached.request_id else []
-        except errors.OutcomeUnknown:
+        except (errors.OutcomeUnknown, errors.BadRequest) as exc:
+            # A lost answer, or a detach the engine refuses: settled by reading the volume. Attached as the step
+            # wants it (the attach landed; the volume was already detached, e.g. with its cluster) is done.
             ids = []
-            if (cluster_id in self.api.storage_info(storage_id).cluster_ids) != (step.link is Link.ATTACH):
+            attached_now = cluster_id in self.api.storage_info(storage_id).cluster_ids
+            if attached_now != (step.link is Link.ATTACH) or (isinstance(exc, errors.BadRequest)
+                                                              and step.link is Link.ATTACH):
                 raise
         for request_id in ids:  # an attach names one request per cluster: each is polled
             self._poll(request_id, f"the {step.link.value} of {shown} and cluster {step.cluster}")

@@ -180,6 +180,8 @@ class _StoragePlanner:
             kept_id = vol.storage_id if vol.action in (Action.NOOP, Action.UPDATE) else None
             for cluster, cluster_id in sorted(current.items()):
                 change = self.clusters.get(cluster)
+                if self.cluster_ids.get(cluster_id) != cluster:
+                    continue  # that cluster is gone from state (destroyed, expired, forgotten): nothing to detach
                 if change is not None and (change.action is Action.CREATE
                                            or (change.action is Action.NOOP and change.before is None)):
                     continue  # its cluster is gone (deleted outside, or an intent): nothing is attached to detach
