@@ -100,3 +100,15 @@ def test_refresh_records_volume_drift_and_attachments_changed_outside():
     assert lines == ["  ~ storage.data: size_gb 500 -> 800", "  ~ storage.data: detached from cluster trainer outside "
                      "tpdeclare", "  - storage.gone: s-9 no longer exists on the engine; it will be forgotten"]
     assert set(volumes) == {"data"} and volumes["data"].attached == {} and volumes["data"].spec["size_gb"] == 800
+
+
+def test_the_fast_reader_reads_volumes_and_a_duplicate_key_among_them_goes_to_the_careful_path():
+    from tpdeclare.state.fast_read import read_fast
+
+    raw = dump_state(stack_state(volumes={"data": volume(attached={"trainer": "c-1"})}))
+    fast = read_fast(json.loads(raw), raw)
+    assert fast is not None and fast.volumes == parse_state(raw, source="s.json").volumes
+    doubled = raw.replace(b'"storage_id": "s-1"', b'"storage_id": "s-1", "storage_id": "s-2"')
+    assert read_fast(json.loads(doubled), doubled) is None
+    with pytest.raises(StateError, match="duplicate key 'storage_id'"):
+        parse_state(doubled, source="s.json")
