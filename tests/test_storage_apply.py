@@ -46,6 +46,8 @@ def test_volume_cluster_and_attachment_in_one_apply_then_no_changes(path):
     client = StorageFake()
     _, result, state = apply(path, client, SPEC)
     assert not result.failures and result.linked == 1
+    assert result.line() == "1 added, 0 changed, 0 replaced, 0 destroyed; Volumes: 1 added, 0 changed, 0 replaced, " \
+                            "0 destroyed, 1 attach/detach"
     (volume,) = client.live_volumes()
     cid = state.resources["trainer"].cluster_id
     assert volume["cluster_ids"] == [cid]
@@ -130,7 +132,7 @@ def test_growing_edits_in_place(path):
     client = StorageFake()
     _, _, before = apply(path, client, SPEC)
     _, result, after = apply(path, client, stack(TRAINER, volumes={"data": dataclasses.replace(DATA, size_gb=900)}))
-    assert not result.failures and result.changed == 1
+    assert not result.failures and result.volumes_changed == 1 and result.changed == 0
     sid = before.volumes["data"].storage_id
     assert client.volumes[sid]["size_gb"] == 900 and after.volumes["data"].spec["size_gb"] == 900
 

@@ -40,6 +40,10 @@ class ApplyResult:
     destroyed: int = 0
     waited: int = 0  # clusters left `creating` by an earlier run that this run saw finish
     linked: int = 0  # volume attachments and detachments done
+    volumes_added: int = 0  # storage volumes (issue 15), counted apart from clusters
+    volumes_changed: int = 0
+    volumes_replaced: int = 0
+    volumes_destroyed: int = 0
     failures: dict[str, str] = field(default_factory=dict)
     not_started: list[str] = field(default_factory=list)
     succeeded: list[str] = field(default_factory=list)  # addresses whose change (or wait) finished, sorted
@@ -51,8 +55,11 @@ class ApplyResult:
         text = f"{self.added} added, {self.changed} changed, {self.replaced} replaced, {self.destroyed} destroyed"
         if self.waited:
             text += f", {self.waited} finished from an earlier run"
-        if self.linked:
-            text += f", {self.linked} attachment{'s' if self.linked != 1 else ''} changed"
+        volumes = (self.volumes_added, self.volumes_changed, self.volumes_replaced, self.volumes_destroyed)
+        if any(volumes) or self.linked:
+            text += (f"; Volumes: {volumes[0]} added, {volumes[1]} changed, {volumes[2]} replaced, {volumes[3]} "
+                     f"destroyed, {self.linked} attach{'es' if self.linked != 1 else ''}/detach"
+                     f"{'es' if self.linked != 1 else ''}")
         return text
 
 

@@ -80,6 +80,13 @@ def running(state: State, prices: Mapping[str, float]) -> Running:
     return Running(tuple(live), tuple(a for a, _, _, h in live if h is None))
 
 
+def _volume_summary(result: ApplyResult) -> dict[str, Any]:
+    """The volumes' counts (issue 15), present only when the run touched a volume or an attachment."""
+    counts = {"added": result.volumes_added, "changed": result.volumes_changed, "replaced": result.volumes_replaced,
+              "destroyed": result.volumes_destroyed, "attachments_changed": result.linked}
+    return {"volumes": counts} if any(counts.values()) else {}
+
+
 def is_clean(result: ApplyResult) -> bool:
     return not (result.failures or result.not_started or result.interrupted or result.timed_out)
 
@@ -122,7 +129,7 @@ def document(command: str, stack: str | None, outcome: str, *, plan_json: dict[s
                     for r in (table or [])],
         "summary": None if result is None else {"added": result.added, "changed": result.changed,
                                                 "replaced": result.replaced, "destroyed": result.destroyed,
-                                                "waited": result.waited},
+                                                "waited": result.waited, **_volume_summary(result)},
         "running": None if now is None else {
             "hourly": now.hourly, "unpriced": list(now.unpriced),
             "clusters": [{"address": a, "cluster_id": cid, "status": status, "hourly": h}

@@ -15,7 +15,8 @@ from tpdeclare.plan.ordering import cluster_step, volume_step
 from tpdeclare.plan.storage_model import AttachmentStep
 
 RunOne = Callable[[str, Callable[[], None], "str | None"], bool]
-_COUNTERS = {Action.CREATE: "added", Action.UPDATE: "changed", Action.REPLACE: "replaced", Action.DELETE: "destroyed"}
+_COUNTERS = {Action.CREATE: "volumes_added", Action.UPDATE: "volumes_changed", Action.REPLACE: "volumes_replaced",
+             Action.DELETE: "volumes_destroyed"}
 
 
 def attachment_label(step: AttachmentStep) -> str:
