@@ -175,3 +175,12 @@ def test_an_attachment_to_a_cluster_no_longer_recorded_is_not_detached():
     st = with_volumes(state(), vrecord(attached={"trainer": "c-gone"}))  # the cluster went (expired, state rm)
     plan = make_plan(stack(volumes={"data": DATA}), st)
     assert plan.storage.attachments == ()
+
+
+def test_targeting_a_cluster_takes_its_volumes_along():
+    _, st = applied()
+    plan = make_plan(stack(dataclasses.replace(TRAINER, num_nodes=3), volumes={"data": DATA}), st,
+                     targets=["trainer"])
+    assert [s.key for s in plan.storage.order] == ["detach:data:trainer", "cluster:trainer", "attach:data:trainer"]
+    other = make_plan(stack(TRAINER, cluster("box"), volumes={"data": DATA}), st, targets=["box"])
+    assert other.storage.volumes == ()

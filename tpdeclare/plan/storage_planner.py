@@ -54,7 +54,13 @@ class _StoragePlanner:
         self.conflicts: list[str] = []
 
     def _targeted(self, address: str) -> bool:
-        return not self.targets or volume_address(address) in self.targets
+        """With --target, a volume named (`storage.ADDR`) or linked to a targeted cluster (in the spec or in
+        state): as Terraform's -target takes the dependencies of what it targets."""
+        if not self.targets or volume_address(address) in self.targets:
+            return True
+        rec = self.records.get(address)
+        return any(c in self.targets for c in (rec.attached if rec else ())) or any(
+            address in c.storage for a, c in self.spec.clusters.items() if a in self.targets)
 
     def run(self) -> Plan:
         desired: dict[str, VolumeSpec] = {} if self.destroy_all else dict(self.spec.volumes)
