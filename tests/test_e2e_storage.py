@@ -149,3 +149,18 @@ def test_kill_9_during_volume_creates_and_attaches_leaves_no_duplicate_or_orphan
         for trial, mode in enumerate(STORAGE_KILL_MODES):
             result = kill_storage_trial(sb, tmp_path, rng, trial, mode=mode, n=3)
             assert result["ok"], (mode, result["codes"], result["check"].problems())
+
+
+def test_import_a_volume_by_id_then_orphans_and_refresh_see_it(tmp_path, sandbox, env):
+    spec(tmp_path)
+    made = client(sandbox).create_storage(size_gb=500, name="train-data")
+    if made.request_id:
+        client(sandbox).wait_for_request(made.request_id, deadline_seconds=30, what="the create")
+    orphans = run_tp(tmp_path, "orphans", "train.yaml", env=env)
+    assert orphans.returncode == 2 and made.storage_id in orphans.stdout, orphans.stdout + orphans.stderr
+    imported = run_tp(tmp_path, "import", "storage.data", made.storage_id, "train.yaml", env=env)
+    assert imported.returncode == 0, imported.stdout + imported.stderr
+    assert state(tmp_path)["volumes"]["data"]["storage_id"] == made.storage_id
+    assert run_tp(tmp_path, "orphans", "train.yaml", env=env).returncode == 0
+    apply(tmp_path, env)  # creates the trainer and attaches the imported volume: no second volume
+    assert [v.storage_id for v in live_volumes(sandbox)] == [made.storage_id]
