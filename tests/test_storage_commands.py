@@ -71,3 +71,11 @@ def test_replace_names_a_volume_as_storage_addr(tmp_path):
     ok = run_tp(tmp_path, "--engine", "sandbox", "plan", "st.yaml", "--replace", "storage.data", "--detailed-exitcode")
     assert ok.returncode == 2, ok.stdout + ok.stderr
     assert "storage.data must be replaced (its data is lost)" in ok.stdout
+
+
+def test_import_of_a_volume_checks_the_address_and_the_id_before_any_engine_call(tmp_path):
+    setup_stack(tmp_path)
+    unknown = run_tp(tmp_path, "--engine", "sandbox", "import", "storage.nope", "s-1", "st.yaml")
+    assert unknown.returncode == 1 and "volume 'storage.nope' is not declared in the spec" in unknown.stderr
+    bad = run_tp(tmp_path, "--engine", "sandbox", "import", "storage.data", "s 1", "st.yaml")
+    assert bad.returncode == 1 and "'s 1' is not a storage ID" in bad.stderr
