@@ -7,7 +7,11 @@ The spec is written the way a person writes one (block style, defaults, a few li
 multi-node clusters); the state is written by tpdeclare's own codec, so it is exactly what an apply
 would have left. Deterministic for a given (n, changed, seed).
 
-    python benchmarks/gen.py N [--changed 0.1] [--out DIR]
+    python benchmarks/gen.py N [--changed 0.1] [--volumes 0.1] [--out DIR]
+
+`--volumes F` gives a fraction F of the clusters one storage volume each (from the clusters that can take
+one: multi-node GPU clusters and CPU instances), declared in the same team file, recorded in state as
+applied and attached.
 """
 
 from __future__ import annotations
@@ -18,9 +22,11 @@ import random
 import sys
 from pathlib import Path
 
-from tpdeclare.spec.model import ClusterSpec
+from tpdeclare.spec.model import ClusterSpec, VolumeSpec
+from tpdeclare.spec.storage import can_take_volumes
 from tpdeclare.state.codec import dump_state
 from tpdeclare.state.model import READY, Record, State
+from tpdeclare.state.volumes import VolumeRecord
 
 STACK = "fleet"
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHRwZGVjbGFyZSBiZW5jaG1hcmsga2V5IG51bWJlciAw ops@fleet"
@@ -49,10 +55,36 @@ def _clusters(n: int, seed: int) -> list[ClusterSpec]:
     return out
 
 
-def _yaml(clusters: list[ClusterSpec], *, defaults: bool) -> str:
+def _with_volumes(clusters: list[ClusterSpec], fraction: float) -> tuple[list[ClusterSpec], list[VolumeSpec]]:
+    """The first clusters that can take a volume, `fraction` of all of them, each given one of its own."""
+    wanted = round(len(clusters) * fraction)
+    out, volumes = [], []
+    for c in clusters:
+        if len(volumes) < wanted and can_take_volumes(c.instance_type, c.num_nodes):
+            v = VolumeSpec(address=f"vol-{c.address}", size_gb=100 + 10 * (len(volumes) % 50),
+                           name=f"{STACK}-vol-{c.address}")
+            volumes.append(v)
+            c = ClusterSpec(**{**c.__dict__, "storage": (v.address,)})
+        out.append(c)
+    return out, volumes
+
+
+def _volume_record(v: VolumeSpec, i: int, cluster: Record | None) -> VolumeRecord:
+    return VolumeRecord(
+        address=v.address, status=READY, name=v.name, spec={**v.fields(), "prevent_destroy": False},
+        storage_id=f"s-{i:08x}", attached={cluster.address: cluster.cluster_id} if cluster and cluster.cluster_id
+        else {}, request_id=None, intent_id=f"00000000-0000-4000-9000-{i:012x}",
+        created_at="2026-11-20T10:00:00Z", updated_at="2026-11-20T10:05:00Z")
+
+
+def _yaml(clusters: list[ClusterSpec], *, defaults: bool, volumes: list[VolumeSpec] | None = None) -> str:
     lines = ["# yaml-language-server: $schema=../../../../specs/cluster.schema.json", f"stack: {STACK}"]
     if defaults:
         lines += ["defaults:", "  public_keys:", f"    - \"{KEY}\""]
+    if volumes:
+        lines.append("storage:")
+        for v in volumes:
+            lines += [f"  {v.address}:", f"    size_gb: {v.size_gb}"]
     lines.append("clusters:")
     for c in clusters:
         lines.append(f"  {c.address}:")
@@ -74,6 +106,8 @@ def _yaml(clusters: list[ClusterSpec], *, defaults: bool) -> str:
                 lines.append("      prevent_destroy: true")
             if c.ignore_changes:
                 lines.append(f"      ignore_changes: [{', '.join(sorted(c.ignore_changes))}]")
+        if c.storage:
+            lines.append(f"    storage: [{', '.join(c.storage)}]")
     return "\n".join(lines) + "\n"
 
 
@@ -113,15 +147,19 @@ def _change(clusters: list[ClusterSpec], fraction: float, seed: int) -> tuple[li
     return out, {"update": n_rename, "replace": n_replace, "destroy": n_remove, "create": n_add}
 
 
-def generate(n: int, out: Path, *, changed: float = 0.0, seed: int = 42) -> dict:
+def generate(n: int, out: Path, *, changed: float = 0.0, seed: int = 42, volumes: float = 0.0) -> dict:
     """Write out/spec/*.yaml (one file per team) and out/state.json (and out/world.json for the sandbox);
     return a manifest."""
     out.mkdir(parents=True, exist_ok=True)
-    recorded = _clusters(n, seed)
+    recorded, vols = _with_volumes(_clusters(n, seed), volumes)
     desired, expected = (_change(recorded, changed, seed) if changed else
                          (recorded, {"update": 0, "replace": 0, "destroy": 0, "create": 0}))
+    records = {c.address: _record(c, i) for i, c in enumerate(recorded)}
+    served = {v: c.address for c in recorded for v in c.storage}
     state = State(stack=STACK, lineage="6f1c2b9e-0000-4000-8000-00000000beef", serial=n,
-                  resources={c.address: _record(c, i) for i, c in enumerate(recorded)}, tool_version="0.1.0")
+                  resources=records, tool_version="0.1.0",
+                  volumes={v.address: _volume_record(v, i, records.get(served.get(v.address, "")))
+                           for i, v in enumerate(vols)})
     # One file per team in one directory (one stack): a single 10,000-cluster file would be over the
     # loader's 1 MB per-file bound, whose hint is exactly this layout.
     spec_dir = out / "spec"
@@ -130,9 +168,10 @@ def generate(n: int, out: Path, *, changed: float = 0.0, seed: int = 42) -> dict
         old.unlink()
     for t, team in enumerate(TEAMS):
         mine = [c for c in desired if c.address.startswith(team + "-")]
-        (spec_dir / f"{team}.yaml").write_text(_yaml(mine, defaults=t == 0))
+        theirs = [v for v in vols if v.address.startswith(f"vol-{team}-")]
+        (spec_dir / f"{team}.yaml").write_text(_yaml(mine, defaults=t == 0, volumes=theirs))
     (out / "state.json").write_bytes(dump_state(state))
-    manifest = {"n": n, "changed": changed, "seed": seed, "expected": expected,
+    manifest = {"n": n, "changed": changed, "seed": seed, "expected": expected, "volumes": len(vols),
                 "spec_files": len(TEAMS),
                 "spec_bytes": sum(f.stat().st_size for f in spec_dir.glob("*.yaml")),
                 "state_bytes": (out / "state.json").stat().st_size}
@@ -173,10 +212,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("n", type=int)
     p.add_argument("--changed", type=float, default=0.0)
     p.add_argument("--out", type=Path, default=None)
+    p.add_argument("--volumes", type=float, default=0.0, help="the fraction of clusters given one volume each")
     p.add_argument("--world", action="store_true", help="also write a sandbox world file")
     args = p.parse_args(argv)
     out = args.out or Path(__file__).parent / "data" / f"gen-{args.n}-{args.changed:g}"
-    print(json.dumps(generate(args.n, out, changed=args.changed)))
+    print(json.dumps(generate(args.n, out, changed=args.changed, volumes=args.volumes)))
     if args.world:
         world(args.n, out)
     return 0

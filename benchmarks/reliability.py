@@ -596,7 +596,7 @@ def interrupt_trial(sb: Sandbox, root: Path, trial: int, *, n: int = 20, sig: in
 # The whole run and its report
 # ----------------------------------------------------------------------------------------------------
 def run_all(*, kill_trials: int, kill_destroy_trials: int, fault_trials: int, seed: int, n: int,
-            kill_expire_trials: int = 6, log=print) -> dict:
+            kill_expire_trials: int = 6, kill_storage_trials: int = 10, log=print) -> dict:
     rng = random.Random(seed)
     t_all = time.monotonic()
     out: dict = {"seed": seed, "n": n, "suites": {}}
@@ -621,6 +621,14 @@ def run_all(*, kill_trials: int, kill_destroy_trials: int, fault_trials: int, se
                 r = kill_expire_trial(sb, root, rng, i, n=max(4, n // 2), mode=mode)
                 trials.append(r)
                 log(f"kill-expire {i + 1}/{kill_expire_trials} {mode}: runs {r['codes']} ok={r['ok']} "
+                    f"{r['check'].problems()}")
+            from reliability_storage import STORAGE_KILL_MODES, kill_storage_trial  # issue 15: volumes
+
+            for i in range(kill_storage_trials):
+                mode = STORAGE_KILL_MODES[i % len(STORAGE_KILL_MODES)]
+                r = kill_storage_trial(sb, root, rng, i, mode=mode)
+                trials.append(r)
+                log(f"kill-storage {i + 1}/{kill_storage_trials} {mode}: runs {r['codes']} ok={r['ok']} "
                     f"{r['check'].problems()}")
             out["suites"]["kill"] = {"trials": trials, "wall_s": time.monotonic() - t}
             t = time.monotonic()
@@ -671,6 +679,7 @@ def report(out: dict, argv: list[str]) -> str:
     applies = [t for t in kill if t["suite"] == "kill"]
     destroys = [t for t in kill if t["suite"] == "kill-destroy"]
     expires = [t for t in kill if t["suite"] == "kill-expire"]
+    volumes = [t for t in kill if t["suite"] == "kill-storage"]
     intr = suites["interrupt"]["trials"]
     conc = suites["concurrency"]["trials"]
     faults = suites["faults"]["trials"]
@@ -715,6 +724,9 @@ def report(out: dict, argv: list[str]) -> str:
         lines.append(row("kill: destroy SIGKILLed, then rerun", destroys) + " (incl. above) |")
     if expires:
         lines.append(row("kill: expire SIGKILLed during its destroys, then rerun", expires) + " (incl. above) |")
+    if volumes:
+        lines.append(row("kill: apply of volumes and attachments SIGKILLed (volume create, attach), then rerun",
+                         volumes) + " (incl. above) |")
     lines.append(row("faults: apply, then destroy, until exit 0", faults,
                      checks=[t["check"] for t in faults] + [t["after_destroy"] for t in faults])
                  + f" {suites['faults']['wall_s']:.0f}s |")
@@ -827,6 +839,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--kill-trials", type=int, default=40, help="apply kill trials (default 40)")
     parser.add_argument("--kill-destroy-trials", type=int, default=6, help="destroy kill trials (default 6)")
     parser.add_argument("--kill-expire-trials", type=int, default=6, help="expire kill trials (default 6)")
+    parser.add_argument("--kill-storage-trials", type=int, default=10,
+                        help="storage kill trials: volume create and attach (default 10)")
     parser.add_argument("--fault-trials", type=int, default=3, help="fault trials (default 3)")
     parser.add_argument("--clusters", type=int, default=20, help="clusters in the stack (default 20)")
     parser.add_argument("--seed", type=int, default=4, help="seed of kill delays and crash points (default 4)")
@@ -836,7 +850,7 @@ def main(argv: list[str] | None = None) -> int:
         args.kill_trials, args.kill_destroy_trials, args.fault_trials, args.kill_expire_trials = 10, 1, 1, 3
     out = run_all(kill_trials=args.kill_trials, kill_destroy_trials=args.kill_destroy_trials,
                   fault_trials=args.fault_trials, seed=args.seed, n=args.clusters,
-                  kill_expire_trials=args.kill_expire_trials,
+                  kill_expire_trials=args.kill_expire_trials, kill_storage_trials=args.kill_storage_trials,
                   log=lambda m: print(m, flush=True))
     text = report(out, sys.argv[1:] if argv is None else argv)
     print(text)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 
 from api_contract import ClusterApiContract, StorageApiContract
+from storage_plan_fake import StorageFake
 from test_executor import FakeClient
 
 
@@ -25,6 +26,22 @@ class TestExecutorFakeClientStorageContract(StorageApiContract):
     @pytest.fixture
     def api(self):
         return FakeClient()
+
+
+class TestStoragePlanFakeContract(ClusterApiContract):
+    """tests/storage_plan_fake.py (the storage apply tests' fake): its clusters."""
+
+    @pytest.fixture
+    def api(self):
+        return StorageFake()
+
+
+class TestStoragePlanFakeStorageContract(StorageApiContract):
+    """tests/storage_plan_fake.py's volumes, held to the storage contract."""
+
+    @pytest.fixture
+    def api(self):
+        return StorageFake()
 
 
 def test_the_fake_refuses_an_attach_before_the_volume_and_the_cluster_are_ready_as_the_sandbox_does():

@@ -11,8 +11,8 @@ import pytest
 from e2e_helpers import assert_no_traceback, cli_env, run_tp
 
 REPO = Path(__file__).resolve().parents[1]
-EXAMPLES = ["examples/cluster.yaml", "examples/multi-node.yaml", "examples/team", "examples/gitops/stacks/research",
-            "examples/gitops/stacks/inference"]
+EXAMPLES = ["examples/cluster.yaml", "examples/multi-node.yaml", "examples/training-with-storage.yaml", "examples/team",
+            "examples/gitops/stacks/research", "examples/gitops/stacks/inference"]
 
 
 @pytest.mark.parametrize("example", EXAMPLES)

@@ -40,7 +40,7 @@ def test_every_stack_is_reported_then_it_fails_once(tmp_path):
         "  hint: add `instance_type:` (e.g. 1xH100) to the cluster, or to `defaults:`\n"
         "dev/b.yml:4:5: error: clusters.x.bad: unknown key 'bad'\n"
         "  hint: valid keys here: instance_type, num_nodes, name, container, deletion_protection, public_keys, "
-        "lifecycle, lifetime\n"
+        "lifecycle, lifetime, storage\n"
         "prod/a.yaml:3:20: error: clusters.t.instance_type: unknown instance type '8xh100'\n"
         "  hint: did you mean '8xH100'?\n"
         "prod/a.yaml:4:5: error: clusters.t.num_node: unknown key 'num_node'\n"

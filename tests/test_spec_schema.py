@@ -69,9 +69,10 @@ def test_ignore_changes_names_exactly_the_managed_fields():
     assert enum == list(MANAGED_FIELDS)
 
 
-def test_defaults_take_every_cluster_field_but_name():
+def test_defaults_take_every_cluster_field_but_name_and_storage():
+    # attachments are listed per cluster: a default one would restart every cluster's nodes unasked
     cluster = set(SCHEMA["$defs"]["cluster"]["properties"])
-    assert set(SCHEMA["properties"]["defaults"]["properties"]) == cluster - {"name"}
+    assert set(SCHEMA["properties"]["defaults"]["properties"]) == cluster - {"name", "storage"}
 
 
 def test_the_loader_uses_the_shipped_schema():
@@ -202,7 +203,7 @@ def _patterns() -> dict[str, str]:
 _VALID = {"#/properties/stack": "research", "#/$defs/address": "gpu-box-2", "#/$defs/instance_type": "999xCPU",
           "#/$defs/container": "nvcr.io/nvidia/pytorch:25.01-py3", "#/properties/prices/propertyNames": "H100",
           "#/$defs/cluster/properties/name": "research-trainer", "#/$defs/public_keys/items": KEY,
-          "#/properties/outputs/propertyNames": "trainer_ssh",
+          "#/properties/outputs/propertyNames": "trainer_ssh", "#/$defs/volume/properties/name": "research-data",
           "#/$defs/duration": "1h30m", "#/$defs/lifetime/properties/expires_at": "2026-12-05T18:00:00Z"}
 
 

@@ -328,7 +328,8 @@ def test_invalid_line_in_the_middle_is_an_error(store, path):
 @pytest.mark.parametrize(
     "entry, problem",
     [
-        ({"serial": 2, "op": "zap", "address": "a"}, "'op' must be 'put', 'remove' or 'move', got 'zap'"),
+        ({"serial": 2, "op": "zap", "address": "a"},
+         "'op' must be one of 'put', 'remove', 'move', 'put-volume', 'remove-volume', got 'zap'"),
         ({"serial": "2", "op": "remove", "address": "a"}, "'serial' must be a positive integer, got '2'"),
         ({"serial": 1, "op": "remove", "address": "a"}, "serial 1 does not follow serial 1"),
         ({"serial": 2, "op": "put", "address": "a"}, "a 'put' entry has no 'record'"),

@@ -14,6 +14,7 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field, replace
+from functools import partial
 
 from tpdeclare import errors
 from tpdeclare.apply.context import ApplyContext
@@ -38,9 +39,15 @@ class ApplyResult:
     replaced: int = 0
     destroyed: int = 0
     waited: int = 0  # clusters left `creating` by an earlier run that this run saw finish
+    linked: int = 0  # volume attachments and detachments done
+    volumes_added: int = 0  # storage volumes (issue 15), counted apart from clusters
+    volumes_changed: int = 0
+    volumes_replaced: int = 0
+    volumes_destroyed: int = 0
     failures: dict[str, str] = field(default_factory=dict)
     not_started: list[str] = field(default_factory=list)
     succeeded: list[str] = field(default_factory=list)  # addresses whose change (or wait) finished, sorted
+    blocked_by: dict[str, str] = field(default_factory=dict)  # not started: the step it waited for did not succeed
     interrupted: bool = False
     timed_out: bool = False
 
@@ -48,6 +55,11 @@ class ApplyResult:
         text = f"{self.added} added, {self.changed} changed, {self.replaced} replaced, {self.destroyed} destroyed"
         if self.waited:
             text += f", {self.waited} finished from an earlier run"
+        volumes = (self.volumes_added, self.volumes_changed, self.volumes_replaced, self.volumes_destroyed)
+        if any(volumes) or self.linked:
+            text += (f"; Volumes: {volumes[0]} added, {volumes[1]} changed, {volumes[2]} replaced, {volumes[3]} "
+                     f"destroyed, {self.linked} attach{'es' if self.linked != 1 else ''}/detach"
+                     f"{'es' if self.linked != 1 else ''}")
         return text
 
 
@@ -83,33 +95,48 @@ class Executor:
         work = [step for step in work if step not in renames]
         lock = threading.Lock()
 
-        def one(step: Callable[[Change], None], change: Change, counter: str | None) -> None:
+        def one(step: Callable[[Change], None], change: Change, counter: str | None) -> bool:
+            return run_one(change.address, lambda: step(change), counter)
+
+        def run_one(address: str, call: Callable[[], None], counter: str | None) -> bool:
             if self.ctx.stop.is_set() or self.ctx.past_deadline():
                 with lock:
-                    result.not_started.append(change.address)
-                return
+                    result.not_started.append(address)
+                return False
             try:
-                step(change)
+                call()
             except Stopped:
                 with lock:
                     result.interrupted = True
-                return
+                return False
             except errors.TpdeclareError as exc:
                 with lock:
-                    result.failures[change.address] = _describe(exc)
-                self.ctx.report(f"{change.address}: Error: {_describe(exc)}")
-                return
+                    result.failures[address] = _describe(exc)
+                self.ctx.report(f"{address}: Error: {_describe(exc)}")
+                return False
             if counter is not None:
                 with lock:
                     setattr(result, counter, getattr(result, counter) + 1)
-                    result.succeeded.append(change.address)
+                    result.succeeded.append(address)
+            return True
 
-        for phase in (drops, renames, work):
+        phases = (drops, renames) if plan.storage is not None else (drops, renames, work)
+        for phase in phases:
             if not phase:
                 continue
             with ThreadPoolExecutor(max_workers=min(self.parallelism, len(phase))) as pool:
                 for f in as_completed([pool.submit(one, *item) for item in phase]):
                     f.result()
+        if plan.storage is not None:  # volumes and attachments: everything in the plan's dependency order
+            from tpdeclare.apply.storage_steps import run_in_order
+
+            def skipped(address: str, blocker: str) -> None:
+                with lock:
+                    result.not_started.append(address)
+                    result.blocked_by[address] = blocker
+
+            run_in_order(plan, [(c.address, partial(f, c), counter) for f, c, counter in work],
+                         self.ctx, self.poller, run_one, skipped, self.parallelism)
         result.not_started.sort()
         result.succeeded.sort()
         if self.ctx.stop.is_set():

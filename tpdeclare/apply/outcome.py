@@ -50,6 +50,11 @@ def rows(plan: Plan, result: ApplyResult) -> list[Row]:
     """Every change the plan asked for (and every wait, and every failed step), with its result."""
     steps = [(c.address, _WORDS[c.action]) for c in plan.actionable]
     steps += [(a, "wait") for a in plan.waits]
+    if plan.storage is not None:  # volumes, then attachments, as the plan lists them
+        from tpdeclare.apply.storage_steps import attachment_label
+
+        steps += [(v.shown, _WORDS[v.action]) for v in plan.storage.volumes if v.action is not Action.NOOP]
+        steps += [(attachment_label(a), a.link.value) for a in plan.storage.attachments]
     steps += [(a, "drop intent") for a in sorted(result.failures) if all(a != s for s, _ in steps)]
     succeeded, not_started = set(result.succeeded), set(result.not_started)
     out = []
@@ -57,7 +62,9 @@ def rows(plan: Plan, result: ApplyResult) -> list[Row]:
         if address in result.failures:
             out.append(Row(address, action, "failed", printable(" ".join(result.failures[address].split()))))
         elif address in not_started:
-            out.append(Row(address, action, "not started"))
+            blocker = result.blocked_by.get(address)
+            out.append(Row(address, action, "not started",
+                           f"waits for {blocker}, which did not succeed" if blocker else None))
         elif address in succeeded:
             out.append(Row(address, action, "succeeded"))
         else:
@@ -71,6 +78,13 @@ def running(state: State, prices: Mapping[str, float]) -> Running:
     live = [(a, r.cluster_id, r.status.value, costs(r.spec)) for a, r in sorted(state.resources.items())
             if r.status in _LIVE]
     return Running(tuple(live), tuple(a for a, _, _, h in live if h is None))
+
+
+def _volume_summary(result: ApplyResult) -> dict[str, Any]:
+    """The volumes' counts (issue 15), present only when the run touched a volume or an attachment."""
+    counts = {"added": result.volumes_added, "changed": result.volumes_changed, "replaced": result.volumes_replaced,
+              "destroyed": result.volumes_destroyed, "attachments_changed": result.linked}
+    return {"volumes": counts} if any(counts.values()) else {}
 
 
 def is_clean(result: ApplyResult) -> bool:
@@ -115,7 +129,7 @@ def document(command: str, stack: str | None, outcome: str, *, plan_json: dict[s
                     for r in (table or [])],
         "summary": None if result is None else {"added": result.added, "changed": result.changed,
                                                 "replaced": result.replaced, "destroyed": result.destroyed,
-                                                "waited": result.waited},
+                                                "waited": result.waited, **_volume_summary(result)},
         "running": None if now is None else {
             "hourly": now.hourly, "unpriced": list(now.unpriced),
             "clusters": [{"address": a, "cluster_id": cid, "status": status, "hourly": h}

@@ -16,6 +16,10 @@ from tpdeclare.state.model import EXPIRED, PENDING, Record, State
 def run(ctx: Context, opts: ImportOptions) -> int:
     """Record an existing engine cluster at an address declared in the spec."""
     spec = ctx.load_spec(opts.specs)
+    if opts.address.startswith("storage."):  # a volume (issue 15)
+        from tpdeclare.commands.import_volume import run_volume
+
+        return run_volume(ctx, opts, spec)
     want = spec.clusters.get(opts.address)
     if want is None:
         raise errors.TpdeclareError(

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from tpdeclare.apply.ownership import is_gone
 from tpdeclare.catalog import hourly_cost
 from tpdeclare.commands.context import Context
 from tpdeclare.commands.engine_binding import bind_engine
 from tpdeclare.options import OrphansOptions
 from tpdeclare.plan.render_text import money
+from tpdeclare.spec.model import StackSpec
 from tpdeclare.state.model import PENDING
+
+if TYPE_CHECKING:
+    from tpdeclare.api.models import ClusterInfo
 
 
 def run(ctx: Context, opts: OrphansOptions) -> int:
@@ -30,9 +36,18 @@ def run(ctx: Context, opts: OrphansOptions) -> int:
         and c.name not in intended
         and ((c.name or "").startswith(prefix) or c.name in declared)
     ]
+    if spec.volumes or (state is not None and state.volumes):  # issue 15: volumes named like the stack's too
+        from tpdeclare.commands.orphan_volumes import orphan_volumes
+
+        if orphan_volumes(ctx, spec, state):
+            return 2 if not found else _clusters(ctx, spec, found)
     if not found:
         ctx.console.print(f"No orphans: every cluster named like stack '{spec.stack}' is in its state.")
         return 0
+    return _clusters(ctx, spec, found)
+
+
+def _clusters(ctx: Context, spec: StackSpec, found: list[ClusterInfo]) -> int:
     total = 0.0
     n = len(found)
     ctx.console.print(f"{n} cluster{'s' if n != 1 else ''} named like stack '{spec.stack}' but not in its state:")

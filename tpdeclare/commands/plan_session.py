@@ -18,6 +18,7 @@ from tpdeclare.state.model import State
 
 if TYPE_CHECKING:
     from tpdeclare.api.client import ClusterInfo, TensorPoolClient
+    from tpdeclare.api.storage_models import VolumeInfo
     from tpdeclare.planfile import SavedPlan
     from tpdeclare.state.local import LocalStateStore
 
@@ -49,17 +50,20 @@ class _Opened:
     settled_from: State | None  # the state before recovery changed it (None: recovery changed nothing)
     clusters: list[ClusterInfo] | None
     client: TensorPoolClient | None
+    volumes: list[VolumeInfo] | None = None  # the engine's volumes, when read (a stack with storage)
 
 
 @contextlib.contextmanager
 def _opened(ctx: Context, store: LocalStateStore, stack: str | None, command: str, engine: str, *,
             refresh: bool, mutating: bool, stop: threading.Event | None, deadline: float | None,
-            check_state: StateCheck | None) -> Iterator[_Opened]:
+            check_state: StateCheck | None, spec_volumes: bool = False) -> Iterator[_Opened]:
     """Hold the lock; read the state (of `stack`, or whichever it is), bind it to the engine, let
     `check_state` see it as read, settle what an interrupted run left, and read the engine if asked.
     Whenever the engine is read (and always for a `mutating` command), its list must read as clusters
     with an ID and a name, before anything else is done (EngineIncompatible otherwise)."""
     from tpdeclare.apply.recovery import needs_recovery, recover
+    from tpdeclare.apply.volume_recovery import needs_volume_recovery, recover_volumes
+    from tpdeclare.commands.storage_session import list_volumes, uses_storage
     from tpdeclare.state.recorder import Recorder
 
     with ctx.lock(store, command):
@@ -70,7 +74,7 @@ def _opened(ctx: Context, store: LocalStateStore, stack: str | None, command: st
         client = None
         clusters: list[ClusterInfo] | None = None
         settled_from = None
-        if needs_recovery(state) or refresh or mutating:
+        if needs_recovery(state) or refresh or mutating or needs_volume_recovery(state):
             client = ctx.client(stop, deadline)
             clusters = read_engine(client, state) if refresh else client.list_clusters()
             client.lookup_by_name()  # the list just read established it, or refused
@@ -80,7 +84,16 @@ def _opened(ctx: Context, store: LocalStateStore, stack: str | None, command: st
             recover(clusters, recorder, ctx.console.print, request_info=client.request_info)
             recorder.checkpoint()
             settled_from, state = state, recorder.snapshot()
-        yield _Opened(state=state, settled_from=settled_from, clusters=clusters, client=client)
+        volumes = None
+        if client is not None and (refresh or needs_volume_recovery(state)) and uses_storage(state, spec_volumes):
+            volumes = list_volumes(client)
+        if needs_volume_recovery(state):
+            assert state is not None and volumes is not None
+            recorder = Recorder(store, state)
+            recover_volumes(volumes, recorder, ctx.console.print)
+            recorder.checkpoint()
+            settled_from, state = settled_from or state, recorder.snapshot()
+        yield _Opened(state=state, settled_from=settled_from, clusters=clusters, client=client, volumes=volumes)
 
 
 @contextlib.contextmanager
@@ -100,6 +113,7 @@ def planned(
     refreshing, and plan. `spec` None plans from the state alone (a destroy whose spec is gone); no call to
     the engine runs past `deadline` (time.monotonic). A `mutating` command (apply, destroy) reads the
     engine's list first in any case: lookup by name must work before any change."""
+    from tpdeclare.commands.storage_session import observed_volumes
     from tpdeclare.plan.planner import make_plan
 
     engine = ctx.engine()  # before anything is written: an unusable engine is refused first
@@ -108,7 +122,7 @@ def planned(
         store = ctx.store(spec.stack)
     stack = spec.stack if spec is not None else None
     with _opened(ctx, store, stack, command, engine, refresh=planning.refresh, mutating=mutating, stop=stop,
-                 deadline=deadline, check_state=None) as o:
+                 deadline=deadline, check_state=None, spec_volumes=bool(spec and spec.volumes)) as o:
         if spec is None:
             if o.state is None:
                 raise errors.StateError(f"no state at {store.path}", hint="nothing has been applied for this stack")
@@ -125,6 +139,7 @@ def planned(
             spec, o.state, observed=observed, targets=planning.targets, replace=planning.replace,
             destroy_all=planning.destroy_all, max_hourly_cost=planning.max_hourly_cost, prices=prices,
             now=ctx.now(), expire_only=planning.expire_only,
+            observed_volumes=observed_volumes(o.volumes) if planning.refresh and o.volumes is not None else None,
         )
         yield Session(spec=spec, store=store, state=o.state, plan=plan, engine=engine, client=o.client)
 
@@ -146,11 +161,19 @@ def saved(ctx: Context, plan_file: SavedPlan, *, command: str, stop: threading.E
 
 
 def _check_addresses(spec: StackSpec, state: State | None, planning: PlanningOptions) -> None:
-    unknown = [t for t in (*planning.targets, *planning.replace)
-               if t not in spec.clusters and (state is None or t not in state.resources)]
+    from tpdeclare.state.volumes import split_volume_address
+
+    def known(t: str) -> bool:
+        volume = split_volume_address(t)
+        if volume is not None:
+            return volume in spec.volumes or (state is not None and volume in state.volumes)
+        return t in spec.clusters or (state is not None and t in state.resources)
+
+    unknown = [t for t in (*planning.targets, *planning.replace) if not known(t)]
     if unknown:
         raise errors.TpdeclareError(
-            f"no cluster at address {', '.join(repr(u) for u in unknown)} in the spec or the state",
+            f"no cluster or volume (storage.ADDR) at address {', '.join(repr(u) for u in unknown)} in the spec or "
+            "the state",
             hint="see `tpdeclare state list` for the recorded addresses",
         )
 

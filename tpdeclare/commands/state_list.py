@@ -9,6 +9,12 @@ from tpdeclare.options import StateOptions
 
 def run(ctx: Context, opts: StateOptions) -> int:
     store = find_state(ctx, opts.specs)
-    for address, rec in sorted(read_existing(store).resources.items()):
+    state = read_existing(store)
+    for address, rec in sorted(state.resources.items()):
         ctx.console.print(f"{address}\t{rec.cluster_id or '-'}\t{rec.status.value}\t{rec.name}")
+    if state.volumes:
+        from tpdeclare.commands.state_volumes import list_lines
+
+        for line in list_lines(state):
+            ctx.console.print(line)
     return 0

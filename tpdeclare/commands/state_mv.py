@@ -16,6 +16,13 @@ def run(ctx: Context, opts: StateOptions) -> int:
     store = find_state(ctx, opts.specs)
     with ctx.lock(store, "tpdeclare state mv"):
         state = read_existing(store)
+        if source.startswith("storage."):
+            from tpdeclare.commands.state_volumes import moved
+
+            state, said = moved(state, source, destination, str(store.path))
+            ctx.console.print(said)
+            store.write(state)
+            return 0
         rec = recorded(state, source, store)
         if not is_address(destination):
             raise errors.TpdeclareError(

@@ -19,8 +19,20 @@ def run(ctx: Context, opts: StateOptions) -> int:
             # The fix a damaged record's error names: read the state without those records (it is refused
             # again if the damage is anywhere else), and write it back without them.
             state, damaged = read_existing(store, dropping=opts.addresses), True
+        volumes = [a for a in opts.addresses if a.startswith("storage.")]
+        if volumes:
+            from tpdeclare.commands import state_volumes
+
+            said: list[str] = []
+            damaged_volumes = [a for a in volumes if damaged and a[len("storage."):] not in state.volumes]
+            state = state_volumes.removed(state, [a for a in volumes if a not in damaged_volumes], str(store.path),
+                                          said)
+            said += [f"Removed {a} (its damaged record) from state. Any volume it named is "
+                     f"{state_volumes.UNTOUCHED}" for a in damaged_volumes]
+            for line in said:
+                ctx.console.print(line)
         resources = dict(state.resources)
-        for address in opts.addresses:
+        for address in [a for a in opts.addresses if not a.startswith("storage.")]:
             if damaged and address not in resources:
                 ctx.console.print(f"Removed {address} (its damaged record) from state. Any cluster it named is "
                                   f"{UNTOUCHED}")

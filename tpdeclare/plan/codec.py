@@ -47,7 +47,14 @@ def encode_plan(plan: Plan) -> dict[str, Any]:
         "prices": [[k, v] for k, v in plan.prices],
         "remember_expired": list(plan.remember_expired),
         "protected_expired": list(plan.protected_expired),
+        **({} if plan.storage is None else {"storage": _storage_codec().encode_storage(plan.storage)}),
     }
+
+
+def _storage_codec() -> Any:
+    from tpdeclare.plan import storage_codec
+
+    return storage_codec
 
 
 def _encode_change(c: Change) -> dict[str, Any]:
@@ -74,7 +81,7 @@ def _encode_cluster(s: ClusterSpec) -> dict[str, Any]:
     return {
         "address": s.address, "instance_type": s.instance_type, "num_nodes": s.num_nodes, "name": s.name,
         "container": s.container, "deletion_protection": s.deletion_protection,
-        "public_keys": list(s.public_keys), "prevent_destroy": s.prevent_destroy,
+        "public_keys": list(s.public_keys), "prevent_destroy": s.prevent_destroy, "storage": list(s.storage),
         "ignore_changes": sorted(s.ignore_changes),
         "source": None if s.source is None else [s.source.file, s.source.line, s.source.col],
         "lifetime": None if s.lifetime is None else [s.lifetime.expires_after, s.lifetime.expires_at,
@@ -175,6 +182,8 @@ def decode_plan(data: object, source: str = "file") -> Plan:
         prices=d.later("prices", lambda k: d.items(k, _price), ()),
         remember_expired=d.later("remember_expired", d.strs, ()),
         protected_expired=d.later("protected_expired", d.strs, ()),
+        storage=d.later("storage", lambda k: _storage_codec().decode_storage(
+            d.data[k], lambda where, kind: _bad(source, where, kind)), None),
     )
 
 
@@ -249,6 +258,7 @@ def _decode_cluster(item: object, parent: _Doc, where: str) -> ClusterSpec:
         ignore_changes=frozenset(s.strs("ignore_changes")),
         source=None if source is None else SourceRef(source[0], source[1], source[2]),
         lifetime=s.later("lifetime", lambda k: _decode_lifetime(s.data[k], s, f"{where}.lifetime"), None),
+        storage=s.later("storage", s.strs, ()),
     )
 
 

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tpdeclare.fields import FieldEffect
 from tpdeclare.spec.model import ClusterSpec
+
+if TYPE_CHECKING:
+    from tpdeclare.plan.storage_model import StoragePlan
 
 __all__ = ["Action", "Change", "Cost", "Expiry", "FieldChange", "FieldEffect", "Plan", "PlanRequest"]
 
@@ -148,6 +151,7 @@ class Plan:
     # `tpdeclare expire` only: expired clusters that protection keeps (why, and what they cost). They block
     # nothing else there (each is left as it is); in every other plan they are in `blocked`.
     protected_expired: tuple[str, ...] = ()
+    storage: StoragePlan | None = None  # volumes, attachments and the step order (plan/storage_planner.py)
 
     @property
     def actionable(self) -> tuple[Change, ...]:
@@ -158,6 +162,7 @@ class Plan:
         return (
             bool(self.actionable) or any(c.moved_from for c in self.changes) or bool(self.forget)
             or bool(self.state_sync) or bool(self.remember_expired)
+            or (self.storage is not None and self.storage.has_changes)
         )
 
     def change(self, address: str) -> Change | None:

@@ -15,6 +15,7 @@ from tpdeclare.plan.diff import current_fields, field_changes, recorded_spec
 from tpdeclare.plan.expiry import REASON_EXPIRED, Lifetimes, committed, expiry_blocks
 from tpdeclare.plan.model import Action, Change, Cost, Plan, PlanRequest
 from tpdeclare.plan.policy import destroy_policy, renames, taken_names
+from tpdeclare.plan.storage_planner import ObservedVolumes, add_storage
 from tpdeclare.plan.untouched import untouched
 from tpdeclare.spec.model import ClusterSpec, StackSpec
 from tpdeclare.spec.time_values import format_instant
@@ -46,6 +47,7 @@ def make_plan(
     prices: Mapping[str, float] | None = None,
     now: datetime | None = None,
     expire_only: bool = False,
+    observed_volumes: ObservedVolumes | None = None,
 ) -> Plan:
     """Plan the changes that make the engine match `spec`.
 
@@ -54,6 +56,8 @@ def make_plan(
     destroy_all: plan the destruction of every recorded cluster (the `destroy` command).
     now: the clock lifetimes are judged by (an aware datetime; default: the system's, read once).
     expire_only: only destroy the clusters whose lifetime has ended (the `expire` command).
+    observed_volumes: storage_id -> the engine's volume (one list call) when refreshing.
+    Volumes and attachments are planned after the clusters, by plan/storage_planner.py.
     """
     options = PlanRequest(
         refresh=observed is not None, destroy_all=destroy_all, targets=tuple(targets), replace=tuple(replace),
@@ -62,7 +66,11 @@ def make_plan(
     # The cyclic GC is paused while planning: it builds a few acyclic objects per cluster (freed by
     # reference counting), and its scans of everything already loaded were up to half the plan time.
     with gc_paused():
-        return _Planner(spec, state, observed, options, (now or datetime.now(UTC)).replace(microsecond=0)).plan()
+        plan = _Planner(spec, state, observed, options, (now or datetime.now(UTC)).replace(microsecond=0)).plan()
+    if expire_only:
+        return plan  # lifetimes are clusters' only: `expire` leaves volumes alone
+    return add_storage(plan, spec, state, observed=observed_volumes, replace=options.replace,
+                       destroy_all=destroy_all, targets=options.targets)
 
 
 class _Planner:

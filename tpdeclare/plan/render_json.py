@@ -41,6 +41,11 @@ def plan_to_json(plan: Plan) -> dict[str, Any]:
         "planned_values": {"root_module": _module(_planned_resource(c) for c in plan.changes)},
         "resource_changes": [_resource_change(c, plan.now) for c in plan.changes],
     }
+    if plan.storage is not None:  # volumes: their own resource type, after the clusters (plan/render_storage.py)
+        from tpdeclare.plan.render_storage import storage_json, volume_resource_changes
+
+        doc["resource_changes"] += volume_resource_changes(plan)
+        doc["storage"] = storage_json(plan)
     prior = _module(_prior_resource(c) for c in plan.changes)
     if prior:  # Terraform leaves prior_state out when the state holds no resources
         doc["prior_state"] = {"format_version": STATE_FORMAT_VERSION, "values": {"root_module": prior}}

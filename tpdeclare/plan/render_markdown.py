@@ -38,6 +38,10 @@ def render_markdown(plan: Plan) -> str:
                 why = f" — its lifetime ended at {c.expiry.expires_at}"
             out.append(f"> - `{c.address}` ({c.cluster_id or 'no id'}) will be **{what}**{why}")
         out.append("")
+    if plan.storage is not None:
+        from tpdeclare.plan.render_storage import storage_markdown
+
+        out.extend(storage_markdown(plan))
     if not plan.has_changes:
         out.append("**No changes.** The clusters match the configuration.")
     else:

@@ -33,10 +33,22 @@ def render_summary(plan: Plan, palette: Palette | None = None) -> str:
     for c in plan.changes:
         if c.moved_from:
             lines.append(f"    {c.address}: moved from {c.moved_from}")
-    if rows or any(c.moved_from for c in plan.changes):
+    storage = []
+    if plan.storage is not None:  # issue 15: each volume change and each attach/detach, in the plan's order
+        from tpdeclare.plan.render_storage import step_text, storage_summary
+
+        storage = [f"{v.action.value:<3} {v.shown}  {v.action.name.lower()}" for v in plan.storage.volumes
+                   if v.action is not Action.NOOP]
+        storage += [f"    {i}. {step_text(plan, st.key)}" for i, st in enumerate(plan.storage.order, 1)]
+        storage += [f"{a.glyph:<3} {a.link.value} storage.{a.volume} / {a.cluster}: {a.restart_note}"
+                    for a in plan.storage.attachments if all(st.key != a.key for st in plan.storage.order)]
+        lines.extend(storage)
+    if rows or storage or any(c.moved_from for c in plan.changes):
         lines.append("")
     lines.append(p.bold(summary_line(plan)) if plan.has_changes else
                  p.bold("No changes.") + " Your clusters match the configuration.")
+    if plan.storage is not None and storage_summary(plan):
+        lines.append(p.bold(storage_summary(plan) or ""))
     lines.extend(cost_lines(plan))
     return "\n".join(lines) + "\n"
 

@@ -87,8 +87,14 @@ def render_text(plan: Plan, palette: Palette | None = None) -> str:
     for c in shown:
         lines.extend(_render_change(c, p))
         lines.append("")
+    if plan.storage is not None:
+        from tpdeclare.plan.render_storage import storage_lines, storage_summary
+
+        lines.extend(storage_lines(plan))
     lines.extend(lifetimes_section(plan))
     lines.append(p.bold(summary_line(plan)))
+    if plan.storage is not None and storage_summary(plan):
+        lines.append(p.bold(storage_summary(plan) or ""))
     lines.extend(cost_lines(plan))
     return "\n".join(lines) + "\n"
 
@@ -109,7 +115,13 @@ def cost_lines(plan: Plan) -> list[str]:
     from tpdeclare.plan.render_lifetimes import until_expiry_line
 
     committed = until_expiry_line(plan)
-    return [cost_line(plan)] + ([committed] if committed else [])
+    lines = [cost_line(plan)] + ([committed] if committed else [])
+    if plan.storage is not None:
+        from tpdeclare.plan.render_storage import storage_cost_line
+
+        storage = storage_cost_line(plan)
+        lines += [storage] if storage else []
+    return lines
 
 
 def summary_line(plan: Plan) -> str:

@@ -138,6 +138,7 @@ class _ClusterChecks:
             ignore_changes=frozenset(i for i in ignore if i in FIELDS),
             source=key_ref,
             lifetime=lifetime,
+            storage=_attached(get("storage")),
         )
 
     def _instance_type_ok(self, itype: Any, f: ParsedFile, ypath: YamlPath, body: dict[str, Any],
@@ -185,6 +186,14 @@ class _ClusterChecks:
             return None
         self.names[name] = (address, f, at)
         return name
+
+
+def _attached(value: Any) -> tuple[str, ...]:
+    """The volume addresses a cluster lists under `storage` (checked by spec/storage.py; bad entries the schema
+    has reported are left out)."""
+    if not isinstance(value, list):
+        return ()
+    return tuple(dict.fromkeys(v for v in value if isinstance(v, str)))
 
 
 def _is_integer(value: Any) -> bool:

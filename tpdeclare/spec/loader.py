@@ -9,6 +9,7 @@ The order of work, one module each:
   clusters    each cluster with defaults merged, checked (catalogue, multi-node, SSH keys, names)
   moves       `moved` entries against the declared clusters
   outputs     `outputs` references against the declared clusters and the outputs a cluster has
+  storage     `storage` volumes, and each cluster's `storage` list against them
 Every file is checked even after another failed, and the diagnostics come back sorted by place.
 
 Adding a top-level section (say `storage:`): describe it in the schema, write `spec/<section>.py` with
@@ -34,6 +35,7 @@ from tpdeclare.spec.schema import validate_document
 from tpdeclare.spec.settings import load_settings
 from tpdeclare.spec.sources import gather
 from tpdeclare.spec.stack_name import stack_name
+from tpdeclare.spec.storage import check_attachments, load_volumes
 from tpdeclare.spec.yamlsafe import DEFAULT_MAX_BYTES, load_yaml
 
 PIPE_NAME = "<pipe>"  # a pipe's stand-in name in the content hash: descriptor numbers vary from run to run
@@ -86,6 +88,8 @@ def _assemble(files: list[ParsedFile], report: Reporter) -> StackSpec | None:
     clusters = load_clusters(files, stack, settings, report)
     moves = load_moves(files, report)
     outputs = load_outputs(files, report)
+    volumes = load_volumes(files, stack, report)
+    check_attachments(files, clusters, report)
     if stack is None:
         return None
     return StackSpec(
@@ -97,6 +101,7 @@ def _assemble(files: list[ParsedFile], report: Reporter) -> StackSpec | None:
         files=tuple(f.path for f in files),
         content_hash=content_hash((_hash_name(f), f.raw) for f in files),
         outputs=outputs,
+        volumes=volumes,
     )
 
 

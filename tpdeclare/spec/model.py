@@ -54,6 +54,7 @@ class ClusterSpec:
     ignore_changes: frozenset[str] = frozenset()
     source: SourceRef | None = None  # where the cluster's key is declared
     lifetime: Lifetime | None = None  # when tpdeclare destroys it (None: it lives until the spec says otherwise)
+    storage: tuple[str, ...] = ()  # addresses of the volumes attached to it (not a field: see plan/storage_planner)
 
     def fields(self) -> dict[str, Any]:
         """The managed fields as a plain dict (the shape recorded in state as `spec`)."""
@@ -65,6 +66,26 @@ class ClusterSpec:
             "deletion_protection": self.deletion_protection,
             "public_keys": list(self.public_keys),
         }
+
+
+VOLUME_FIELDS: tuple[str, ...] = ("size_gb", "name", "deletion_protection")
+
+
+@dataclass(frozen=True)
+class VolumeSpec:
+    """One desired storage volume (top-level `storage:`), with its name resolved."""
+
+    address: str
+    size_gb: int
+    name: str = ""  # the storage name; loader resolves the default "<stack>-<address>"
+    deletion_protection: bool = False
+    prevent_destroy: bool = False
+    ignore_changes: frozenset[str] = frozenset()
+    source: SourceRef | None = None  # where the volume's key is declared
+
+    def fields(self) -> dict[str, Any]:
+        """The managed fields as a plain dict (the shape recorded in state as the volume's `spec`)."""
+        return {"size_gb": self.size_gb, "name": self.name, "deletion_protection": self.deletion_protection}
 
 
 @dataclass(frozen=True)
@@ -102,3 +123,4 @@ class StackSpec:
     files: tuple[str, ...] = ()  # the spec files, as given on the command line
     content_hash: str = ""  # sha256 over the files' bytes (names + contents), for saved plans
     outputs: dict[str, OutputRef] = field(default_factory=dict)  # `outputs:` name -> reference, in order
+    volumes: dict[str, VolumeSpec] = field(default_factory=dict)  # `storage:` address -> volume, in order

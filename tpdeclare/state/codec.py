@@ -14,6 +14,7 @@ from tpdeclare.state.fast_read import read_fast
 from tpdeclare.state.model import FORMAT_VERSION, Record, State
 from tpdeclare.state.rules import Problem, is_int
 from tpdeclare.state.strict_json import DamagedState, decode, decode_tracking_duplicates
+from tpdeclare.state.volumes import VolumeRecord, split_volume_address, volume_address
 
 
 def backup_hint(source: str) -> str:
@@ -40,18 +41,25 @@ class StateFileError(DamagedState):
         super().__init__(message, hint=hint or backup_hint(source))
 
     def fix_of(self, problem: Problem) -> str:
-        if problem.address and ADDRESS.fullmatch(problem.address):
+        if problem.address and _removable(problem.address):
             return f"`tpdeclare state rm {problem.address}`"
         return self.fix_file  # a file-wide problem, or an address no command line should carry
 
     @property
     def damaged(self) -> tuple[str, ...]:
-        """The addresses whose records are damaged (each can be dropped with `state rm`)."""
+        """The addresses whose records are damaged (each can be dropped with `state rm`; a volume's as
+        `storage.ADDR`)."""
         return tuple(dict.fromkeys(p.address for p in self.problems
-                                   if p.address and ADDRESS.fullmatch(p.address)))
+                                   if p.address and _removable(p.address)))
 
     def with_hint(self, hint: str) -> StateFileError:
         return StateFileError(self.source, self.problems, what=self.what, hint=hint, fix_file=self.fix_file)
+
+
+def _removable(address: str) -> bool:
+    """An address `state rm` takes: a cluster's, or a volume's as `storage.ADDR`."""
+    volume = split_volume_address(address)
+    return ADDRESS.fullmatch(address if volume is None else volume) is not None
 
 
 def newer_format_error(source: str, version: int, tool_version: Any = None, what: str = "state file") -> StateError:
@@ -107,6 +115,8 @@ def _parse_carefully(raw: bytes, source: str, dropping: frozenset[str]) -> State
         resources={a: Record.from_json(a, d) for a, d in doc["resources"].items() if a not in dropping},
         tool_version=doc.get("tool_version", ""),
         engine=doc.get("engine"),
+        volumes={a: VolumeRecord.from_json(a, d) for a, d in (doc.get("volumes") or {}).items()
+                 if volume_address(a) not in dropping},
     )
 
 

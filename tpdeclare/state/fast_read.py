@@ -16,6 +16,7 @@ duplicate (each lost key takes its own two quotes with it).
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Sequence
 from itertools import chain, compress, repeat
@@ -171,6 +172,12 @@ def read_fast(doc: Any, raw: bytes | None) -> State | None:
 
     `raw` None: `doc` was built in memory (a state about to be written), so no key can have been lost."""
     strings = _Strings()
+    volumes: dict[str, Any] | None = None
+    if type(doc) is dict and "volumes" in doc:  # volume records (issue 15): checked by their rules, counted here
+        volumes = _volumes(doc["volumes"], strings)
+        if volumes is None:
+            return None
+        doc = {k: v for k, v in doc.items() if k != "volumes"}
     if type(doc) is not dict or not _top_ok(doc, strings):
         return None
     resources: dict[str, Any] = doc["resources"]
@@ -188,8 +195,33 @@ def read_fast(doc: Any, raw: bytes | None) -> State | None:
         records = _build(addresses, columns, messages)
     if raw is not None and ((raw.find(b"\\") != -1 and b'\\"' in raw) or raw.count(b'"') != 2 * strings.count):
         return None  # a key may have been lost to a duplicate: the careful path decides
-    return State(stack=doc["stack"], lineage=doc["lineage"], serial=doc["serial"], resources=records,
-                 tool_version=doc["tool_version"], engine=doc["engine"])
+    state = State(stack=doc["stack"], lineage=doc["lineage"], serial=doc["serial"], resources=records,
+                  tool_version=doc["tool_version"], engine=doc["engine"])
+    if volumes is not None:
+        from tpdeclare.state.volumes import VolumeRecord
+
+        state = dataclasses.replace(state, volumes={a: VolumeRecord.from_json(a, d) for a, d in volumes.items()})
+    return state
+
+
+def _volumes(volumes: Any, strings: _Strings) -> dict[str, Any] | None:
+    """The state's `volumes` when every record keeps its rules (else None: the careful path says what is wrong),
+    with every string in it counted (the "volumes" key too) for the duplicate-key proof."""
+    from tpdeclare.state.volume_rules import check_volumes
+
+    if type(volumes) is not dict or not volumes or check_volumes(volumes):
+        return None  # (an empty `volumes` is never written: the careful path judges it)
+    strings.count += 1 + _count_strings(volumes)
+    return volumes
+
+
+def _count_strings(value: Any) -> int:
+    """Keys and string values in a decoded JSON value."""
+    if type(value) is dict:
+        return sum(1 + _count_strings(v) for v in value.values())
+    if type(value) is list:
+        return sum(_count_strings(v) for v in value)
+    return 1 if type(value) is str else 0
 
 
 def _record_columns(data: list[dict[str, Any]]) -> tuple[list[Sequence[Any]], Sequence[Any]] | None:

@@ -6,6 +6,8 @@ A journal holds the changes made since its snapshot, one JSON line each:
     {"serial": n, "op": "put", "address": a, "record": {…}}
     {"serial": n, "op": "remove", "address": a}
     {"serial": n, "op": "move", "address": a, "to": b}
+    {"serial": n, "op": "put-volume", "address": a, "volume": {…}}   a storage volume's record (state/volumes.py)
+    {"serial": n, "op": "remove-volume", "address": a}
 
 Serials increase. A torn final line (no newline, or not JSON) is what a crash in the middle of an
 append leaves: it is dropped, never an error. Anything else wrong is a StateError naming the line.
@@ -24,9 +26,11 @@ from tpdeclare.errors import StateError
 from tpdeclare.identifiers import ADDRESS, ENGINE_ID, STACK
 from tpdeclare.state import codec, rules
 from tpdeclare.state.model import FORMAT_VERSION, Record, State
+from tpdeclare.state.volumes import VolumeRecord, split_volume_address, volume_address
 
 JOURNAL_VERSION = 1
-_ENTRY_KEYS = frozenset({"serial", "op", "address", "record", "to"})
+_ENTRY_KEYS = frozenset({"serial", "op", "address", "record", "to", "volume"})
+_OPS = ("put", "remove", "move", "put-volume", "remove-volume")
 
 
 class ChangeOp(StrEnum):
@@ -35,6 +39,8 @@ class ChangeOp(StrEnum):
     PUT = "put"
     REMOVE = "remove"
     MOVE = "move"
+    PUT_VOLUME = "put-volume"
+    REMOVE_VOLUME = "remove-volume"
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,12 +52,24 @@ class Change:
     address: str
     record: Record | None = None
     to: str | None = None
+    volume: VolumeRecord | None = None
 
     def __post_init__(self) -> None:
         put, move = self.op is ChangeOp.PUT, self.op is ChangeOp.MOVE
+        put_volume = self.op is ChangeOp.PUT_VOLUME
         if ((self.record is not None) != put or (self.to is not None) != move
-                or (put and self.record is not None and self.record.address != self.address)):
+                or (self.volume is not None) != put_volume
+                or (put and self.record is not None and self.record.address != self.address)
+                or (put_volume and self.volume is not None and self.volume.address != self.address)):
             raise ValueError(f"a malformed {self.op.value!r} change at serial {self.serial}")
+
+    @classmethod
+    def put_volume(cls, serial: int, volume: VolumeRecord) -> Change:
+        return cls(serial, ChangeOp.PUT_VOLUME, volume.address, volume=volume)
+
+    @classmethod
+    def remove_volume(cls, serial: int, address: str) -> Change:
+        return cls(serial, ChangeOp.REMOVE_VOLUME, address)
 
     @classmethod
     def put(cls, serial: int, record: Record) -> Change:
@@ -71,6 +89,8 @@ class Change:
             out["record"] = self.record.to_json()
         if self.to is not None:
             out["to"] = self.to
+        if self.volume is not None:
+            out["volume"] = self.volume.to_json()
         return out
 
 
@@ -135,9 +155,14 @@ def _entry(doc: dict[str, Any], *, source: str, line: int, dropping: Collection[
     serial, op = doc.get("serial"), doc.get("op")
     if not rules.is_int(serial) or serial < 1:
         raise _error(source, line, f"'serial' must be a positive integer, got {serial!r}")
-    if op not in ("put", "remove", "move"):
-        raise _error(source, line, f"'op' must be 'put', 'remove' or 'move', got {op!r}")
+    if op not in _OPS:
+        raise _error(source, line, f"'op' must be one of {', '.join(map(repr, _OPS))}, got {op!r}")
     address = _address(doc, "address", source=source, line=line)
+    if ("volume" in doc) != (op == "put-volume"):
+        raise _error(source, line, "a 'put-volume' entry has no 'volume'" if op == "put-volume"
+                     else f"a '{op}' entry carries a 'volume'")
+    if op in ("put-volume", "remove-volume"):
+        return _volume_entry(doc, serial, op, address, line, dropping, problems, source)
     if ("record" in doc) != (op == "put"):
         raise _error(source, line, "a 'put' entry has no 'record'" if op == "put"
                      else f"a '{op}' entry carries a 'record'")
@@ -155,6 +180,23 @@ def _entry(doc: dict[str, Any], *, source: str, line: int, dropping: Collection[
         problems.extend(found)
         return None
     return Change.put(serial, Record.from_json(address, doc["record"]))
+
+
+def _volume_entry(doc: dict[str, Any], serial: int, op: str, address: str, line: int, dropping: Collection[str],
+                  problems: list[rules.Problem], source: str) -> Change | None:
+    from tpdeclare.state.volume_rules import check_volume
+
+    if "record" in doc or "to" in doc:
+        raise _error(source, line, f"a '{op}' entry carries a 'record' or 'to'")
+    if op == "remove-volume":
+        return Change.remove_volume(serial, address)
+    if volume_address(address) in dropping:
+        return None
+    found = check_volume(address, doc["volume"], f"line {line}: volume")
+    if found:
+        problems.extend(found)
+        return None
+    return Change.put_volume(serial, VolumeRecord.from_json(address, doc["volume"]))
 
 
 def _spans(data: bytes) -> tuple[list[tuple[int, int]], int]:
@@ -213,12 +255,17 @@ def _no_constant(name: str) -> Any:
 def replay(state: State, entries: Sequence[Change], *, dropping: Collection[str] = ()) -> State:
     """`state` with the journal entries newer than its serial applied (a new State)."""
     resources = dict(state.resources)
+    volumes = dict(state.volumes)
     serial = state.serial
     changed = False
     for entry in entries:
         if entry.serial <= serial:
             continue  # already folded into the snapshot
-        if entry.op is ChangeOp.PUT and entry.record is not None:
+        if entry.op is ChangeOp.PUT_VOLUME and entry.volume is not None:
+            volumes[entry.address] = entry.volume
+        elif entry.op is ChangeOp.REMOVE_VOLUME:
+            volumes.pop(entry.address, None)
+        elif entry.op is ChangeOp.PUT and entry.record is not None:
             resources[entry.address] = entry.record
         elif entry.op is ChangeOp.REMOVE:
             resources.pop(entry.address, None)
@@ -229,4 +276,6 @@ def replay(state: State, entries: Sequence[Change], *, dropping: Collection[str]
         serial, changed = entry.serial, True
     for address in dropping:
         changed = resources.pop(address, None) is not None or changed
-    return dataclasses.replace(state, resources=resources, serial=serial) if changed else state
+        volume = split_volume_address(address)
+        changed = (volume is not None and volumes.pop(volume, None) is not None) or changed
+    return dataclasses.replace(state, resources=resources, volumes=volumes, serial=serial) if changed else state

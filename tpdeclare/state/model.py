@@ -6,7 +6,10 @@ import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from tpdeclare.state.volumes import VolumeRecord
 
 FORMAT_VERSION = 1
 
@@ -126,6 +129,7 @@ class State:
     resources: Mapping[str, Record] = field(default_factory=dict)
     tool_version: str = ""
     engine: str | None = None  # the API base URL (or "sandbox") the clusters live on; a mismatch is refused
+    volumes: Mapping[str, VolumeRecord] = field(default_factory=dict)  # storage volumes (state/volumes.py)
 
     def with_resources(self, resources: Mapping[str, Record]) -> State:
         """The next version of this state (serial + 1) holding `resources`."""
@@ -134,7 +138,7 @@ class State:
     def to_json(self) -> dict[str, Any]:
         from tpdeclare import __version__
 
-        return {
+        doc: dict[str, Any] = {
             "format_version": FORMAT_VERSION,
             "tool_version": __version__,
             "stack": self.stack,
@@ -143,3 +147,6 @@ class State:
             "serial": self.serial,
             "resources": {addr: rec.to_json() for addr, rec in sorted(self.resources.items())},
         }
+        if self.volumes:  # written only when there is one: a state without volumes is as it always was
+            doc["volumes"] = {addr: rec.to_json() for addr, rec in sorted(self.volumes.items())}
+        return doc

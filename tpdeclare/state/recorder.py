@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Protocol
 from tpdeclare.errors import StateError
 from tpdeclare.state import codec
 from tpdeclare.state.model import Record, State
+from tpdeclare.state.volumes import VolumeRecord
 
 if TYPE_CHECKING:  # imported when the first change is made: a plan that changes nothing never needs it
     from tpdeclare.state.journal import Change
@@ -48,6 +49,7 @@ class Recorder:
         self._store = store
         self._base = state  # identity (stack, lineage, engine) of what is recorded
         self._records: dict[str, Record] = dict(state.resources)  # frozen values: shared safely
+        self._volumes: dict[str, VolumeRecord] = dict(state.volumes)
         self._addresses = {r.cluster_id: a for a, r in state.resources.items() if r.cluster_id}  # by cluster
         self._serial = state.serial
         self._cond = threading.Condition(threading.Lock())
@@ -76,7 +78,8 @@ class Recorder:
             return self._state()
 
     def _state(self) -> State:
-        return dataclasses.replace(self._base, resources=dict(self._records), serial=self._serial)
+        return dataclasses.replace(self._base, resources=dict(self._records), volumes=dict(self._volumes),
+                                   serial=self._serial)
 
     def records(self) -> dict[str, Record]:
         """The current records, by address (a new dict of frozen values)."""
@@ -88,7 +91,43 @@ class Recorder:
         with self._cond:
             return self._records.get(address)
 
+    def volumes(self) -> dict[str, VolumeRecord]:
+        """The current volume records, by address (a new dict of frozen values)."""
+        with self._cond:
+            return dict(self._volumes)
+
+    def get_volume(self, address: str) -> VolumeRecord | None:
+        with self._cond:
+            return self._volumes.get(address)
+
     # -- changes --------------------------------------------------------------------------------
+
+    def put_volume(self, volume: VolumeRecord) -> None:
+        """Store a volume record at its address; returns once durable (a damaged one is refused first)."""
+        from tpdeclare.state.volume_rules import volume_problems
+
+        problems = volume_problems(volume)
+        if problems:
+            raise codec.refuse_to_store(f"the volume record at {volume.address!r}", problems)
+        with self._cond:
+            self._refuse_if_failed(volume.address)
+            self._serial += 1
+            serial = self._serial
+            self._volumes[volume.address] = volume
+            self._queue.append(_change().put_volume(serial, volume))
+            self._wait_durable(serial, volume.address)
+
+    def remove_volume(self, address: str) -> None:
+        """Forget the volume record at `address` (a no-op if there is none); returns once durable."""
+        with self._cond:
+            self._refuse_if_failed(address)
+            if address not in self._volumes:
+                return
+            self._serial += 1
+            serial = self._serial
+            del self._volumes[address]
+            self._queue.append(_change().remove_volume(serial, address))
+            self._wait_durable(serial, address)
 
     def put(self, record: Record) -> None:
         """Store `record` at its address; returns once the change is durable (StateError if not).

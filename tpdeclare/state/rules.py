@@ -32,6 +32,7 @@ REQUIRED_RECORD_KEYS = ("status", "name", "spec")
 SPEC_KEYS = ("instance_type", "num_nodes", "name", "container", "deletion_protection", "public_keys",
              "prevent_destroy")
 TOP_KEYS = ("format_version", "tool_version", "stack", "engine", "lineage", "serial", "resources")
+OPTIONAL_TOP_KEYS = ("volumes",)  # present only when the state has one (the fast reader leaves it to these rules)
 REQUIRED_TOP_KEYS = ("format_version", "stack", "lineage", "serial", "resources")
 _PLAIN_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
 
@@ -254,7 +255,7 @@ def check_unique_cluster_ids(records: Iterable[tuple[str, str | None]], path: st
 
 def check_document(doc: dict[str, Any]) -> list[Problem]:
     """Every problem of a state document whose format_version was already accepted."""
-    problems = _keys(doc, "", TOP_KEYS, REQUIRED_TOP_KEYS, None, unknown="unknown top-level key")
+    problems = _keys(doc, "", TOP_KEYS + OPTIONAL_TOP_KEYS, REQUIRED_TOP_KEYS, None, unknown="unknown top-level key")
     if "stack" in doc:
         problems += _check(_grammar(STACK, "a stack name (lowercase letters, digits and hyphens)"), doc["stack"],
                            "stack", None)
@@ -278,5 +279,9 @@ def check_document(doc: dict[str, Any]) -> list[Problem]:
     problems += check_unique_cluster_ids(
         (a, d.get("cluster_id")) for a, d in resources.items()
         if isinstance(d, dict) and isinstance(d.get("cluster_id"), str))
+    if "volumes" in doc:
+        from tpdeclare.state.volume_rules import check_volumes
+
+        problems += check_volumes(doc["volumes"])
     return problems
 
