@@ -9,6 +9,7 @@ The order of work, one module each:
   clusters    each cluster with defaults merged, checked (catalogue, multi-node, SSH keys, names)
   moves       `moved` entries against the declared clusters
   outputs     `outputs` references against the declared clusters and the outputs a cluster has
+  backend     `backend`: where the state lives (an S3 bucket), set once
 Every file is checked even after another failed, and the diagnostics come back sorted by place.
 
 Adding a top-level section (say `storage:`): describe it in the schema, write `spec/<section>.py` with
@@ -24,6 +25,7 @@ from collections.abc import Iterable, Mapping
 
 from tpdeclare.diagnostics import Diagnostic
 from tpdeclare.gc_pause import gc_paused
+from tpdeclare.spec.backend import load_backend
 from tpdeclare.spec.clusters import load_clusters
 from tpdeclare.spec.model import StackSpec
 from tpdeclare.spec.moves import load_moves
@@ -86,6 +88,7 @@ def _assemble(files: list[ParsedFile], report: Reporter) -> StackSpec | None:
     clusters = load_clusters(files, stack, settings, report)
     moves = load_moves(files, report)
     outputs = load_outputs(files, report)
+    backend = load_backend(files, report)
     if stack is None:
         return None
     return StackSpec(
@@ -97,6 +100,7 @@ def _assemble(files: list[ParsedFile], report: Reporter) -> StackSpec | None:
         files=tuple(f.path for f in files),
         content_hash=content_hash((_hash_name(f), f.raw) for f in files),
         outputs=outputs,
+        backend=backend,
     )
 
 
