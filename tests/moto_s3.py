@@ -17,6 +17,7 @@ Requests and uploaded bytes are counted (`requests`, `uploaded`).
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -41,6 +42,7 @@ class MotoS3:
         self.requests = 0
         self.uploaded = 0
         self.log: list[tuple[str, str]] = []
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per request otherwise
         self._server = make_server("127.0.0.1", 0, self._wsgi, threaded=True)
         self.url = f"http://127.0.0.1:{self._server.server_port}"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
