@@ -60,12 +60,15 @@ class MotoS3:
                 environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
                 start_response("500 Internal Server Error", [("Content-Type", "application/xml")])
                 return [b"<Error><Code>InternalError</Code><Message>injected</Message></Error>"]
-            body = b"".join(self._app(environ, start_response))
+            answer: list[Any] = []
+            body = b"".join(self._app(environ, lambda *args: answer.append(args)))
             if self.mode == "lose_next_answer" and environ["REQUEST_METHOD"] == "PUT" and self.faults > 0:
-                self.faults -= 1
-                raise ConnectionAbortedError("answer dropped after the write committed")
+                self.faults -= 1  # committed by moto; the client never learns it
+                start_response("500 Internal Server Error", [("Content-Type", "application/xml")])
+                return [b"<Error><Code>InternalError</Code><Message>answer lost</Message></Error>"]
         if self.delay:
             time.sleep(self.delay)
+        start_response(*answer[0])
         return [body]
 
     def start(self) -> MotoS3:

@@ -62,7 +62,11 @@ def test_apply_keeps_state_in_the_bucket_and_a_no_change_plan_is_cheap(tmp_path,
     before = moto_s3.requests
     planned = ok(run_tp(tmp_path, "plan", "team.yaml", env=s3_env))
     assert "No changes" in planned.stdout
-    assert moto_s3.requests - before <= 4  # lock, snapshot, journal listing, release
+    made = [" ".join(r) for r in moto_s3.log[before:]]
+    # lock, snapshot, journal listing, release; a server that ignores If-Match on DELETE (moto before
+    # 5.2) costs one more: the release reads the lock back to compare its ID before deleting it
+    conditional_delete = not any(r.startswith("GET ") and r.endswith(".lock") for r in made)
+    assert len(made) <= (4 if conditional_delete else 5), made
 
 
 def test_state_pull_prints_the_bucket_state(tmp_path, sandbox, s3_env, moto_s3, bucket):

@@ -125,12 +125,12 @@ class S3Lease:
                 if on_takeover is not None and held is not None:
                     on_takeover(held.info, self._clock() - held.expires_at)
                 return info
+            if not told and on_wait is not None and timeout > 0:  # said before the first wait, however short
+                on_wait(LockWait(self.state_name, held.info, timeout))
+                told = True
             remaining = deadline - self._clock()
             if remaining <= 0:
                 raise self._locked_error(held.info, timeout)
-            if not told and on_wait is not None:
-                on_wait(LockWait(self.state_name, held.info, timeout))
-                told = True
             self._sleep(min(POLL_INTERVAL, remaining))
 
     def _take(self, lease: Lease, etag: str) -> None:
