@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from e2e_helpers import assert_no_traceback, cli_env, run_tp, write
-from s3_fixtures import CREDENTIALS, boto_client, bucket, moto_s3  # noqa: F401 - fixtures
+from s3_fixtures import CREDENTIALS, boto_client
 
 SPEC = """
     stack: team
@@ -32,7 +32,7 @@ def s3_env(env, tmp_path):
     return {**env, **CREDENTIALS, "XDG_CACHE_HOME": str(tmp_path / "cache")}
 
 
-def spec(tmp_path, moto_s3, bucket, name="team.yaml", text=SPEC):  # noqa: F811 - fixtures
+def spec(tmp_path, moto_s3, bucket, name="team.yaml", text=SPEC):
     return write(tmp_path / name, text.format(bucket=bucket, url=moto_s3.url))
 
 
@@ -42,7 +42,7 @@ def ok(proc):
     return proc
 
 
-def stored(moto_s3, bucket):  # noqa: F811 - fixtures
+def stored(moto_s3, bucket):
     return json.loads(boto_client(moto_s3).get_object(Bucket=bucket, Key="tpdeclare/team.json")["Body"].read())
 
 

@@ -12,7 +12,7 @@ from tpdeclare.state.s3_lease import Lease, S3Lease
 from tpdeclare.state.s3_location import S3Location
 from tpdeclare.state.s3_store import S3StateStore
 
-from s3_fixtures import bucket, moto_s3, s3_client  # noqa: F401 - fixtures
+from s3_fixtures import s3_client
 from state_store_contract import state
 
 
@@ -35,7 +35,7 @@ def clock():
 
 
 @pytest.fixture
-def new_store(moto_s3, bucket, tmp_path, clock):  # noqa: F811 - fixtures
+def new_store(moto_s3, bucket, tmp_path, clock):
     location = S3Location(bucket=bucket, key="tpdeclare/team.json", lock_ttl=30)
 
     def make(**kwargs):
@@ -44,7 +44,7 @@ def new_store(moto_s3, bucket, tmp_path, clock):  # noqa: F811 - fixtures
     return make
 
 
-def test_a_lost_acquire_answer_is_resolved_by_reading_the_lock_back(new_store, moto_s3):  # noqa: F811
+def test_a_lost_acquire_answer_is_resolved_by_reading_the_lock_back(new_store, moto_s3):
     store = new_store()
     store.probed()
     moto_s3.mode, moto_s3.faults = "lose_next_answer", 1  # the PUT commits, its answer is a 500: boto3 retries
@@ -128,7 +128,7 @@ def test_release_never_deletes_another_runs_lock(new_store, clock):
             assert got is not None and Lease.from_bytes(got.data).info.id == theirs.info.id
 
 
-def test_server_errors_are_retried_and_writes_converge(new_store, moto_s3):  # noqa: F811
+def test_server_errors_are_retried_and_writes_converge(new_store, moto_s3):
     store = new_store()
     store.probed()
     with store.lock("tpdeclare apply"):
@@ -138,7 +138,7 @@ def test_server_errors_are_retried_and_writes_converge(new_store, moto_s3):  # n
     assert new_store().read() == store.read()
 
 
-def test_a_write_whose_answer_was_lost_is_not_taken_for_a_conflict_silently(new_store, moto_s3):  # noqa: F811
+def test_a_write_whose_answer_was_lost_is_not_taken_for_a_conflict_silently(new_store, moto_s3):
     """The snapshot PUT commits but its answer is lost: the retry's If-Match fails, and the run says so
     (a clear error); the state in the bucket is the one written, nothing is lost."""
     store = new_store()

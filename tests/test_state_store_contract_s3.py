@@ -11,13 +11,13 @@ from tpdeclare.state.s3_lease import Lease
 from tpdeclare.state.s3_location import S3Location
 from tpdeclare.state.s3_store import S3StateStore
 
-from s3_fixtures import bucket, moto_s3, s3_client  # noqa: F401 - fixtures
+from s3_fixtures import s3_client
 from state_store_contract import StateStoreContract
 
 
 class TestS3StateStore(StateStoreContract):
     @pytest.fixture
-    def new_store(self, moto_s3, bucket, tmp_path: Path):  # noqa: F811 - fixtures
+    def new_store(self, moto_s3, bucket, tmp_path: Path):
         location = S3Location(bucket=bucket, key="tpdeclare/contract.json", lock_ttl=30)
         return lambda: S3StateStore(location, client=s3_client(moto_s3, location),
                                     probe_cache=tmp_path / "probe.json")
