@@ -144,3 +144,62 @@ def test_two_runners_apply_one_stack_at_once(tmp_path, sandbox, s3_env, moto_s3,
     assert set(doc["resources"]) == {"trainer", "notebook"}
     recorded = {rec["name"]: rec["cluster_id"] for rec in doc["resources"].values()}
     assert recorded == {name: c["cluster_id"] for name, c in sandbox.by_name().items()}  # state = engine
+
+
+LOCAL_SPEC = """
+    stack: team
+    clusters:
+      trainer:
+        instance_type: 8xH200
+      notebook:
+        instance_type: 1xH100
+"""
+
+
+def test_migrate_moves_a_local_state_to_the_bucket_keeping_lineage_and_serial(tmp_path, sandbox, s3_env, moto_s3,
+                                                                             bucket):
+    write(tmp_path / "team.yaml", LOCAL_SPEC)
+    ok(run_tp(tmp_path, "apply", "team.yaml", "--auto-approve", env=s3_env))
+    local = json.loads((tmp_path / "state" / "team.json").read_text())
+    url = f"s3://{bucket}/tpdeclare/team.json"
+    env = {**s3_env, "AWS_ENDPOINT_URL": moto_s3.url}
+    migrated = ok(run_tp(tmp_path, "state", "migrate", "--to", url, "team.yaml", env=env))
+    assert "Migrated" in migrated.stdout
+    assert not (tmp_path / "state" / "team.json").exists()
+    assert (tmp_path / "state" / "team.json.migrated").exists()
+    doc = stored(moto_s3, bucket)
+    assert (doc["lineage"], doc["serial"]) == (local["lineage"], local["serial"])
+    assert doc["resources"] == local["resources"]
+    planned = ok(run_tp(tmp_path, "plan", "team.yaml", "--state", url, env=env))
+    assert "No changes" in planned.stdout
+    pulled = ok(run_tp(tmp_path, "state", "pull", "--state", url, env=env))
+    assert json.loads(pulled.stdout)["lineage"] == local["lineage"]
+
+
+def test_migrate_refuses_a_target_of_another_lineage(tmp_path, sandbox, s3_env, moto_s3, bucket):
+    spec(tmp_path, moto_s3, bucket)
+    ok(run_tp(tmp_path, "apply", "team.yaml", "--auto-approve", env=s3_env))  # the bucket's own state
+    other = tmp_path / "other"
+    other.mkdir()
+    write(other / "solo.yaml", LOCAL_SPEC.replace("stack: team", "stack: solo"))
+    ok(run_tp(other, "apply", "solo.yaml", "--auto-approve", env=s3_env))
+    before = stored(moto_s3, bucket)
+    env = {**s3_env, "AWS_ENDPOINT_URL": moto_s3.url}
+    proc = run_tp(other, "state", "migrate", "--to", f"s3://{bucket}/tpdeclare/team.json", "solo.yaml", env=env)
+    assert proc.returncode == 1 and "holds a state of lineage" in proc.stderr, proc.stderr
+    assert stored(moto_s3, bucket) == before and (other / "state" / "solo.json").exists()
+
+
+def test_push_refuses_another_lineage_or_an_older_serial_unless_forced(tmp_path, sandbox, s3_env, moto_s3, bucket):
+    spec(tmp_path, moto_s3, bucket)
+    ok(run_tp(tmp_path, "apply", "team.yaml", "--auto-approve", env=s3_env))
+    current = stored(moto_s3, bucket)
+    older = write(tmp_path / "older.json", json.dumps({**current, "serial": current["serial"] - 1}))
+    proc = run_tp(tmp_path, "state", "push", str(older), "--spec", "team.yaml", env=s3_env)
+    assert proc.returncode == 1 and "is older than" in proc.stderr, proc.stderr
+    alien = write(tmp_path / "alien.json", json.dumps({**current, "lineage": "00000000-0000-4000-8000-0000000a11e0"}))
+    proc = run_tp(tmp_path, "state", "push", str(alien), "--spec", "team.yaml", env=s3_env)
+    assert proc.returncode == 1 and "lineage" in proc.stderr, proc.stderr
+    assert stored(moto_s3, bucket) == current
+    ok(run_tp(tmp_path, "state", "push", str(older), "--spec", "team.yaml", "--force", env=s3_env))
+    assert stored(moto_s3, bucket)["serial"] == current["serial"] + 1
