@@ -203,3 +203,17 @@ def test_push_refuses_another_lineage_or_an_older_serial_unless_forced(tmp_path,
     assert stored(moto_s3, bucket) == current
     ok(run_tp(tmp_path, "state", "push", str(older), "--spec", "team.yaml", "--force", env=s3_env))
     assert stored(moto_s3, bucket)["serial"] == current["serial"] + 1
+
+
+def test_doctor_probes_the_s3_state_and_refuses_one_that_ignores_conditions(tmp_path, sandbox, s3_env, moto_s3,
+                                                                              bucket):
+    env = {**s3_env, "AWS_ENDPOINT_URL": moto_s3.url}
+    url = f"s3://{bucket}/tpdeclare/team.json"
+    good = run_tp(tmp_path, "doctor", "--state", url, env=env)
+    assert "If-None-Match and If-Match honoured" in good.stdout, good.stdout + good.stderr
+    moto_s3.mode = "drop_conditions"
+    try:
+        bad = run_tp(tmp_path, "doctor", "--state", url, env=env)
+    finally:
+        moto_s3.mode = ""
+    assert bad.returncode == 1 and "ignores conditional writes" in bad.stdout, bad.stdout + bad.stderr
