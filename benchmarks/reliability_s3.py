@@ -3,10 +3,10 @@
 
 Each trial: runner A (its own directory) applies a stack whose state is in a bucket of moto's S3 server
 (tests/moto_s3.py, over HTTP on 127.0.0.1; lease lock_ttl 3 s) against `tpdeclare sandbox serve`, and is
-SIGKILLed at a random moment drawn from `random.Random(seed)`; runner B (another directory, as a second CI
-runner would be) then applies with `--lock-timeout 30` until it exits 0: it waits for A's lease to end
-unrenewed and takes it over. Then the engine is compared with the state in the bucket: duplicates,
-orphans, missing, wrong and extra creates must all be 0 (benchmarks/reliability.py's check).
+SIGKILLed at a random moment (0-2.5 s after it took the lock) drawn from `random.Random(seed)`. Runner B
+(another directory, as a second CI runner would be) then applies with `--lock-timeout 30` until it exits
+0: it waits for A's lease to end unrenewed and takes it over. Then the engine is compared with the state
+in the bucket: duplicates, orphans, missing, wrong and extra creates must all be 0 (reliability.py's check).
 
     python benchmarks/reliability_s3.py                 # 24 trials; rewrites the `reliability-s3` section
     python benchmarks/reliability_s3.py --trials 5 --quick
@@ -74,8 +74,16 @@ def trial(sb: rel.Sandbox, moto, root: Path, rng: random.Random, index: int, *, 
     declared = write_stack(a, stack, n, bucket, moto.url)
     write_stack(b, stack, n, bucket, moto.url)
     env = sb.env(**CREDENTIALS, XDG_CACHE_HOME=str(root / "cache"))
-    delay = rng.uniform(0.3, 3.0)
+    delay = rng.uniform(0.0, 2.5)
     proc = rel.start(a, env, "apply", f"{stack}.yaml", "--auto-approve")
+    s3 = boto3.client("s3", endpoint_url=moto.url, region_name="us-east-1",
+                      aws_access_key_id=CREDENTIALS["AWS_ACCESS_KEY_ID"],
+                      aws_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"])
+    deadline = time.monotonic() + 60
+    while proc.poll() is None and time.monotonic() < deadline:  # the kill's clock starts once A holds the lock
+        if s3.list_objects_v2(Bucket=bucket, Prefix=f"tpdeclare/{stack}.json.lock").get("KeyCount"):
+            break
+        time.sleep(0.02)
     try:
         proc.wait(timeout=delay)
     except subprocess.TimeoutExpired:
@@ -117,9 +125,10 @@ def report(trials: list[dict], n: int, seed: int, wall: float, argv: list[str]) 
         f"**Machine.** {os.cpu_count()} logical CPUs; {platform.system()} {platform.release()}; "
         f"Python {platform.python_version()}; commit {rel._git_commit()}.",
         "",
-        f"**Method.** {len(trials)} trials; a stack of {n} one-GPU clusters with its state in a bucket of moto's S3 "
-        f"server over HTTP on 127.0.0.1 (lease lock_ttl {LOCK_TTL}s); runner A SIGKILLed at a delay drawn from "
-        f"`random.Random({seed})` (0.3-3.0 s); runner B in another directory then applies with "
+        f"**Method.** {len(trials)} trials; a stack of {n} one-GPU clusters with its state in a bucket of "
+        f"moto's S3 server over HTTP on 127.0.0.1 (lease lock_ttl {LOCK_TTL}s); runner A SIGKILLed at a delay "
+        f"drawn from `random.Random({seed})`, 0-2.5 s after its lock object appeared; runner B in another "
+        "directory then applies with "
         "`--lock-timeout 30` until it exits 0 (waiting out A's lease and taking it over); the engine is then "
         "compared with the state in the bucket (benchmarks/reliability.py's check).",
         "",
