@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from tpdeclare.state.journal import Change
 
 BACKUPS = 5
+COMMIT_WINDOW = 0.02  # seconds the Recorder's leader gathers changes before one append (one PUT)
 _UNSEEN = object()
 
 
@@ -66,6 +67,7 @@ class S3StateStore:
         self._last_serial = 0
         self._dropping: frozenset[str] = frozenset()
         self.lease: S3Lease | None = None
+        self.commit_window = COMMIT_WINDOW
 
     def __repr__(self) -> str:
         return f"S3StateStore({self.name!r})"
