@@ -70,6 +70,7 @@ def test_a_frozen_holder_loses_its_lease_and_never_writes_again(tmp_path, moto_s
         assert all(rec["status"] == "ready" for rec in doc["resources"].values()), doc
         final = boto_client(moto_s3).get_object(Bucket=bucket, Key="tpdeclare/team.json")["Body"].read()
         assert final == after  # the frozen run wrote nothing after it woke
-        assert _keys(moto_s3, bucket) == ["tpdeclare/team.json"]
+        left = [k for k in _keys(moto_s3, bucket) if not k.startswith("tpdeclare/team.json.backup/")]
+        assert left == ["tpdeclare/team.json"]  # no lock, no journal segment left behind
     finally:
         sandbox.stop()
