@@ -324,14 +324,16 @@ class Check:
         return {k: v for k, v in self.__dict__.items() if v and k not in ("creates_accepted", "deletes_accepted")}
 
 
-def check(sb: Sandbox, workdir: Path, stack: str, declared: set[str]) -> Check:
+def check(sb: Sandbox, workdir: Path, stack: str, declared: set[str], *, state: object = "local") -> Check:
+    """`state`: the State to judge (an S3 one, read by the caller), or "local" for workdir/state/<stack>.json."""
     from tpdeclare.state.local import LocalStateStore
 
     engine = [c for c in sb.clusters()
               if c["status"] not in ("DESTROYING", "DESTROYED") and c["tp_cluster_name"].startswith(stack + "-")]
     counts = collections.Counter(c["tp_cluster_name"] for c in engine)
     by_id = {c["cluster_id"]: c for c in engine}
-    state = LocalStateStore(workdir / "state" / f"{stack}.json").read()
+    if state == "local":
+        state = LocalStateStore(workdir / "state" / f"{stack}.json").read()
     records = state.resources if state else {}
     recorded = {r.cluster_id for r in records.values() if r.cluster_id}
     stats = sb.stats()
@@ -819,8 +821,9 @@ def report(out: dict, argv: list[str]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_section(text: str, path: Path = RESULTS) -> None:
+def write_section(text: str, path: Path = RESULTS, *, begin: str = BEGIN, end: str = END) -> None:
     """Replace the text between the reliability markers (appending them if missing); nothing else."""
+    BEGIN, END = begin, end  # noqa: N806 - the markers of this section
     block = f"{BEGIN}\n{text}{END}"
     current = path.read_text() if path.exists() else "# Benchmark results\n"
     if BEGIN in current and END in current:

@@ -47,3 +47,6 @@ def env(sandbox):
     from e2e_helpers import cli_env
 
     return cli_env(sandbox)
+
+# The S3 fixtures (a moto server for the session, a bucket per test): tests/s3_fixtures.py.
+from s3_fixtures import bucket, moto_s3  # noqa: E402, F401

@@ -1,4 +1,4 @@
-"""The storage planner's in-memory StorageApi for apply unit tests: the executor's FakeClient with volumes ruled as the planner assumes (held to the StorageApi contract in test_api_fakes_contract.py).
+"""The storage apply tests' in-memory StorageApi: FakeClient with volumes ruled as the planner assumes (contract-held).
 
 Rules (as the storage engine is specified, issue 15): an attach to a single-node GPU cluster is a
 BadRequest; a shrink is a BadRequest; destroying an attached or protected volume is a Conflict; a taken

@@ -204,7 +204,11 @@ _VALID = {"#/properties/stack": "research", "#/$defs/address": "gpu-box-2", "#/$
           "#/$defs/container": "nvcr.io/nvidia/pytorch:25.01-py3", "#/properties/prices/propertyNames": "H100",
           "#/$defs/cluster/properties/name": "research-trainer", "#/$defs/public_keys/items": KEY,
           "#/properties/outputs/propertyNames": "trainer_ssh", "#/$defs/volume/properties/name": "research-data",
-          "#/$defs/duration": "1h30m", "#/$defs/lifetime/properties/expires_at": "2026-12-05T18:00:00Z"}
+          "#/$defs/duration": "1h30m", "#/$defs/lifetime/properties/expires_at": "2026-12-05T18:00:00Z",
+          "#/properties/backend/properties/s3/properties/bucket": "team-state",
+          "#/properties/backend/properties/s3/properties/key": "tpdeclare/research.json",
+          "#/properties/backend/properties/s3/properties/endpoint_url": "https://objects.example.com",
+          "#/properties/backend/properties/s3/properties/region": "us-east-1"}
 
 
 def test_every_pattern_refuses_a_trailing_newline():

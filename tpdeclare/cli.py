@@ -85,6 +85,10 @@ COMMANDS: dict[str, tuple[str, Converter]] = {
     "state show": ("state_show", _state),
     "state rm": ("state_rm", _state),
     "state mv": ("state_mv", _state),
+    "state pull": ("state_pull", _state),
+    "state push": ("state_push", lambda a: o.StatePushOptions(file=a.file, force=a.force,
+                                                              specs=tuple(a.spec_opt or ()))),
+    "state migrate": ("state_migrate", lambda a: o.StateMigrateOptions(to=a.to, specs=tuple(a.spec))),
 }
 
 

@@ -262,14 +262,24 @@ def build_parser(argv: list[str] | None = None, *, only: Collection[str] | None 
             "show": ssub.add_parser("show", help="one record in full"),
             "rm": ssub.add_parser("rm", help="forget clusters (they keep running)"),
             "mv": ssub.add_parser("mv", help="rename an address"),
+            "pull": ssub.add_parser("pull", help="print the state JSON (from its file or its bucket)"),
+            "push": ssub.add_parser("push",
+                                    help="replace the state with a state file (same lineage, no older serial)"),
         }
         state_parsers["show"].add_argument("address", nargs=1, metavar="ADDR")
         state_parsers["rm"].add_argument("address", nargs="+", metavar="ADDR")
         state_parsers["mv"].add_argument("address", nargs=2, metavar=("FROM", "TO"))
+        state_parsers["push"].add_argument("file", metavar="FILE")
+        state_parsers["push"].add_argument("--force", action="store_true",
+                                           help="replace a state of another lineage or a newer serial")
         for s in state_parsers.values():
             _global_options(s, suppress=True)
             s.add_argument("--spec", dest="spec_opt", action="append", metavar="SPEC",
                            help="the stack's spec, to find its state")
+        migrate = ssub.add_parser("migrate", help="move the stack's local state to S3, under both locks")
+        _global_options(migrate, suppress=True)
+        migrate.add_argument("--to", required=True, metavar="s3://BUCKET/KEY", help="where the state moves")
+        migrate.add_argument("spec", nargs="+", metavar="SPEC")
 
     if wanted("sandbox"):
         p = command("sandbox", "The local TensorPool engine.")

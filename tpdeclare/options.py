@@ -134,6 +134,23 @@ class StateOptions:
 
 
 @dataclass(frozen=True)
+class StatePushOptions:
+    """`state push FILE`: the state file to upload, and whether to replace a state of another lineage or a newer one."""
+
+    file: str
+    force: bool = False
+    specs: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class StateMigrateOptions:
+    """`state migrate --to s3://BUCKET/KEY SPEC`: where the stack's local state moves to."""
+
+    to: str
+    specs: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class OutputOptions:
     """`output`: the words (spec arguments, then at most one name, address or reference) and the format."""
 

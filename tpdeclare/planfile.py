@@ -13,8 +13,8 @@ from tpdeclare.plan.codec import decode_plan, encode_plan
 from tpdeclare.plan.model import Plan
 
 if TYPE_CHECKING:
-    from tpdeclare.state.local import LocalStateStore
     from tpdeclare.state.model import State
+    from tpdeclare.state.store import StateStore
 
 MAGIC = "tpdeclare-plan"
 VERSION = 2
@@ -47,7 +47,7 @@ class SavedPlan:
                 hint=f"pass --engine {self.engine} (or set TENSORPOOL_ENGINE), or make a new plan",
             )
 
-    def check_state(self, state: State | None, store: LocalStateStore) -> None:
+    def check_state(self, state: State | None, store: StateStore) -> None:
         """Refuse unless the state is exactly the one the plan was made against (before any recovery)."""
         if state is not None and not self.state_existed:
             raise self._stale("the plan was made before any state existed, and state exists now (another apply ran)")
@@ -81,7 +81,7 @@ class SavedPlan:
 
 
 def save_plan(path: str, plan: Plan, *, spec_args: tuple[str, ...], spec_hash: str, engine: str,
-              state: State | None, store: LocalStateStore) -> None:
+              state: State | None, store: StateStore) -> None:
     """Write the plan file (mode 0600, atomically); a plan that cannot be applied is never saved."""
     if plan.blocked or plan.conflicts:
         raise errors.PlanFileError(f"the plan cannot be applied, so it was not saved to {path}")

@@ -18,9 +18,9 @@ from tpdeclare.options import GlobalOptions
 
 if TYPE_CHECKING:
     from tpdeclare.api.client import TensorPoolClient
-    from tpdeclare.spec.model import StackSpec
-    from tpdeclare.state.local import LocalStateStore
+    from tpdeclare.spec.model import S3Backend, StackSpec
     from tpdeclare.state.model import State
+    from tpdeclare.state.store import StateStore
 
 
 @dataclass
@@ -56,21 +56,29 @@ class Context:
             return Path(self.options.state)
         return self.cwd / "state" / f"{stack}.json"
 
-    def store(self, stack: str) -> LocalStateStore:
+    def store(self, stack: str, backend: S3Backend | None = None) -> StateStore:
+        """The stack's state store: --state (a path or s3://BUCKET/KEY), else the spec's `backend`, else
+        state/<stack>.json. An S3 store imports boto3 only here (tpdeclare.commands.s3_backend)."""
+        from tpdeclare.state.s3_location import is_s3_url
+
+        if is_s3_url(self.options.state) or (backend is not None and not self.options.state):
+            from tpdeclare.commands.s3_backend import s3_store
+
+            return s3_store(self, stack, backend)
         from tpdeclare.state.local import LocalStateStore
 
         return LocalStateStore(self.state_path(stack))
 
-    def lock(self, store: LocalStateStore, command: str) -> AbstractContextManager[object]:
+    def lock(self, store: StateStore, command: str) -> AbstractContextManager[object]:
         """Hold the state lock; a wait for another run's lock is said at once, naming the holder."""
         return store.lock(command, timeout=self.options.lock_timeout,
                           on_wait=lambda wait: self.console.warn(wait.message))
 
-    def read_state(self, store: LocalStateStore, stack: str) -> State | None:
+    def read_state(self, store: StateStore, stack: str) -> State | None:
         state = store.read()
         if state is not None and state.stack != stack:
             raise errors.StateError(
-                f"{store.path} holds the state of stack '{state.stack}', not '{stack}'",
+                f"{store.name} holds the state of stack '{state.stack}', not '{stack}'",
                 hint="pass --state with the right file, or set `stack:` in the spec to match",
             )
         return state

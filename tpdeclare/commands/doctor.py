@@ -18,7 +18,7 @@ DOCTOR_SECONDS = 90.0  # the most the whole check may take
 MARKS = {"pass": "ok  ", "warn": "warn", "fail": "FAIL", "skip": "skip"}
 LABELS = {"reachable": "reachable", "tls": "transport", "key": "API key", "openapi": "OpenAPI", "list": "list",
           "lookup_by_name": "lookup by name", "info": "info", "clock": "clock", "rate_limits": "rate limits",
-          "status_words": "status words"}
+          "status_words": "status words", "s3_state": "S3 state"}
 
 
 def run(ctx: Context, opts: DoctorOptions) -> int:
@@ -57,7 +57,29 @@ def run(ctx: Context, opts: DoctorOptions) -> int:
         word = "plain http to an engine on this machine" if local else "plain http"
     examine(client, report, answers, transport_word=word, max_skew=CLOCK_SKEW_SECONDS,
             contract=load_spec_json("tensorpool-api.json"))
+    _check_s3_state(ctx, report)
     return _emit(ctx, report, opts)
+
+
+def _check_s3_state(ctx: Context, report: EngineReport) -> None:
+    """With --state s3://BUCKET/KEY: probe the bucket afresh for conditional writes (tpdeclare.state.s3_probe)."""
+    from tpdeclare.api.engine_checks import FAIL, PASS
+    from tpdeclare.state.s3_location import is_s3_url
+
+    if not is_s3_url(ctx.options.state):
+        return
+    from tpdeclare.commands.s3_backend import s3_store
+    from tpdeclare.state.s3_probe import probe
+
+    try:
+        store = s3_store(ctx, "", None)
+        result = probe(store.client, store.location.prefix, fresh=True)
+    except errors.TpdeclareError as exc:
+        report.add("s3_state", FAIL, exc.message)
+        return
+    release = "conditional DELETE" if result.delete_if_match else "read, compare, then DELETE (no If-Match on DELETE)"
+    report.add("s3_state", PASS, f"{store.name}: If-None-Match and If-Match honoured; lock release by {release}; "
+                                 f"backups as {'object versions' if result.versioning else 'numbered objects'}")
 
 
 def _emit(ctx: Context, report: EngineReport, opts: DoctorOptions) -> int:

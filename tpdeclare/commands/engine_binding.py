@@ -11,10 +11,10 @@ from tpdeclare.state.model import PENDING, State
 if TYPE_CHECKING:
     from tpdeclare.api.client import ClusterInfo
     from tpdeclare.api.protocol import ClusterApi
-    from tpdeclare.state.local import LocalStateStore
+    from tpdeclare.state.store import StateStore
 
 
-def bind_engine(state: State | None, engine: str, store: LocalStateStore) -> State | None:
+def bind_engine(state: State | None, engine: str, store: StateStore) -> State | None:
     """The state bound to `engine` (recorded with its next write). Refuses a state recorded against
     another engine: its clusters are not on this one, and planning them as "deleted outside" would
     create them again while the originals keep billing."""
@@ -24,7 +24,7 @@ def bind_engine(state: State | None, engine: str, store: LocalStateStore) -> Sta
         return replace(state, engine=engine)
     if state.engine != engine:
         raise errors.StateError(
-            f"{store.path} records clusters on engine {state.engine}, but this run uses {engine}",
+            f"{store.name} records clusters on engine {state.engine}, but this run uses {engine}",
             hint=f"pass --engine {state.engine} (or set TENSORPOOL_ENGINE), or use another --state for this "
             f"engine; if that engine's address really changed, edit `engine` in the state file",
         )

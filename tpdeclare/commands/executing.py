@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
 from tpdeclare import errors
 from tpdeclare.commands.applicable import check_applicable
@@ -15,6 +16,9 @@ from tpdeclare.options import ExecutionOptions
 from tpdeclare.state.recorder import Recorder
 
 __all__ = ["check_applicable", "execute"]
+
+if TYPE_CHECKING:
+    from tpdeclare.state.s3_lease import S3Lease
 
 
 def execute(ctx: Context, session: Session, execution: ExecutionOptions, signals: StopOnSignal, *,
@@ -36,6 +40,12 @@ def execute(ctx: Context, session: Session, execution: ExecutionOptions, signals
         raise errors.Interrupted(f"{word} interrupted before any cluster was changed",
                                  hint="run the same command again")
     recorder = Recorder(session.store, session.working_state())
+    lease = _lease_of(session.store)
+    if lease is not None:
+        def lost(message: str) -> None:
+            ctx.console.warn(f"{message}; stopping: no new operation is started, and nothing more is written")
+            signals.stop.set()
+        lease.on_lost = lost
     apply_ctx = ApplyContext(
         api=session.client or ctx.client(signals.stop, started + execution.timeout), recorder=recorder,
         report=ctx.console.print,
@@ -60,6 +70,14 @@ def execute(ctx: Context, session: Session, execution: ExecutionOptions, signals
         report.table, report.running, report.result = table, now, result
     if not outcome.is_clean(result):
         ctx.console.print("\n" + outcome.failure_table(word, table, now), end="")
+    if lease is not None and lease.lost.is_set():
+        raise errors.ApplyError(
+            f"{word} stopped: this run lost its state lock ({result.line()}); "
+            + (f"not started: {', '.join(result.not_started)}; " if result.not_started else "")
+            + "what was in flight is in the state journal up to the moment the lease ended",
+            hint="another run may hold the lock now; run the same command again once it is free: it settles "
+                 "what was in flight from the engine",
+        )
     if result.interrupted:
         raise errors.Interrupted(
             f"{word} interrupted: {result.line()}; every cluster the engine made is recorded in state",
@@ -81,6 +99,13 @@ def execute(ctx: Context, session: Session, execution: ExecutionOptions, signals
         )
     ctx.console.print(ctx.console.palette.paint("32", f"\n{word} complete! Clusters: {result.line()}."))
     return 0
+
+
+def _lease_of(store: object) -> S3Lease | None:
+    """The S3 lease the store holds (None for a local store, whose flock cannot be lost)."""
+    from tpdeclare.state.s3_store import S3StateStore
+
+    return store.lease if isinstance(store, S3StateStore) else None
 
 
 def _checkpoint(ctx: Context, recorder: Recorder, *, quiet: bool) -> None:

@@ -10,5 +10,5 @@ from tpdeclare.options import ForceUnlockOptions
 def run(ctx: Context, opts: ForceUnlockOptions) -> int:
     store = find_state(ctx, opts.specs)
     store.force_unlock(opts.lock_id)
-    ctx.console.print(f"Lock {opts.lock_id} on {store.path} released.")
+    ctx.console.print(f"Lock {opts.lock_id} on {store.name} released.")
     return 0

@@ -11,6 +11,7 @@ from tpdeclare.identifiers import is_engine_id
 from tpdeclare.options import ImportOptions
 from tpdeclare.state.local import LocalStateStore
 from tpdeclare.state.model import EXPIRED, PENDING, Record, State
+from tpdeclare.state.store import StateStore
 
 
 def run(ctx: Context, opts: ImportOptions) -> int:
@@ -32,7 +33,7 @@ def run(ctx: Context, opts: ImportOptions) -> int:
             hint="copy the ID from `tp cluster list` (e.g. c-3f9a1b2c)",
         )
     engine = ctx.engine()
-    store = ctx.store(spec.stack)
+    store = ctx.store(spec.stack, spec.backend)
     with ctx.lock(store, "tpdeclare import"):
         state = bind_engine(ctx.read_state(store, spec.stack), engine, store) or State(stack=spec.stack, engine=engine)
         if opts.address in state.resources and state.resources[opts.address].status != EXPIRED:
@@ -96,10 +97,12 @@ def run(ctx: Context, opts: ImportOptions) -> int:
     return 0
 
 
-def managed_elsewhere(store: LocalStateStore, cluster_id: str) -> str | None:
-    """`state/<stack>.json, address 'x'` if another stack's state beside this one records the cluster."""
-    from tpdeclare.state.local import LocalStateStore
+def managed_elsewhere(store: StateStore, cluster_id: str) -> str | None:
+    """`state/<stack>.json, address 'x'` if another stack's state beside this one records the cluster
+    (local states only: an S3 state has no directory of neighbours)."""
 
+    if not isinstance(store, LocalStateStore):
+        return None
     for path in iter_state_files(store.path.parent):
         if path == store.path:
             continue

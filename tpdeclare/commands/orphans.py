@@ -21,7 +21,7 @@ def run(ctx: Context, opts: OrphansOptions) -> int:
     """Engine clusters that look like this stack's (name prefix or a declared name) but are not in its state."""
     spec = ctx.load_spec(opts.specs)
     engine = ctx.engine()
-    store = ctx.store(spec.stack)
+    store = ctx.store(spec.stack, spec.backend)
     state = bind_engine(ctx.read_state(store, spec.stack), engine, store)
     managed = {r.cluster_id for r in state.resources.values()} if state else set()
     # A name under a pending intent is ours-to-be: the next apply adopts it, so it is no orphan.

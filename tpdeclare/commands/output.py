@@ -111,10 +111,10 @@ def _read(ctx: Context, specs: tuple[str, ...]) -> tuple[StackSpec | None, State
         store = find_state(ctx, ())
         state = store.read()
         if state is None:
-            raise errors.StateError(f"no state at {store.path}", hint="nothing has been applied for this stack yet")
+            raise errors.StateError(f"no state at {store.name}", hint="nothing has been applied for this stack yet")
         return None, state
     spec = ctx.load_spec(specs, read_once(specs))
-    return spec, ctx.read_state(ctx.store(spec.stack), spec.stack)
+    return spec, ctx.read_state(ctx.store(spec.stack, spec.backend), spec.stack)
 
 
 def _stack(spec: StackSpec | None, state: State | None) -> str:

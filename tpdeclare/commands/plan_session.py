@@ -20,9 +20,9 @@ if TYPE_CHECKING:
     from tpdeclare.api.client import ClusterInfo, TensorPoolClient
     from tpdeclare.api.storage_models import VolumeInfo
     from tpdeclare.planfile import SavedPlan
-    from tpdeclare.state.local import LocalStateStore
+    from tpdeclare.state.store import StateStore
 
-StateCheck = Callable[["State | None", "LocalStateStore"], None]
+StateCheck = Callable[["State | None", "StateStore"], None]
 
 
 
@@ -31,7 +31,7 @@ class Session:
     """Everything a planning command has once its inputs are read and its lock is held."""
 
     spec: StackSpec
-    store: LocalStateStore
+    store: StateStore
     state: State | None
     plan: Plan
     engine: str
@@ -54,7 +54,7 @@ class _Opened:
 
 
 @contextlib.contextmanager
-def _opened(ctx: Context, store: LocalStateStore, stack: str | None, command: str, engine: str, *,
+def _opened(ctx: Context, store: StateStore, stack: str | None, command: str, engine: str, *,
             refresh: bool, mutating: bool, stop: threading.Event | None, deadline: float | None,
             check_state: StateCheck | None, spec_volumes: bool = False) -> Iterator[_Opened]:
     """Hold the lock; read the state (of `stack`, or whichever it is), bind it to the engine, let
@@ -105,7 +105,7 @@ def planned(
     command: str,
     prices: Mapping[str, float] | None = None,
     stop: threading.Event | None = None,
-    store: LocalStateStore | None = None,
+    store: StateStore | None = None,
     deadline: float | None = None,
     mutating: bool = False,
 ) -> Iterator[Session]:
@@ -119,13 +119,13 @@ def planned(
     engine = ctx.engine()  # before anything is written: an unusable engine is refused first
     if store is None:
         assert spec is not None
-        store = ctx.store(spec.stack)
+        store = ctx.store(spec.stack, spec.backend)
     stack = spec.stack if spec is not None else None
     with _opened(ctx, store, stack, command, engine, refresh=planning.refresh, mutating=mutating, stop=stop,
                  deadline=deadline, check_state=None, spec_volumes=bool(spec and spec.volumes)) as o:
         if spec is None:
             if o.state is None:
-                raise errors.StateError(f"no state at {store.path}", hint="nothing has been applied for this stack")
+                raise errors.StateError(f"no state at {store.name}", hint="nothing has been applied for this stack")
             spec = StackSpec(stack=o.state.stack, clusters={})
         _check_addresses(spec, o.state, planning)
         observed = None
@@ -178,7 +178,7 @@ def _check_addresses(spec: StackSpec, state: State | None, planning: PlanningOpt
         )
 
 
-def _say_if_elsewhere(ctx: Context, spec: StackSpec, store: LocalStateStore,
+def _say_if_elsewhere(ctx: Context, spec: StackSpec, store: StateStore,
                       observed: Mapping[str, Mapping[str, object]]) -> None:
     """No state here, but the engine has clusters named like this stack's: a run from the wrong directory?"""
     declared = {c.name for c in spec.clusters.values()}
@@ -189,6 +189,6 @@ def _say_if_elsewhere(ctx: Context, spec: StackSpec, store: LocalStateStore,
         return
     shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
     ctx.console.warn(
-        f"{store.path} not found, but {shown} exist{'s' if len(names) == 1 else ''} on the engine: is the state "
+        f"{store.name} not found, but {shown} exist{'s' if len(names) == 1 else ''} on the engine: is the state "
         f"in another directory? Point at it with --state PATH, or adopt clusters with `tpdeclare import`"
     )

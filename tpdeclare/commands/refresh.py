@@ -15,7 +15,7 @@ from tpdeclare.plan.refresh import observed_fields, refresh_state
 def run(ctx: Context, opts: RefreshOptions) -> int:
     spec = ctx.load_spec(opts.specs)
     engine = ctx.engine()
-    store = ctx.store(spec.stack)
+    store = ctx.store(spec.stack, spec.backend)
     with ctx.lock(store, "tpdeclare refresh"):
         state = ctx.read_state(store, spec.stack)
         if state is None:

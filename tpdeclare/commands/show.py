@@ -26,7 +26,7 @@ def run(ctx: Context, opts: ShowOptions) -> int:
     store = find_state(ctx, opts.specs, preread=preread)
     state = store.read()
     if state is None:
-        raise errors.StateError(f"no state at {store.path}", hint="nothing has been applied for this stack yet")
+        raise errors.StateError(f"no state at {store.name}", hint="nothing has been applied for this stack yet")
     if opts.output == "json":
         ctx.console.print(json.dumps(state.to_json(), indent=2, sort_keys=True))
         return 0

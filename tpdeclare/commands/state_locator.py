@@ -11,18 +11,18 @@ from tpdeclare.commands.context import Context, iter_state_files
 from tpdeclare.identifiers import STACK
 
 if TYPE_CHECKING:
-    from tpdeclare.state.local import LocalStateStore
     from tpdeclare.state.model import Record, State
+    from tpdeclare.state.store import StateStore
 
 
 def find_state(ctx: Context, specs: tuple[str, ...] | list[str], *, stack_names: bool = False,
-               preread: Mapping[str, bytes] | None = None) -> LocalStateStore:
+               preread: Mapping[str, bytes] | None = None) -> StateStore:
     """The state store meant: --state, else the specs' stack, else (with `stack_names`) a stack whose state
     is under ./state, else the only state file there."""
     from tpdeclare.state.local import LocalStateStore
 
     if ctx.options.state:
-        return LocalStateStore(Path(ctx.options.state))
+        return ctx.store("")
     if stack_names and len(specs) == 1 and STACK.fullmatch(specs[0]) and not Path(specs[0]).exists():
         path = ctx.state_path(specs[0])
         if path.exists():
@@ -33,7 +33,7 @@ def find_state(ctx: Context, specs: tuple[str, ...] | list[str], *, stack_names:
         )
     if specs:
         spec = ctx.load_spec(specs, preread)
-        return ctx.store(spec.stack)
+        return ctx.store(spec.stack, spec.backend)
     candidates = list(iter_state_files(ctx.cwd / "state"))
     if len(candidates) == 1:
         return LocalStateStore(candidates[0])
@@ -45,19 +45,19 @@ def find_state(ctx: Context, specs: tuple[str, ...] | list[str], *, stack_names:
     )
 
 
-def read_existing(store: LocalStateStore, dropping: tuple[str, ...] = ()) -> State:
+def read_existing(store: StateStore, dropping: tuple[str, ...] = ()) -> State:
     """The state at `store`, which must exist (records at `dropping` left out unchecked)."""
     state = store.read(dropping=dropping)
     if state is None:
-        raise errors.StateError(f"no state at {store.path}", hint="nothing has been applied for this stack yet")
+        raise errors.StateError(f"no state at {store.name}", hint="nothing has been applied for this stack yet")
     return state
 
 
-def recorded(state: State, address: str, store: LocalStateStore) -> Record:
+def recorded(state: State, address: str, store: StateStore) -> Record:
     """The record at `address`, which must exist."""
     if address not in state.resources:
         raise errors.TpdeclareError(
-            f"no cluster at address '{address}' in {store.path}",
+            f"no cluster at address '{address}' in {store.name}",
             hint="see `tpdeclare state list` for the recorded addresses",
         )
     return state.resources[address]

@@ -19,7 +19,7 @@ def run(ctx: Context, opts: StateOptions) -> int:
         if source.startswith("storage."):
             from tpdeclare.commands.state_volumes import moved
 
-            state, said = moved(state, source, destination, str(store.path))
+            state, said = moved(state, source, destination, store.name)
             ctx.console.print(said)
             store.write(state)
             return 0

@@ -25,7 +25,7 @@ def run(ctx: Context, opts: StateOptions) -> int:
 
             said: list[str] = []
             damaged_volumes = [a for a in volumes if damaged and a[len("storage."):] not in state.volumes]
-            state = state_volumes.removed(state, [a for a in volumes if a not in damaged_volumes], str(store.path),
+            state = state_volumes.removed(state, [a for a in volumes if a not in damaged_volumes], store.name,
                                           said)
             said += [f"Removed {a} (its damaged record) from state. Any volume it named is "
                      f"{state_volumes.UNTOUCHED}" for a in damaged_volumes]

@@ -13,7 +13,7 @@ def run(ctx: Context, opts: StateOptions) -> int:
     if opts.addresses[0].startswith("storage."):
         from tpdeclare.commands.state_volumes import format_volume, recorded_volume
 
-        ctx.console.print(format_volume(recorded_volume(read_existing(store), opts.addresses[0], str(store.path))))
+        ctx.console.print(format_volume(recorded_volume(read_existing(store), opts.addresses[0], store.name)))
         return 0
     ctx.console.print(format_record(recorded(read_existing(store), opts.addresses[0], store)))
     return 0

@@ -10,6 +10,7 @@ The order of work, one module each:
   moves       `moved` entries against the declared clusters
   outputs     `outputs` references against the declared clusters and the outputs a cluster has
   storage     `storage` volumes, and each cluster's `storage` list against them
+  backend     `backend`: where the state lives (an S3 bucket), set once
 Every file is checked even after another failed, and the diagnostics come back sorted by place.
 
 Adding a top-level section (say `storage:`): describe it in the schema, write `spec/<section>.py` with
@@ -25,6 +26,7 @@ from collections.abc import Iterable, Mapping
 
 from tpdeclare.diagnostics import Diagnostic
 from tpdeclare.gc_pause import gc_paused
+from tpdeclare.spec.backend import load_backend
 from tpdeclare.spec.clusters import load_clusters
 from tpdeclare.spec.model import StackSpec
 from tpdeclare.spec.moves import load_moves
@@ -90,6 +92,7 @@ def _assemble(files: list[ParsedFile], report: Reporter) -> StackSpec | None:
     outputs = load_outputs(files, report)
     volumes = load_volumes(files, stack, report)
     check_attachments(files, clusters, report)
+    backend = load_backend(files, report)
     if stack is None:
         return None
     return StackSpec(
@@ -102,6 +105,7 @@ def _assemble(files: list[ParsedFile], report: Reporter) -> StackSpec | None:
         content_hash=content_hash((_hash_name(f), f.raw) for f in files),
         outputs=outputs,
         volumes=volumes,
+        backend=backend,
     )
 
 

@@ -22,6 +22,18 @@ class SourceRef:
 
 
 @dataclass(frozen=True)
+class S3Backend:
+    """The spec's `backend: {s3: ...}`: the state object in a bucket (`key` None: tpdeclare/<stack>.json)."""
+
+    bucket: str
+    key: str | None = None
+    endpoint_url: str | None = None
+    region: str | None = None
+    lock_ttl: int = 60
+    source: SourceRef | None = None
+
+
+@dataclass(frozen=True)
 class Lifetime:
     """A cluster's `lifetime:` (DESIGN §10): when tpdeclare destroys it, and how long before that plans warn."""
 
@@ -124,3 +136,4 @@ class StackSpec:
     content_hash: str = ""  # sha256 over the files' bytes (names + contents), for saved plans
     outputs: dict[str, OutputRef] = field(default_factory=dict)  # `outputs:` name -> reference, in order
     volumes: dict[str, VolumeSpec] = field(default_factory=dict)  # `storage:` address -> volume, in order
+    backend: S3Backend | None = None  # `backend:`; None: the local state file

@@ -9,6 +9,8 @@ bytes linear in the number of changes (plus one snapshot at `checkpoint`).
 
 If an append fails, every caller whose entry was in (or queued behind) that batch gets a StateError,
 and later changes are refused; `checkpoint()` can still save the in-memory state, which clears that.
+A store with a `commit_window` (the S3 store: every append is a request) has each leader wait that long
+for more changes before it writes, so that one PUT carries a whole wave of concurrent operations.
 """
 
 from __future__ import annotations
@@ -59,6 +61,9 @@ class Recorder:
         self._failed_at: int | None = None  # first serial of a batch whose append failed
         self._failure: StateError | None = None
         self.batches = 0  # store.append calls made (for tests and benchmarks)
+        # Seconds a leader waits for more changes before its append: 0 for a local store (an fsync is
+        # cheap), a few ms for an S3 store (each append is one PUT: fewer, larger batches).
+        self._window = float(getattr(store, "commit_window", 0.0))
 
     # -- reads ----------------------------------------------------------------------------------
 
@@ -240,6 +245,9 @@ class Recorder:
             if self._writing:
                 self._cond.wait()
                 continue
+            self._writing = True
+            if self._window > 0:  # a remote store: gather what concurrent operations record meanwhile
+                self._cond.wait(self._window)
             batch, self._queue = self._queue, []
             if not batch:  # cannot happen: our own entry is queued until made durable
                 raise StateError(f"internal error: change {serial} to {address!r} was lost")
