@@ -4,6 +4,7 @@ valgrind (deterministic, where wall time on this shared machine moves by ±20 %)
 
     python benchmarks/instructions.py            # both 10,000-cluster cases (~3 minutes on 2 cores)
     python benchmarks/instructions.py --changed 0
+    python benchmarks/instructions.py --changed 0 --volumes 0.1   # 10 % of the clusters with one volume
 
 Each side is one process under `valgrind --tool=callgrind` with PYTHONHASHSEED=0 and the benchmarks' bytecode
 cache (warmed first), the same interpreter and console script as benchmarks/run; the figure is callgrind's
@@ -43,6 +44,7 @@ def _collected(proc: subprocess.Popen[str]) -> int:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--changed", type=float, action="append", help="fraction changed (default: 0 and 0.1)")
+    ap.add_argument("--volumes", type=float, default=0.0, help="fraction of clusters with one volume (default 0)")
     args = ap.parse_args()
     if shutil.which("valgrind") is None:
         raise SystemExit("valgrind is not installed")
@@ -50,7 +52,7 @@ def main() -> int:
     root = fresh_dir(DATA / "instructions")
     for changed in args.changed or [0.0, 0.1]:
         work = root / f"{N}-{changed:g}"
-        generate(N, work, changed=changed)
+        generate(N, work, changed=changed, volumes=args.volumes)
         spec, state = str(work / "spec"), str(work / "state.json")
         floor = [PY, str(Path(__file__).resolve().parent / "floor_load.py"), spec, state]
         plan = TPDECLARE + ["plan", spec, "--state", state, "--no-color"]
@@ -58,7 +60,7 @@ def main() -> int:
             subprocess.run(cmd, cwd=work, env=env, stdout=subprocess.DEVNULL, check=True)
         sides = [_counted(floor, work, env, "floor"), _counted(plan, work, env, "plan")]
         f, p = (_collected(s) for s in sides)
-        print(f"{N} clusters, {changed:.0%} changed: floor {f:,} instructions, plan {p:,}: {p / f:.3f}x", flush=True)
+        print(f"{N} clusters, {changed:.0%} changed, {args.volumes:.0%} with a volume: floor {f:,} instructions, plan {p:,}: {p / f:.3f}x", flush=True)
     shutil.rmtree(root)
     return 0
 
