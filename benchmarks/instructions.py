@@ -60,7 +60,8 @@ def main() -> int:
             subprocess.run(cmd, cwd=work, env=env, stdout=subprocess.DEVNULL, check=True)
         sides = [_counted(floor, work, env, "floor"), _counted(plan, work, env, "plan")]
         f, p = (_collected(s) for s in sides)
-        print(f"{N} clusters, {changed:.0%} changed, {args.volumes:.0%} with a volume: floor {f:,} instructions, plan {p:,}: {p / f:.3f}x", flush=True)
+        print(f"{N} clusters, {changed:.0%} changed, {args.volumes:.0%} with a volume: "
+              f"floor {f:,} instructions, plan {p:,}: {p / f:.3f}x", flush=True)
     shutil.rmtree(root)
     return 0
 
