@@ -121,9 +121,15 @@ class S3StateStore:
         from tpdeclare.state.journal import replay, scan_journal
 
         entries: list[Change] = []
+        serial = state.serial if state is not None else 0
         for key, data in segments:
             scan = scan_journal(data, source=f"s3://{self.client.bucket}/{key}", dropping=dropping)
             if scan.header is None:
+                continue
+            if scan.entries and scan.entries[0].serial <= serial:
+                # A stale segment, in whole: a run that lost its lease wrote it after the new holder had moved
+                # the state past its first serial (a live segment starts above everything before it). Applying
+                # its tail would put a lost run's view over the new holder's; the next write deletes it.
                 continue
             if state is None:
                 state = State(stack=scan.header.stack, lineage=scan.header.lineage, serial=0, tool_version="")
@@ -133,6 +139,7 @@ class S3StateStore:
                     f"{scan.header.stack!r}, lineage {scan.header.lineage}) than {self.name}",
                     hint="the state was probably replaced by hand; delete the segment that does not belong")
             entries.extend(scan.entries)
+            serial = max(serial, scan.entries[-1].serial) if scan.entries else serial
         entries.sort(key=lambda c: c.serial)
         assert state is not None
         state = replay(state, entries, dropping=dropping)
@@ -194,8 +201,12 @@ class S3StateStore:
                         f"refusing to overwrite state {self.name}: it is at serial "
                         f"{max(existing[2], self._last_serial)}, newer than the serial {state.serial} being written",
                         hint="another run changed the state since this one read it; run the command again")
-            if self.client.list(self.journal_prefix) != sorted(self._segments):
-                raise self._changed()
+            listed = self.client.list(self.journal_prefix)
+            if listed != sorted(self._segments):
+                late = set(listed) - set(self._segments)
+                if set(self._segments) - set(listed) or not all(self._stale(k, state.serial) for k in late):
+                    raise self._changed()
+                self._segments = listed  # stale segments of a run that lost its lease: folded away below
             data = codec.dump_state(state)
             if data != self._snapshot:
                 self._backup()
@@ -212,6 +223,13 @@ class S3StateStore:
             self._identity = (state.stack, state.lineage, state.serial)
             self._last_serial = state.serial
             self._dropping = frozenset()
+
+    def _stale(self, key: str, serial: int) -> bool:
+        """Whether a segment that appeared since this run read the state starts at or below `serial`, the
+        serial being written: only a run that lost its lease writes one while this run holds it, and once the
+        snapshot is at `serial` no read applies it (a segment's key is its first serial)."""
+        suffix = key[len(self.journal_prefix):]
+        return suffix.isdigit() and int(suffix) <= serial
 
     def _changed(self) -> StateError:
         return StateError(
