@@ -22,6 +22,7 @@ import subprocess
 import sys
 import textwrap
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -70,6 +71,20 @@ class _SandboxCalls:
         return {c["tp_cluster_name"]: c for c in self.clusters()}
 
 
+class HeldClock:
+    """An engine clock that stands still until the test moves it: what the engine does over time (provisioning,
+    requests finishing) happens only when told, however slow the machine is."""
+
+    def __init__(self) -> None:
+        self.now = time.time()
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
 class ThreadedSandbox(_SandboxCalls):
     """The sandbox engine over real HTTP on 127.0.0.1 (a free port), served by a thread of this process.
 
@@ -77,7 +92,7 @@ class ThreadedSandbox(_SandboxCalls):
     that command's own argument definitions, so it is a drop-in for ServedSandbox without the process."""
 
     def __init__(self, *extra: str, provision_seconds: float = FAST_PROVISION_SECONDS, key: str | None = TEST_KEY,
-                 retry_after: float = 0.0):
+                 retry_after: float = 0.0, clock=time.time):
         from tpdeclare.sandbox.serve import add_arguments, build_engine
         from tpdeclare.sandbox.server import serve
 
@@ -85,7 +100,7 @@ class ThreadedSandbox(_SandboxCalls):
         add_arguments(parser)
         args = ["--provision-seconds", str(provision_seconds), "--retry-after", str(retry_after), "--seed", "7"]
         opts = vars(parser.parse_args(args + (["--key", key] if key else []) + list(extra)))
-        self.engine = build_engine(opts)
+        self.engine = build_engine(opts, clock=clock)
         # A served sandbox in its own process logs to its own stderr: keep this one's request log out of
         # the stderr of `tpdeclare -v` runs in this process (its logger is a child of theirs).
         self._quiet = _server_log_filter()

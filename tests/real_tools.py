@@ -6,6 +6,8 @@
   reused; a failed install fails the test that asked.
 - pre-commit, check-jsonschema and a Rego engine (regorus): Python packages of the `test` extra, so the
   venv of the suite has them (`python -m pre_commit`, `python -m check_jsonschema`, `import regorus`).
+- `official_cli()`: the `tp` command of tensorpool 0.0.9 (the official CLI), in its own venv under the cache (its
+  requirements are not the project's: it wants requests >= 2.32.3, above the project's tested lower bound).
 - `hook_repository()`: what `pre-commit` installs tpdeclare's hook from: a git repository of this working
   tree's package files (committed or not), made once per content in the cache.
 """
@@ -17,6 +19,7 @@ import hashlib
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
@@ -112,3 +115,27 @@ def hook_repository() -> tuple[Path, str]:
                     if old != path and old.is_dir():
                         shutil.rmtree(old, ignore_errors=True)
     return path, git(path, "rev-parse", "HEAD")
+
+
+
+OFFICIAL_CLI_VERSION = "0.0.9"
+
+
+def official_cli() -> Path:
+    """The `tp` command of tensorpool OFFICIAL_CLI_VERSION, installed from PyPI on first use.
+
+    Made under the cache lock, with a marker written last, so test workers running at once never use (or
+    clear) a half-made venv."""
+    venv = CACHE / f"tensorpool-{OFFICIAL_CLI_VERSION}"
+    tp, python, marker = venv / "bin" / "tp", venv / "bin" / "python", venv / ".installed"
+    if marker.is_file():
+        return tp
+    with _cache_lock("official-cli"):
+        if not marker.is_file():
+            subprocess.run([sys.executable, "-m", "venv", "--clear", str(venv)], check=True, capture_output=True)
+            done = subprocess.run([str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check",
+                                   f"tensorpool=={OFFICIAL_CLI_VERSION}"], capture_output=True, text=True, timeout=600)
+            assert done.returncode == 0 and tp.exists(), \
+                f"could not install tensorpool=={OFFICIAL_CLI_VERSION} from PyPI into {venv}: {done.stderr[-800:]}"
+            marker.write_text(OFFICIAL_CLI_VERSION + "\n")
+    return tp

@@ -14,6 +14,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 
 import reliability as R  # noqa: E402
+from e2e_helpers import HeldClock, ThreadedSandbox, cli_env  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -74,24 +75,41 @@ def test_five_applies_at_once_are_serialized_or_refused_naming_the_holder(tmp_pa
 
 
 def test_a_deadline_leaves_clusters_creating_and_the_next_apply_waits_for_them(tmp_path):
-    # --timeout bounds the whole run, start-up included: 4 s leaves ample time to send the creates and
-    # ends the run while the clusters (8 s to provision) are still being created.
-    with R.Sandbox(provision_seconds=8.0) as sb:
+    # The engine's clock stands still (HeldClock), so the three clusters stay creating however slow this
+    # machine is: the first apply's --timeout ends it with them in flight, the plan sees them provisioning,
+    # and the clock moves on only once the second apply has said it waits for them (its --timeout only keeps a
+    # broken run from hanging the suite).
+    clock = HeldClock()
+    sb = ThreadedSandbox(key=R.KEY, provision_seconds=8.0, clock=clock)
+    try:
         _, declared = R.write_stack(tmp_path, "slow", 3)
-        env = sb.env()
-        first = R.cli(tmp_path, env, "apply", "slow.yaml", "--auto-approve", "--timeout", "4")
-        assert first.returncode == 1
+        env = cli_env(sb, PYTHONUNBUFFERED="1")
+        first = R.cli(tmp_path, env, "apply", "slow.yaml", "--auto-approve", "--timeout", "6")
+        assert first.returncode == 1, first.stdout + first.stderr
         assert "timed out after" in first.stderr and "the next run picks it up" in first.stderr
         assert R.state_statuses(tmp_path, "slow") == {"creating": 3}
         plan = R.cli(tmp_path, env, "plan", "slow.yaml", "--detailed-exitcode")
         assert "from an earlier run is still provisioning" in plan.stdout, plan.stdout
-        second = R.cli(tmp_path, env, "apply", "slow.yaml", "--auto-approve")
-        assert second.returncode == 0, second.stdout + second.stderr
-        waited = re.search(r"(\d) clusters? started by an earlier run (?:are|is) still being created", second.stdout)
-        assert waited, second.stdout  # (on a loaded machine some may have finished during recovery)
-        assert second.stdout.count("Creation complete after") == int(waited.group(1))
+        second = subprocess.Popen([R.PY, "-m", "tpdeclare", "apply", "slow.yaml", "--auto-approve",
+                                   "--timeout", "120"], cwd=tmp_path,
+                                  env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                  text=True)
+        before = []
+        for line in second.stdout:
+            before.append(line)
+            if "still being created" in line:
+                break
+        clock.advance(10.0)  # past the 8 s of provisioning: the clusters are ready now
+        rest, err = second.communicate(timeout=120)
+        out = "".join(before) + rest
+        assert second.returncode == 0, out + err
+        waited = re.search(r"(\d) clusters? started by an earlier run (?:are|is) still being created", out)
+        assert waited and waited.group(1) == "3", out
+        assert out.count("Creation complete after") == 3, out
         assert sb.stats()["creates_accepted"] == 3
         assert R.check(sb, tmp_path, "slow", declared).ok()
+    finally:
+        sb.stop()
 
 
 def test_force_unlock_clears_a_lock_left_by_a_dead_holder(sandbox, tmp_path):

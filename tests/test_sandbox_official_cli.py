@@ -2,8 +2,8 @@
 serve` in the default dialect: create --wait, list, info, a refused and an accepted destroy, edit, errors, and
 `tp ssh` (run with a stand-in `ssh` on PATH, so nothing connects anywhere).
 
-The CLI lives in its own venv (its requirements are not the project's: it wants requests >= 2.32.3, above the
-project's tested lower bound), made once from PyPI with pip under the user's cache directory and reused.
+The CLI lives in its own venv (tests/real_tools.py: official_cli), made once from PyPI under the user's cache
+directory and reused.
 """
 
 from __future__ import annotations
@@ -13,37 +13,20 @@ import platform
 import re
 import shlex
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from e2e_helpers import ServedSandbox
+from real_tools import official_cli
 
-VERSION = "0.0.9"
 KEY = "tp-official-cli-key-42"
-
-
-def _cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "tpdeclare-tests" / f"tensorpool-{VERSION}"
 
 
 @pytest.fixture(scope="module")
 def tp() -> Path:
     """The `tp` command of tensorpool 0.0.9, installed on first use."""
-    venv = _cache_dir()
-    tp = venv / "bin" / "tp"
-    python = venv / "bin" / "python"
-    probe = [str(python), "-c", f"import importlib.metadata as m; assert m.version('tensorpool') == '{VERSION}'"]
-    if tp.exists() and subprocess.run(probe, capture_output=True).returncode == 0:
-        return tp
-    subprocess.run([sys.executable, "-m", "venv", "--clear", str(venv)], check=True, capture_output=True)
-    done = subprocess.run([str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check",
-                           f"tensorpool=={VERSION}"], capture_output=True, text=True, timeout=600)
-    if done.returncode != 0 or not tp.exists():
-        pytest.fail(f"could not install tensorpool=={VERSION} from PyPI into {venv}: {done.stderr[-800:]}")
-    return tp
+    return official_cli()
 
 
 @pytest.fixture

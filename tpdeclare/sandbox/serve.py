@@ -7,6 +7,8 @@ import ipaddress
 import signal
 import sys
 import threading
+import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from tpdeclare.errors import TpdeclareError
@@ -81,8 +83,8 @@ def _log_requests() -> None:
         logger.addHandler(handler)
 
 
-def build_engine(opts: dict[str, Any]) -> Engine:
-    """The Engine (and its world store) that a set of serve options describes."""
+def build_engine(opts: dict[str, Any], *, clock: Callable[[], float] = time.time) -> Engine:
+    """The Engine (and its world store) that a set of serve options describes, on `clock` (epoch seconds)."""
     from tpdeclare.sandbox.dialects import parse_dialect
     from tpdeclare.sandbox.engine import Engine, coerce_seed
     from tpdeclare.sandbox.faults import FaultPlan
@@ -101,6 +103,7 @@ def build_engine(opts: dict[str, Any]) -> Engine:
         faults=faults,
         seed=coerce_seed(opts.get("seed")),
         dialect=parse_dialect(opts.get("dialect")),
+        clock=clock,
     )
 
 
