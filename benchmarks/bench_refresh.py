@@ -3,7 +3,8 @@ sandbox served over HTTP (holding the same 10,000 clusters), versus the plain `t
 same spec and state in the same run. The sandbox's counters (GET /_sandbox/stats) count the API
 calls of each refresh; the same is done at 1,000 clusters to show the count does not grow with N.
 
-Targets (issue 6): O(1) list calls (not one per cluster); refresh wall <= 2x the plain plan.
+Targets (issue 6): O(1) list calls (not one per cluster), every call counted and the total constant in
+N; refresh wall <= 2x the plain plan.
 """
 
 from __future__ import annotations
@@ -79,9 +80,15 @@ def main() -> int:
     lists = {n: max(c.get("list", 0) for c in case["api_calls_per_refresh"]) for n, case in
              (("10000", big), ("1000", small))}
     targets = [
-        {"id": "2 refresh 10k: API calls per refresh (all endpoints)", "value": max_calls["10000"], "limit": 1,
-         "op": "<=", "unit": "", "note": f"list calls {lists['10000']} at 10,000 clusters, {lists['1000']} at 1,000 "
-                            f"(total calls {max_calls['1000']} at 1,000): constant in N"},
+        # Issue 6's target: O(1) list calls, not one call per cluster. Every call is counted and shown: besides
+        # the list, a loopback engine's /openapi.json is read once per run by design (a restarted local engine
+        # may speak another dialect); a remote engine's is cached for a day (api/openapi_cache.py).
+        {"id": "2 refresh 10k: list calls per refresh", "value": lists["10000"], "limit": 1, "op": "<=",
+         "unit": "", "note": f"{lists['1000']} at 1,000; all calls per refresh {max_calls['10000']} at 10,000 and "
+                             f"{max_calls['1000']} at 1,000 (the list and the loopback engine's discovery)"},
+        {"id": "2 refresh: API calls per refresh, 10k minus 1k (constant in N)",
+         "value": max_calls["10000"] - max_calls["1000"], "limit": 0, "op": "<=", "unit": "",
+         "note": f"{max_calls['10000']} at 10,000, {max_calls['1000']} at 1,000"},
         {"id": "2 refresh 10k: wall vs plain plan", "value": ratio, "limit": LIMIT, "op": "<=",
          "note": f"sandbox CPU per refresh {statistics.median_high(big['sandbox_cpu_s_per_refresh']):.2f}s "
                  f"(serving the 10,000-cluster list); per-pair ratios {big['paired_wall_ratio']['min']:.2f}–"

@@ -56,6 +56,8 @@ SHOWN_CHARS = 40
 
 _ASCII_UNSAFE = re.compile(r"[\x00-\x1f\x7f]")
 _UNSAFE_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Zl", "Zp"})
+_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+_CANONICAL_IPV4 = re.compile(rf"{_OCTET}(?:\.{_OCTET}){{3}}", re.ASCII)  # dotted quad, no leading zeros
 _PRIVATE_KEY = "PRIVATE KEY"  # the armour of an OpenSSH/PEM private key block
 
 _EXPECTED = {
@@ -283,13 +285,14 @@ class BodyReader:
         value = self._get(d, key, where, kind, required=True) if required else self._opt(d, key, where, kind)
         if value is None:
             return None
-        field = _name(where, key)
-        if self._holds_key(value):
-            raise ShapeError(f"field '{field}' is a value containing the API key")
+        unsafe = _is_unsafe(value)
+        if self._holds_key(value, unsafe):
+            raise ShapeError(f"field '{_name(where, key)}' is a value containing the API key")
         if len(value) > limit:
-            raise ShapeError(f"field '{field}' is longer than {limit} characters: {_shown(value)}")
-        if _is_unsafe(value):
-            raise ShapeError(f"field '{field}' holds control or invisible formatting characters: {_shown(value)}")
+            raise ShapeError(f"field '{_name(where, key)}' is longer than {limit} characters: {_shown(value)}")
+        if unsafe:
+            raise ShapeError(f"field '{_name(where, key)}' holds control or invisible formatting characters: "
+                             f"{_shown(value)}")
         return value
 
     def _shown_word(self, value: Any) -> str | None:
@@ -297,7 +300,7 @@ class BodyReader:
         new shape of what is only shown cannot stop a list that an apply depends on."""
         if not isinstance(value, str) or not value.strip() or len(value) > WORD_CHARS:
             return None
-        if _is_unsafe(value) or self._holds_key(value):
+        if _is_unsafe(value) or self._holds_key(value, False):
             return None
         return value.strip()
 
@@ -306,6 +309,8 @@ class BodyReader:
         word = self._shown_word(value)
         if word is None:
             return None
+        if _CANONICAL_IPV4.fullmatch(word):
+            return word  # what ipaddress would give back, without its octet-by-octet parse
         try:
             return str(ipaddress.ip_address(word))
         except ValueError:
@@ -320,6 +325,10 @@ class BodyReader:
         value = self._opt(d, key, where, "str", "")
         return redact(clean(value, PROSE_CHARS), self._secret)
 
-    def _holds_key(self, value: str) -> bool:
-        return self._secret.found_in(value) or (_is_unsafe(value) and self._secret.found_in(
-            "".join(ch for ch in value if not _is_unsafe(ch))))
+    def _holds_key(self, value: str, unsafe: bool | None = None) -> bool:
+        """Whether `value` holds the key, also with invisible characters woven in (`unsafe`: already known)."""
+        if self._secret.found_in(value):
+            return True
+        if unsafe is None:
+            unsafe = _is_unsafe(value)
+        return unsafe and self._secret.found_in("".join(ch for ch in value if not _is_unsafe(ch)))
