@@ -96,3 +96,33 @@ def test_a_deferred_change_on_a_store_without_a_window_is_durable_at_once(path):
     recorder.put(rec("a", "ready"), wait=False)
     assert store.batch_sizes == [1] and recorder.durable_serial == 1
     assert LocalStateStore(path).read().resources["a"].status == "ready"
+
+
+def test_an_apply_on_a_windowed_store_writes_two_batches_per_wave_and_every_intent_before_its_post(path):
+    from tpdeclare.plan.planner import make_plan
+
+    from plan_helpers import cluster, stack
+    from test_executor import FakeClient, executor_for, on_disk
+
+    client = FakeClient()
+    not_durable: list[str] = []
+
+    def before_create(name):
+        rec = on_disk(path).resources.get(name.removeprefix("demo-"))
+        if rec is None or rec.status != "pending":
+            not_durable.append(name)
+
+    client.hooks = {"create": before_create}
+    store = WindowedStore(LocalStateStore(path), window=HOUR)  # only a complete wave closes a window in time
+    recorder = Recorder(store, State(stack="demo"))
+    plan = make_plan(stack(*(cluster(f"c{i:02d}") for i in range(23))), None)
+    outcome: dict[str, object] = {}
+    runner = threading.Thread(target=lambda: outcome.update(result=executor_for(client, recorder, parallelism=5)
+                                                             .run(plan)), daemon=True)
+    runner.start()
+    assert finished([runner]), "a commit window waited for an operation that was not coming"
+    assert outcome["result"].added == 23 and not not_durable
+    # Each wave of 5: one append of the intents (with the last wave's "ready"s), one of the cluster IDs.
+    assert len(store.batch_sizes) == 2 * 5
+    recorder.checkpoint()
+    assert {r.status for r in LocalStateStore(path).read().resources.values()} == {"ready"}
