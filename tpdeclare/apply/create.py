@@ -261,7 +261,8 @@ class Creator:
             if seen is not None and seen.instance_ids:
                 rec = replace(rec, instance_ids=tuple(seen.instance_ids))
         if ok:
-            self.ctx.recorder.put(replace(rec, status=READY, updated_at=utcnow_iso()))
+            # Needs no wait: the cluster ID is durable, and a run killed before this is written sees it ready.
+            self.ctx.recorder.put(replace(rec, status=READY, updated_at=utcnow_iso()), wait=False)
             self.ctx.report(f"{rec.address}: Creation complete after {elapsed_text(self.ctx.clock() - started)} "
                             f"[id={rec.cluster_id}]")
             return

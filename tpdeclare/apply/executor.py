@@ -63,6 +63,7 @@ class ApplyResult:
         return text
 
 
+Step = tuple[Callable[[Change], None], Change, str | None]  # what to do, to which change, which counter it adds to
 _COUNTERS = {Action.CREATE: "added", Action.UPDATE: "changed", Action.REPLACE: "replaced", Action.DELETE: "destroyed"}
 
 
@@ -85,7 +86,6 @@ class Executor:
         self._record_state_only(plan)
         # Dropped intents are settled first, before any create: a create of this run must not be
         # mistaken for the late landing of an intent being dropped (the same name, in another address).
-        Step = tuple[Callable[[Change], None], Change, str | None]
         drops: list[Step] = [(self._drop_intent, c, None) for c in plan.changes if c.address in plan.drop_intents]
         work: list[Step] = [(self._apply_change, c, _COUNTERS[c.action]) for c in plan.changes if c.is_change]
         work += [(self._wait_earlier, c, "waited") for c in plan.changes if c.address in set(plan.waits)]
@@ -122,11 +122,8 @@ class Executor:
 
         phases = (drops, renames) if plan.storage is not None else (drops, renames, work)
         for phase in phases:
-            if not phase:
-                continue
-            with ThreadPoolExecutor(max_workers=min(self.parallelism, len(phase))) as pool:
-                for f in as_completed([pool.submit(one, *item) for item in phase]):
-                    f.result()
+            if phase:
+                self._run_phase(phase, one)
         if plan.storage is not None:  # volumes and attachments: everything in the plan's dependency order
             from tpdeclare.apply.storage_steps import run_in_order
 
@@ -146,6 +143,31 @@ class Executor:
         if self.ctx.stop.is_set() or result.timed_out:
             self._settle_after_stop()
         return result
+
+    def _run_phase(self, phase: list[Step], one: Callable[..., bool]) -> None:
+        """Run the steps of one phase, up to `parallelism` at once. The recorder is told how many may be
+        recording at any moment (the busy workers), so that a group commit closes as soon as all of them
+        have reached their step (tpdeclare.state.recorder)."""
+        workers = min(self.parallelism, len(phase))
+        recorder = self.ctx.recorder
+        left = [len(phase)]
+        lock = threading.Lock()
+
+        def counted(*item: object) -> bool:
+            try:
+                return one(*item)
+            finally:
+                with lock:
+                    left[0] -= 1
+                    recorder.expect(min(workers, left[0]))
+
+        recorder.expect(workers)
+        try:
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                for f in as_completed([pool.submit(counted, *item) for item in phase]):
+                    f.result()
+        finally:
+            recorder.expect(None)
 
     def _record_state_only(self, plan: Plan) -> None:
         """Moves, forgotten records and lifecycle syncs: state changes the plan made, with no API call."""

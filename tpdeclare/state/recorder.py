@@ -9,15 +9,20 @@ bytes linear in the number of changes (plus one snapshot at `checkpoint`).
 
 If an append fails, every caller whose entry was in (or queued behind) that batch gets a StateError,
 and later changes are refused; `checkpoint()` can still save the in-memory state, which clears that.
-A store with a `commit_window` (the S3 store: every append is a request) has each leader wait that long
-for more changes before it writes, so that one PUT carries a whole wave of concurrent operations.
+A store with a `commit_window` (the S3 store: every append is a request) has each leader wait up to that
+long for more changes before it writes, so that one PUT carries a whole wave of concurrent operations.
+When the executor has said how many operations are in flight (`expect`), the window closes as soon as
+that many callers wait in the queue: every operation of the wave has reached its step. There, a change
+nothing depends on (a create's "ready") may be queued without waiting (`put(..., wait=False)`): it rides
+with the next batch or the checkpoint.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import threading
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Protocol
 
 from tpdeclare.errors import StateError
@@ -45,9 +50,9 @@ class JournalStore(Protocol):
 
 
 class Recorder:
-    """Records state changes for concurrent workers; `put`/`remove` return once durable."""
+    """Records state changes for concurrent workers; `put`/`remove` return once durable (but see `wait`)."""
 
-    def __init__(self, store: JournalStore, state: State):
+    def __init__(self, store: JournalStore, state: State, *, clock: Callable[[], float] = time.monotonic):
         self._store = store
         self._base = state  # identity (stack, lineage, engine) of what is recorded
         self._records: dict[str, Record] = dict(state.resources)  # frozen values: shared safely
@@ -64,6 +69,10 @@ class Recorder:
         # Seconds a leader waits for more changes before its append: 0 for a local store (an fsync is
         # cheap), a few ms for an S3 store (each append is one PUT: fewer, larger batches).
         self._window = float(getattr(store, "commit_window", 0.0))
+        self._expected: int | None = None  # operations in flight that may record (None: not known)
+        self._clock = clock
+        self._gathering = False  # a leader is waiting in its commit window
+        self._waiters = 0  # changes in the queue whose callers wait for them (not the deferred ones)
 
     # -- reads ----------------------------------------------------------------------------------
 
@@ -134,11 +143,14 @@ class Recorder:
             self._queue.append(_change().remove_volume(serial, address))
             self._wait_durable(serial, address)
 
-    def put(self, record: Record) -> None:
+    def put(self, record: Record, *, wait: bool = True) -> None:
         """Store `record` at its address; returns once the change is durable (StateError if not).
 
         A record that would not read back (a bug, or what an engine sent) is refused at once with
-        a StateError, before anything changes: a damaged record is never stored."""
+        a StateError, before anything changes: a damaged record is never stored. `wait=False`, on a
+        store with a commit window, returns at once: the change rides with the next batch (or the
+        checkpoint). Only for a change nothing depends on being durable, such as a create's "ready",
+        which a run killed before it is written learns again from the engine (the cluster ID is durable)."""
         problems = codec.record_problems(record)
         if problems:
             raise codec.refuse_to_store(f"the record at {record.address!r}", problems)
@@ -149,7 +161,8 @@ class Recorder:
             serial = self._serial
             self._records[record.address] = record
             self._queue.append(_change().put(serial, record))
-            self._wait_durable(serial, record.address)
+            if wait or self._window <= 0:  # a local store's fsync is cheap: it is never deferred
+                self._wait_durable(serial, record.address)
 
     def remove(self, address: str) -> None:
         """Forget the record at `address` (a no-op if there is none); returns once durable."""
@@ -200,6 +213,7 @@ class Recorder:
                 raise StateError(f"cannot write the state snapshot: {exc}") from exc
             else:
                 self._queue.clear()  # the snapshot holds those entries: their callers are done
+                self._waiters = 0
                 self._durable = state.serial
                 self._failed_at = None
                 self._failure = None
@@ -226,6 +240,28 @@ class Recorder:
 
     # -- group commit ---------------------------------------------------------------------------
 
+    def expect(self, operations: int | None) -> None:
+        """How many concurrent operations may record a change from now on (None: not known). A leader's
+        commit window then closes once that many callers wait in the queue: the whole wave is in the batch."""
+        with self._cond:
+            self._expected = operations
+            self._cond.notify_all()  # a leader in its window decides again
+
+    def _gather(self) -> None:
+        """Called holding the lock, as a leader: wait up to the commit window for the wave's changes."""
+        if self._window <= 0:
+            return
+        deadline = self._clock() + self._window
+        self._gathering = True
+        try:
+            while self._expected is None or self._waiters < self._expected:
+                left = deadline - self._clock()
+                if left <= 0:
+                    return
+                self._cond.wait(left)
+        finally:
+            self._gathering = False
+
     def _refuse_if_failed(self, address: str) -> None:
         if self._failure is not None:
             raise self._error(address)
@@ -239,6 +275,9 @@ class Recorder:
 
     def _wait_durable(self, serial: int, address: str) -> None:
         """Called holding the lock: return once `serial` is durable, leading a batch if needed."""
+        self._waiters += 1  # one more queued change whose caller waits
+        if self._gathering:
+            self._cond.notify_all()  # a leader waiting for its wave: one more change has arrived
         while self._durable < serial:
             if self._failed_at is not None and serial >= self._failed_at:
                 raise self._error(address)
@@ -246,9 +285,8 @@ class Recorder:
                 self._cond.wait()
                 continue
             self._writing = True
-            if self._window > 0:  # a remote store: gather what concurrent operations record meanwhile
-                self._cond.wait(self._window)
-            batch, self._queue = self._queue, []
+            self._gather()  # a remote store: gather what concurrent operations record meanwhile
+            batch, self._queue, self._waiters = self._queue, [], 0
             if not batch:  # cannot happen: our own entry is queued until made durable
                 raise StateError(f"internal error: change {serial} to {address!r} was lost")
             self._writing = True
@@ -278,3 +316,4 @@ class Recorder:
         else:
             self._failure = StateError(f"{type(error).__name__}: {error}")
         self._queue.clear()  # entries queued behind the failed batch fail with it
+        self._waiters = 0
