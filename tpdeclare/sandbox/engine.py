@@ -28,21 +28,13 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from tpdeclare.errors import TpdeclareError
-from tpdeclare.sandbox import mutations, queries, ssh_access, storage_routes
+from tpdeclare.sandbox import mutations, queries, routes, ssh_access, storage_routes
 from tpdeclare.sandbox import request_log as rl
 from tpdeclare.sandbox.billing import SpendBound
 from tpdeclare.sandbox.call_context import Call, Settings
 from tpdeclare.sandbox.dialects import Dialect, parse_dialect
 from tpdeclare.sandbox.faults import RETRY_AFTER_STATUSES, FaultPlan
 from tpdeclare.sandbox.responses import Drop, Response, detail, json_response, message, seconds
-from tpdeclare.sandbox.routes import (
-    MUTATING_ENDPOINTS,
-    PUBLIC_ENDPOINTS,
-    bearer_problem,
-    key_accepted,
-    route,
-    split_target,
-)
 from tpdeclare.sandbox.world import MemoryWorld, WorldSession, WorldStore, fresh_counters, fresh_world
 
 __all__ = ["DEFAULT_BALANCE", "Drop", "Engine", "Response", "coerce_seed"]
@@ -167,14 +159,14 @@ class Engine:
         Never raises for anything a client sends; raises TpdeclareError only when the world store is
         unusable (e.g. an unreadable world file), which the HTTP server turns into a 500."""
         method = method.upper()
-        path, query = split_target(target)
+        path, query = routes.split_target(target)
         body = body or b""
-        match = route(method, path)
+        match = routes.route(method, path)
         endpoint = match.endpoint
         if endpoint is not None and endpoint.startswith("_"):
             return self._control(endpoint, query, body)
         lowered = {str(k).lower(): v for k, v in headers.items()}
-        key, auth_problem = bearer_problem(lowered.get("authorization"))
+        key, auth_problem = routes.bearer_problem(lowered.get("authorization"))
         if endpoint is None:
             allowed = match.allowed
             status, word = (405, "Method Not Allowed") if allowed else (404, "Not Found")
@@ -199,13 +191,13 @@ class Engine:
             if error_status is not None:
                 call.count_fault(str(error_status))
                 response = self._fault_response(error_status)
-            elif endpoint not in PUBLIC_ENDPOINTS and auth_problem is not None:
+            elif endpoint not in routes.PUBLIC_ENDPOINTS and auth_problem is not None:
                 response = detail(401, auth_problem, {"WWW-Authenticate": "Bearer"})
-            elif endpoint not in PUBLIC_ENDPOINTS and not key_accepted(key or "", self.api_key):
+            elif endpoint not in routes.PUBLIC_ENDPOINTS and not routes.key_accepted(key or "", self.api_key):
                 response = message(401, "Invalid or missing API key", {"WWW-Authenticate": "Bearer"})
             else:
                 response = HANDLERS[endpoint](call)
-            if endpoint in MUTATING_ENDPOINTS:
+            if endpoint in routes.MUTATING_ENDPOINTS:
                 s.counters["mutating_requests"] += 1
             if drop:
                 call.count_fault("drop")

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from tpdeclare import catalog
 from tpdeclare.sandbox import timeline as tl
-from tpdeclare.sandbox.call_context import Call
-from tpdeclare.sandbox.contract import request_schema
-from tpdeclare.sandbox.lax_validation import validated_body
+from tpdeclare.sandbox.call_context import Call, with_body
 from tpdeclare.sandbox.responses import Response, json_response, message
 from tpdeclare.sandbox.storage_routes import detach_all
+from tpdeclare.sandbox.world import JsonDict
 from tpdeclare.sandbox.world_queries import (
     alive,
     cancel_pending,
@@ -19,15 +18,6 @@ from tpdeclare.sandbox.world_queries import (
 )
 
 MAX_NODES = 64  # [assumed] the spec's own limit (specs/cluster.schema.json)
-
-
-def _new_request(call: Call, request_type: str, object_id: str, duration: float, **extra: object) -> str:
-    request_id = call.new_id("r-", 12)
-    call.world["requests"][request_id] = {
-        "request_id": request_id, "request_type": request_type, "object_id": object_id,
-        "created_at": call.now, "duration": duration, "fails": False, "cancelled_at": None, **extra,
-    }
-    return request_id
 
 
 def _collect_gone(call: Call) -> None:
@@ -59,10 +49,8 @@ def _refusal(call: Call, instance_type: str, num_nodes: int, name: str | None) -
     return None
 
 
-def create(call: Call) -> Response:
-    data = validated_body(call.body, request_schema("ClusterCreateRestRequest"))
-    if isinstance(data, Response):
-        return data
+@with_body("ClusterCreateRestRequest")
+def create(call: Call, data: JsonDict) -> Response:
     world, now = call.world, call.now
     instance_type = data["instance_type"]
     num_nodes = data.get("num_nodes") or 1
@@ -73,7 +61,7 @@ def create(call: Call) -> Response:
 
     _collect_gone(call)
     cluster_id = call.new_id("c-", 8)
-    request_id = _new_request(call, tl.CLUSTER_CLAIM, cluster_id, call.settings.provision_seconds)
+    request_id = call.new_request(tl.CLUSTER_CLAIM, cluster_id, call.settings.provision_seconds)
     instance_ids = [call.new_id("i-", 8) for _ in range(num_nodes)]
     if name is None:
         name = f"cluster-{cluster_id[2:]}"
@@ -109,10 +97,8 @@ def create(call: Call) -> Response:
     })
 
 
-def edit(call: Call) -> Response:
-    data = validated_body(call.body, request_schema("ClusterEditRequest"))
-    if isinstance(data, Response):
-        return data
+@with_body("ClusterEditRequest")
+def edit(call: Call, data: JsonDict) -> Response:
     world, now = call.world, call.now
     cluster_id = call.params["cluster"]
     cluster = alive(world, cluster_id, now)
@@ -141,8 +127,8 @@ def edit(call: Call) -> Response:
     call.count("edits_accepted")
     if call.dialect.async_edits:
         wanted = {"tp_cluster_name": new_name, "deletion_protection": protection}
-        request_id = _new_request(call, tl.CLUSTER_EDIT, cluster_id, call.settings.edit_seconds,
-                                  changes={k: v for k, v in wanted.items() if v is not None})
+        request_id = call.new_request(tl.CLUSTER_EDIT, cluster_id, call.settings.edit_seconds,
+                                      changes={k: v for k, v in wanted.items() if v is not None})
         cluster.setdefault("edit_request_ids", []).append(request_id)
         return json_response(202, {
             "cluster_id": cluster_id, "request_id": request_id,
@@ -171,7 +157,7 @@ def delete(call: Call) -> Response:
                             f"(PATCH /cluster/edit/{cluster_id} with deletion_protection=false)")
     _collect_gone(call)
     settle_edits(cluster, world["requests"], now)
-    release_id = _new_request(call, tl.CLUSTER_RELEASE, cluster_id, call.settings.destroy_seconds)
+    release_id = call.new_request(tl.CLUSTER_RELEASE, cluster_id, call.settings.destroy_seconds)
     cancel_pending(cluster, world["requests"], now)
     detached = detach_all(world, cluster_id, now)
     cluster["release_request_id"] = release_id

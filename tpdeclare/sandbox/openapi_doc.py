@@ -55,25 +55,14 @@ def _reshape(schemas: JsonDict, dialect: Dialect) -> None:
         _lowercase_enum(schemas["ClusterInfo"], "status")
         _lowercase_enum(schemas["RequestInfo"], "status")
         _lowercase_enum(schemas["StorageInfo"], "status")
-    _reshape_storage(schemas, dialect)
+    if dialect.volume_fields:
+        schemas["StorageInfo"] = _renamed(schemas["StorageInfo"], dialect.volume_fields)
+    _reshape_answers(schemas, "Storage", dialect.storage_wrapper, dialect.text_only, ("volume", "volumes"))
     if dialect.instance_fields:
         schemas["InstanceInfo"] = _renamed(schemas["InstanceInfo"], dialect.instance_fields)
     if dialect.cluster_fields:
         schemas["ClusterInfo"] = _renamed(schemas["ClusterInfo"], dialect.cluster_fields)
-    info = schemas["ClusterInfoResponse"]
-    if dialect.info_wrapper is BARE:
-        cluster = schemas["ClusterInfo"]
-        info["properties"] = {**cluster["properties"], "message": {"type": "string"}}
-        info["required"] = [*cluster["required"], "message"]
-        info["description"] = "The cluster's own fields, and a readable text `message`."
-    elif dialect.info_wrapper != "cluster_info":
-        info["properties"] = {dialect.info_wrapper: info["properties"]["cluster_info"],
-                              "message": info["properties"]["message"]}
-        info["required"] = [dialect.info_wrapper, "message"]
-        info["description"] = f"`{dialect.info_wrapper}` and a readable text `message`."
-    if dialect.text_only:
-        schemas["ClusterListResponse"] = _message_only("ClusterListResponse", "The clusters")
-        schemas["ClusterInfoResponse"] = _message_only("ClusterInfoResponse", "The cluster")
+    _reshape_answers(schemas, "Cluster", dialect.info_wrapper, dialect.text_only, ("cluster", "clusters"))
     if dialect.async_edits:
         schemas["ClusterEditResponse"] = {
             "title": "ClusterEditResponse", "type": "object",
@@ -85,24 +74,24 @@ def _reshape(schemas: JsonDict, dialect: Dialect) -> None:
         }
 
 
-def _reshape_storage(schemas: JsonDict, dialect: Dialect) -> None:
-    """The storage answers as the dialect sends them: renamed StorageInfo fields, the info wrapper, text only."""
-    if dialect.volume_fields:
-        schemas["StorageInfo"] = _renamed(schemas["StorageInfo"], dialect.volume_fields)
-    info = schemas["StorageInfoResponse"]
-    if dialect.storage_wrapper is BARE:
-        volume = schemas["StorageInfo"]
-        info["properties"] = {**volume["properties"], "message": {"type": "string"}}
-        info["required"] = [*volume["required"], "message"]
-        info["description"] = "The volume's own fields, and a readable text `message`."
-    elif dialect.storage_wrapper != "storage_info":
-        info["properties"] = {dialect.storage_wrapper: info["properties"]["storage_info"],
-                              "message": info["properties"]["message"]}
-        info["required"] = [dialect.storage_wrapper, "message"]
-        info["description"] = f"`{dialect.storage_wrapper}` and a readable text `message`."
-    if dialect.text_only:
-        schemas["StorageListResponse"] = _message_only("StorageListResponse", "The volumes")
-        schemas["StorageInfoResponse"] = _message_only("StorageInfoResponse", "The volume")
+def _reshape_answers(schemas: JsonDict, kind: str, wrapper: str | None, text_only: bool,
+                     nouns: tuple[str, str]) -> None:
+    """`{kind}InfoResponse` and `{kind}ListResponse` as the dialect sends them: the info wrapper (bare, or
+    another name than the contract's `{kind.lower()}_info`), or only a text `message`."""
+    own, info = schemas[f"{kind}Info"], schemas[f"{kind}InfoResponse"]
+    one, many = nouns
+    contract_wrapper = f"{kind.lower()}_info"
+    if wrapper is BARE:
+        info["properties"] = {**own["properties"], "message": {"type": "string"}}
+        info["required"] = [*own["required"], "message"]
+        info["description"] = f"The {one}'s own fields, and a readable text `message`."
+    elif wrapper != contract_wrapper:
+        info["properties"] = {wrapper: info["properties"][contract_wrapper], "message": info["properties"]["message"]}
+        info["required"] = [wrapper, "message"]
+        info["description"] = f"`{wrapper}` and a readable text `message`."
+    if text_only:
+        schemas[f"{kind}ListResponse"] = _message_only(f"{kind}ListResponse", f"The {many}")
+        schemas[f"{kind}InfoResponse"] = _message_only(f"{kind}InfoResponse", f"The {one}")
 
 
 def _refs(node: Any) -> set[str]:

@@ -13,9 +13,8 @@ from __future__ import annotations
 from tpdeclare import catalog
 from tpdeclare.sandbox import storage_world as sw
 from tpdeclare.sandbox import timeline as tl
-from tpdeclare.sandbox.call_context import Call
-from tpdeclare.sandbox.contract import request_schema
-from tpdeclare.sandbox.lax_validation import query_bool, validated_body
+from tpdeclare.sandbox.call_context import Call, with_body
+from tpdeclare.sandbox.lax_validation import query_bool
 from tpdeclare.sandbox.responses import Response, json_response, message
 from tpdeclare.sandbox.world import JsonDict
 from tpdeclare.sandbox.world_queries import alive as alive_cluster
@@ -23,15 +22,6 @@ from tpdeclare.sandbox.world_queries import spent
 
 MAX_SIZE_GB = 100_000  # [assumed]
 _ATTACHABLE = frozenset({tl.RUNNING, tl.RESTARTING})
-
-
-def _new_request(call: Call, request_type: str, storage_id: str, duration: float, **extra: object) -> str:
-    request_id = call.new_id("r-", 12)
-    call.world["requests"][request_id] = {
-        "request_id": request_id, "request_type": request_type, "object_id": storage_id,
-        "created_at": call.now, "duration": duration, "fails": False, "cancelled_at": None, **extra,
-    }
-    return request_id
 
 
 def _accepted(call: Call, kind: str) -> None:
@@ -57,10 +47,8 @@ def takes_volumes(instance_type: str, num_nodes: int) -> bool:
 
 
 # ------------------------------------------------------------------------------------------ create, read
-def create(call: Call) -> Response:
-    data = validated_body(call.body, request_schema("StorageCreateRequest"))
-    if isinstance(data, Response):
-        return data
+@with_body("StorageCreateRequest")
+def create(call: Call, data: JsonDict) -> Response:
     world, now = call.world, call.now
     size, name = data["size"], data.get("name")
     if size < 1 or size > MAX_SIZE_GB:
@@ -79,7 +67,7 @@ def create(call: Call) -> Response:
     storage_id = call.new_id("s-", 8)
     if name is None:
         name = f"storage-{storage_id[2:]}"
-    request_id = _new_request(call, sw.STORAGE_CREATE, storage_id, call.settings.provision_seconds)
+    request_id = call.new_request(sw.STORAGE_CREATE, storage_id, call.settings.provision_seconds)
     _volumes(call)[storage_id] = {
         "storage_id": storage_id, "name": name, "size_gb": size,
         "deletion_protection": bool(data.get("deletion_protection")), "created_at": now,
@@ -116,10 +104,8 @@ def info(call: Call) -> Response:
 
 
 # ------------------------------------------------------------------------------------------ edit, destroy
-def edit(call: Call) -> Response:
-    data = validated_body(call.body, request_schema("StorageEditRequest"))
-    if isinstance(data, Response):
-        return data
+@with_body("StorageEditRequest")
+def edit(call: Call, data: JsonDict) -> Response:
     world, now = call.world, call.now
     storage_id = call.params["storage_id"]
     volume = sw.alive(world, storage_id, now)
@@ -155,7 +141,7 @@ def edit(call: Call) -> Response:
         volume["billed_usd"] = sw.accrued(volume, world["requests"], now)
         volume["billed_at"] = now
         volume["size_gb"] = size
-    request_id = _new_request(call, sw.STORAGE_EDIT, storage_id, call.settings.edit_seconds)
+    request_id = call.new_request(sw.STORAGE_EDIT, storage_id, call.settings.edit_seconds)
     _accepted(call, "edit")
     what = ", ".join(changes) if changes else "no change"
     return json_response(202, {"storage_id": storage_id, "request_id": request_id,
@@ -181,7 +167,7 @@ def delete(call: Call) -> Response:
     create_req = world["requests"][volume["create_request_id"]]
     if tl.request_status(create_req, now) not in tl.TERMINAL:
         create_req["cancelled_at"] = now
-    volume["destroy_request_id"] = _new_request(call, sw.STORAGE_DESTROY, storage_id, call.settings.destroy_seconds)
+    volume["destroy_request_id"] = call.new_request(sw.STORAGE_DESTROY, storage_id, call.settings.destroy_seconds)
     _accepted(call, "destroy")
     return json_response(202, {"storage_id": storage_id, "request_id": volume["destroy_request_id"],
                                "message": f"Storage volume {storage_id} ({volume['name']}) is being destroyed"})
@@ -195,10 +181,8 @@ def _cluster_refusal(call: Call, cluster_id: str) -> Response | JsonDict:
     return cluster
 
 
-def attach(call: Call) -> Response:
-    data = validated_body(call.body, request_schema("StorageAttachRequest"))
-    if isinstance(data, Response):
-        return data
+@with_body("StorageAttachRequest")
+def attach(call: Call, data: JsonDict) -> Response:
     world, now = call.world, call.now
     storage_id, cluster_ids = data["storage_id"], data["cluster_ids"]
     if not cluster_ids:
@@ -229,8 +213,8 @@ def attach(call: Call) -> Response:
         clusters.append(found)
     request_ids = []
     for cluster in clusters:
-        request_id = _new_request(call, sw.STORAGE_ATTACH, storage_id, call.settings.edit_seconds,
-                                  cluster_id=cluster["cluster_id"])
+        request_id = call.new_request(sw.STORAGE_ATTACH, storage_id, call.settings.edit_seconds,
+                                      cluster_id=cluster["cluster_id"])
         sw.restart(cluster, now + call.settings.edit_seconds)
         cluster.setdefault("storage_request_ids", []).append(request_id)
         volume["attachments"].append(cluster["cluster_id"])
@@ -244,10 +228,8 @@ def attach(call: Call) -> Response:
     })
 
 
-def detach(call: Call) -> Response:
-    data = validated_body(call.body, request_schema("StorageDetachRequest"))
-    if isinstance(data, Response):
-        return data
+@with_body("StorageDetachRequest")
+def detach(call: Call, data: JsonDict) -> Response:
     world, now = call.world, call.now
     storage_id, cluster_id = data["storage_id"], data["cluster_id"]
     volume = sw.alive(world, storage_id, now)
@@ -258,7 +240,7 @@ def detach(call: Call) -> Response:
         return found
     if cluster_id not in volume["attachments"]:
         return message(409, f"Storage volume {storage_id} is not attached to cluster {cluster_id}")
-    request_id = _new_request(call, sw.STORAGE_DETACH, storage_id, call.settings.edit_seconds, cluster_id=cluster_id)
+    request_id = call.new_request(sw.STORAGE_DETACH, storage_id, call.settings.edit_seconds, cluster_id=cluster_id)
     sw.restart(found, now + call.settings.edit_seconds)
     found.setdefault("storage_request_ids", []).append(request_id)
     volume["attachments"].remove(cluster_id)

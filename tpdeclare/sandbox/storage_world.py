@@ -19,8 +19,10 @@ what the earlier sizes cost up to `billed_at`).
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
+from tpdeclare.sandbox import read_bodies as bodies
 from tpdeclare.sandbox import timeline as tl
 from tpdeclare.sandbox.dialects import Dialect
 from tpdeclare.sandbox.message_tables import text_table
@@ -38,19 +40,9 @@ STORAGE_TYPES = frozenset({STORAGE_CREATE, STORAGE_DESTROY, STORAGE_EDIT, STORAG
 CREATING, READY, DESTROYING, FAILED = "CREATING", "READY", "DESTROYING", "FAILED"
 
 
-def end_of(req: JsonDict) -> float:
-    return float(req["created_at"] + req["duration"])
-
-
-def gone_at(volume: JsonDict, requests: JsonDict) -> float | None:
-    """When the volume's destroy completes, or None if none was accepted."""
-    destroy_id = volume.get("destroy_request_id")
-    return None if destroy_id is None else end_of(requests[destroy_id])
-
-
-def is_gone(volume: JsonDict, requests: JsonDict, now: float) -> bool:
-    end = gone_at(volume, requests)
-    return end is not None and now >= end
+# When the volume's destroy (STORAGE_DESTROY) completes, or None if none was accepted; whether that has come.
+gone_at = functools.partial(tl.gone_at, key="destroy_request_id")
+is_gone = functools.partial(tl.is_gone, key="destroy_request_id")
 
 
 def volume_status(volume: JsonDict, requests: JsonDict, now: float) -> str | None:
@@ -142,19 +134,13 @@ def _renamed(view: JsonDict, dialect: Dialect) -> JsonDict:
 
 def list_body(views: list[JsonDict], dialect: Dialect) -> dict[str, Any]:
     """The body of GET /storage/list."""
-    if dialect.text_only:
-        return {"message": list_table(views)}
-    return {"volumes": [_renamed(v, dialect) for v in views], "message": list_table(views)}
+    return bodies.list_body("volumes", views, list_table(views), lambda v: _renamed(v, dialect), dialect.text_only)
 
 
 def info_body(view: JsonDict, dialect: Dialect) -> dict[str, Any]:
     """The body of GET /storage/info/{storage_id}."""
-    text = info_table(view)
-    if dialect.text_only:
-        return {"message": text}
-    if dialect.storage_wrapper is None:
-        return {**_renamed(view, dialect), "message": text}
-    return {dialect.storage_wrapper: _renamed(view, dialect), "message": text}
+    return bodies.info_body(view, info_table(view), lambda v: _renamed(v, dialect), dialect.storage_wrapper,
+                            dialect.text_only)
 
 
 def list_table(volumes: list[JsonDict]) -> str:
@@ -182,30 +168,32 @@ def info_table(view: JsonDict) -> str:
     ])
 
 
+def _volume_words(verb: str, verbing: str, done: str) -> dict[str, str]:
+    """A destroy's or an edit's words in each status: `Edit of storage volume {what} is queued`, ..."""
+    return {tl.PENDING: f"{verb} of storage volume {{what}} is queued",
+            tl.PROCESSING: f"{verbing} storage volume {{what}}",
+            tl.COMPLETED: f"Storage volume {{what}} was {done}",
+            tl.FAILED: f"{verb} of storage volume {{what}} failed"}
+
+
+def _link_words(verb: str, verbing: str, done: str, to: str) -> dict[str, str]:
+    """An attach's or a detach's words: each restarts all the cluster's nodes, and its destroy cancels them."""
+    link = f"storage volume {{what}} {to} cluster {{cluster}}"
+    return {tl.PENDING: f"{verb} of {link} is queued",
+            tl.PROCESSING: f"{verbing} {link}: restarting all its nodes",
+            tl.COMPLETED: f"Storage volume {{what}} is {done} {to} cluster {{cluster}}",
+            tl.FAILED: f"{verb} of {link} was cancelled: the cluster is being destroyed"}
+
+
 _REQUEST_WORDS = {
     STORAGE_CREATE: {tl.PENDING: "Storage volume {what} is queued for creation",
                      tl.PROCESSING: "Creating storage volume {what}",
                      tl.COMPLETED: "Storage volume {what} is ready",
                      tl.FAILED: "Storage volume {what} was destroyed before its creation finished"},
-    STORAGE_DESTROY: {tl.PENDING: "Destroy of storage volume {what} is queued",
-                      tl.PROCESSING: "Destroying storage volume {what}",
-                      tl.COMPLETED: "Storage volume {what} was destroyed",
-                      tl.FAILED: "Destroy of storage volume {what} failed"},
-    STORAGE_EDIT: {tl.PENDING: "Edit of storage volume {what} is queued",
-                   tl.PROCESSING: "Editing storage volume {what}",
-                   tl.COMPLETED: "Storage volume {what} was edited",
-                   tl.FAILED: "Edit of storage volume {what} failed"},
-    STORAGE_ATTACH: {tl.PENDING: "Attach of storage volume {what} to cluster {cluster} is queued",
-                     tl.PROCESSING: "Attaching storage volume {what} to cluster {cluster}: restarting all its nodes",
-                     tl.COMPLETED: "Storage volume {what} is attached to cluster {cluster}",
-                     tl.FAILED: "Attach of storage volume {what} to cluster {cluster} was cancelled: the cluster "
-                                "is being destroyed"},
-    STORAGE_DETACH: {tl.PENDING: "Detach of storage volume {what} from cluster {cluster} is queued",
-                     tl.PROCESSING: "Detaching storage volume {what} from cluster {cluster}: restarting all its "
-                                    "nodes",
-                     tl.COMPLETED: "Storage volume {what} is detached from cluster {cluster}",
-                     tl.FAILED: "Detach of storage volume {what} from cluster {cluster} was cancelled: the cluster "
-                                "is being destroyed"},
+    STORAGE_DESTROY: _volume_words("Destroy", "Destroying", "destroyed"),
+    STORAGE_EDIT: _volume_words("Edit", "Editing", "edited"),
+    STORAGE_ATTACH: _link_words("Attach", "Attaching", "attached", "to"),
+    STORAGE_DETACH: _link_words("Detach", "Detaching", "detached", "from"),
 }
 
 

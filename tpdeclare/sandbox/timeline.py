@@ -96,17 +96,20 @@ def pending_names(cluster: JsonDict, requests: JsonDict, now: float) -> list[str
     return names
 
 
-def gone_at(cluster: JsonDict, requests: JsonDict) -> float | None:
-    """When the cluster's release completes (it vanishes then), or None if no release was requested."""
-    release_id = cluster.get("release_request_id")
-    if release_id is None:
-        return None
-    rel = requests[release_id]
-    return float(rel["created_at"] + rel["duration"])
+def end_of(req: JsonDict) -> float:
+    """When a request completes (or completed)."""
+    return float(req["created_at"] + req["duration"])
 
 
-def is_gone(cluster: JsonDict, requests: JsonDict, now: float) -> bool:
-    end = gone_at(cluster, requests)
+def gone_at(record: JsonDict, requests: JsonDict, key: str = "release_request_id") -> float | None:
+    """When the record's removal (the request under `key`: a cluster's release) completes, and it vanishes;
+    None if no removal was requested."""
+    request_id = record.get(key)
+    return None if request_id is None else end_of(requests[request_id])
+
+
+def is_gone(record: JsonDict, requests: JsonDict, now: float, key: str = "release_request_id") -> bool:
+    end = gone_at(record, requests, key)
     return end is not None and now >= end
 
 

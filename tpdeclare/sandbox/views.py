@@ -5,8 +5,9 @@ from __future__ import annotations
 import functools
 from typing import Any
 
+from tpdeclare.sandbox import read_bodies as bodies
 from tpdeclare.sandbox import timeline as tl
-from tpdeclare.sandbox.dialects import BARE, Dialect
+from tpdeclare.sandbox.dialects import Dialect
 from tpdeclare.sandbox.message_tables import info_table, list_table
 from tpdeclare.sandbox.ssh_access import instance_views
 from tpdeclare.sandbox.storage_world import STORAGE_TYPES
@@ -49,19 +50,13 @@ def _renamed(view: JsonDict, dialect: Dialect) -> JsonDict:
 
 def list_body(views: list[JsonDict], dialect: Dialect) -> dict[str, Any]:
     """The body of GET /cluster/list."""
-    if dialect.text_only:
-        return {"message": list_table(views)}
-    return {"clusters": [_renamed(v, dialect) for v in views], "message": list_table(views)}
+    return bodies.list_body("clusters", views, list_table(views), lambda v: _renamed(v, dialect), dialect.text_only)
 
 
 def info_body(view: JsonDict, dialect: Dialect) -> dict[str, Any]:
     """The body of GET /cluster/info/{cluster}."""
-    text = info_table(view)
-    if dialect.text_only:
-        return {"message": text}
-    if dialect.info_wrapper is BARE:
-        return {**_renamed(view, dialect), "message": text}
-    return {dialect.info_wrapper: _renamed(view, dialect), "message": text}
+    return bodies.info_body(view, info_table(view), lambda v: _renamed(v, dialect), dialect.info_wrapper,
+                            dialect.text_only)
 
 
 def request_body(req: JsonDict, world: JsonDict, now: float, dialect: Dialect) -> dict[str, Any]:
