@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from typing import Any
 
 from tpdeclare.api.redaction import Secret
 from tpdeclare.errors import TpdeclareError
@@ -38,6 +40,35 @@ def check_timeout(timeout: object) -> tuple[float, float]:
 def need_str(name: str, value: object) -> None:
     if not isinstance(value, str) or not value:
         raise ValueError(f"{name} must be a non-empty string, not {value!r}")
+
+
+def need_bool(name: str, value: object) -> None:
+    if not isinstance(value, bool):
+        raise ValueError(f"{name} must be a bool, not {value!r}")
+
+
+def need_size(name: str, value: object) -> None:
+    """A volume size: whole GB, at least 1."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be an int >= 1 (GB), not {value!r}")
+
+
+# An edit's argument: (its name, its field in the body, the value given or None, its check).
+EditArgument = tuple[str, str, object, Callable[[str, object], None]]
+
+
+def edit_body(method: str, arguments: tuple[EditArgument, ...]) -> dict[str, Any]:
+    """The body of a PATCH edit: each argument given (not None), checked in order, under its field;
+    ValueError naming `method` when none is given."""
+    body: dict[str, Any] = {}
+    for name, wire, value, check in arguments:
+        if value is not None:
+            check(name, value)
+            body[wire] = value
+    if not body:
+        names = [name for name, _, _, _ in arguments]
+        raise ValueError(f"{method} needs {', '.join(names[:-1])} or {names[-1]}")
+    return body
 
 
 def path_id(what: str, value: object, key: Secret) -> str:

@@ -21,7 +21,7 @@ import requests
 
 from tpdeclare.api import vocabulary as v
 from tpdeclare.api.answer import Answer
-from tpdeclare.api.arguments import check_key, check_timeout, need_str, path_id
+from tpdeclare.api.arguments import check_key, check_timeout, edit_body, need_bool, need_str, path_id
 from tpdeclare.api.capabilities import Lookup, lookup_from, refusal
 from tpdeclare.api.discovery import NOT_LOOKED, Discovered, Discovery, Fetched
 from tpdeclare.api.failures import MALFORMED_HINT
@@ -333,16 +333,10 @@ class TensorPoolClient(StorageEndpoints):
         Returns once the edit is in effect: an answer naming a CLUSTER_EDIT request is polled to its end
         (FAILED raises ApiError; no end within `edit_wait` or the run's deadline, PollTimeout)."""
         path = v.PATH_CLUSTER_EDIT.format(cluster_id=path_id("cluster ID", cluster_id, self._key))
-        body: dict[str, Any] = {}
-        if cluster_name is not None:
-            need_str("cluster_name", cluster_name)
-            body[v.F_EDIT_NAME] = cluster_name
-        if deletion_protection is not None:
-            if not isinstance(deletion_protection, bool):
-                raise ValueError(f"deletion_protection must be a bool, not {deletion_protection!r}")
-            body[v.F_DELETION_PROTECTION] = deletion_protection
-        if not body:
-            raise ValueError("edit_cluster needs cluster_name or deletion_protection")
+        body = edit_body("edit_cluster", (
+            ("cluster_name", v.F_EDIT_NAME, cluster_name, need_str),
+            ("deletion_protection", v.F_DELETION_PROTECTION, deletion_protection, need_bool),
+        ))
         self._before_change()
         answer = self._transport.idempotent("PATCH", path, body=body)
         edited: EditResult = self._parse("PATCH", path, answer, self._bodies.edit, allow_empty=True)

@@ -36,6 +36,11 @@ SHOWN_KEYS = 12
 SHOWN_KEY_CHARS = 40
 
 
+def field_path(where: str, key: str) -> str:
+    """Where a field is in an answer: `key` inside `where` (`clusters[0].status`), or `key` in the body."""
+    return f"{where}.{key}" if where else key
+
+
 class ShapeError(Exception):
     """A 2xx body does not have the expected shape, or holds a value that is not safe to use."""
 
@@ -131,7 +136,7 @@ class FieldMap:
         """The clusters of a list answer, and where they are (for messages)."""
         if isinstance(data, list):  # tolerate a bare array
             return data, ""
-        d = _object(data, "")
+        d = json_object(data, "")
         name = self.fields.clusters
         if self.strict or (LIST_WRAPPER.attr in self._confirmed and name is not None):
             items = d.get(name) if name is not None else None
@@ -145,7 +150,7 @@ class FieldMap:
 
     def info_object(self, data: Any) -> tuple[Any, str]:
         """The cluster object of an info answer, and where it is (for messages)."""
-        d = _object(data, "")
+        d = json_object(data, "")
         f = self.fields
         if self.strict:
             if f.cluster_info is not None and f.cluster_info in d:
@@ -240,7 +245,8 @@ def _names(names: tuple[str, ...]) -> str:
     return ", ".join(repr(n) for n in names)
 
 
-def _object(value: object, where: str) -> dict[str, Any]:
+def json_object(value: object, where: str) -> dict[str, Any]:
+    """`value` when it is a JSON object; a ShapeError naming `where` (`""`: the body) otherwise."""
     if not isinstance(value, dict):
         raise ShapeError(f"{where or 'the body'} should be a JSON object, not {json_type(value)}")
     return value

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any, overload
 
 from tpdeclare.api.vocabulary import (
     CLUSTER_DESTROYING,
@@ -17,7 +19,23 @@ from tpdeclare.api.vocabulary import (
 )
 
 __all__ = ["ClusterInfo", "CreateResult", "DeleteResult", "EditResult", "InstanceInfo", "RequestInfo", "SshCommand",
-           "login_instance_id"]
+           "StatusIs", "login_instance_id"]
+
+
+class StatusIs:
+    """A read-only bool attribute of a result: whether its `status` word, in any case, is one of `words`."""
+
+    def __init__(self, words: Iterable[str]) -> None:
+        self.words = frozenset(words)
+
+    @overload
+    def __get__(self, obj: None, owner: type) -> StatusIs: ...
+
+    @overload
+    def __get__(self, obj: object, owner: type) -> bool: ...
+
+    def __get__(self, obj: Any, owner: type) -> StatusIs | bool:
+        return self if obj is None else obj.status.upper() in self.words
 
 
 @dataclass(frozen=True)
@@ -41,22 +59,10 @@ class RequestInfo:
     external_message: str | None
     retry_after: float | None  # the answer's Retry-After header, seconds; None without one
 
-    @property
-    def is_terminal(self) -> bool:
-        """COMPLETED or FAILED; PENDING, PROCESSING, RETRYING (and unknown statuses) keep polling."""
-        return self.status.upper() in REQUEST_TERMINAL
-
-    @property
-    def succeeded(self) -> bool:
-        return self.status.upper() == REQUEST_COMPLETED
-
-    @property
-    def failed(self) -> bool:
-        return self.status.upper() == REQUEST_FAILED
-
-    @property
-    def is_known_status(self) -> bool:
-        return self.status.upper() in REQUEST_STATUSES
+    is_terminal = StatusIs(REQUEST_TERMINAL)  # PENDING, PROCESSING, RETRYING (and unknown statuses) keep polling
+    succeeded = StatusIs({REQUEST_COMPLETED})
+    failed = StatusIs({REQUEST_FAILED})
+    is_known_status = StatusIs(REQUEST_STATUSES)
 
 
 def login_instance_id(cluster_id: str, num_nodes: int, instance_ids: tuple[str, ...],
@@ -105,23 +111,12 @@ class ClusterInfo:
         listed = self.jumphost.instance_id if self.jumphost is not None else None
         return login_instance_id(self.cluster_id, self.num_nodes, self.instance_ids, listed)
 
-    @property
-    def is_destroyed(self) -> bool:
-        """DESTROYED: the cluster no longer exists (it may still be listed). No other word, and no word
-        tpdeclare does not know, means that: only this and a 404 say a cluster is gone."""
-        return self.status.upper() in CLUSTER_GONE
-
-    @property
-    def is_destroying(self) -> bool:
-        return self.status.upper() == CLUSTER_DESTROYING
-
-    @property
-    def is_failed(self) -> bool:
-        return self.status.upper() == CLUSTER_FAILED
-
-    @property
-    def is_running(self) -> bool:
-        return self.status.upper() == CLUSTER_RUNNING
+    # DESTROYED: the cluster no longer exists (it may still be listed). No other word, and no word tpdeclare
+    # does not know, means that: only this and a 404 say a cluster is gone.
+    is_destroyed = StatusIs(CLUSTER_GONE)
+    is_destroying = StatusIs({CLUSTER_DESTROYING})
+    is_failed = StatusIs({CLUSTER_FAILED})
+    is_running = StatusIs({CLUSTER_RUNNING})
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ from typing import Any
 from tpdeclare.api import status_words
 from tpdeclare.api.answer import Answer
 from tpdeclare.api.field_aliases import json_type
-from tpdeclare.api.field_mapping import FieldMap, ShapeError
+from tpdeclare.api.field_mapping import FieldMap, ShapeError, field_path, json_object
 from tpdeclare.api.models import (
     ClusterInfo,
     CreateResult,
@@ -42,7 +42,7 @@ from tpdeclare.api.models import (
 from tpdeclare.api.redaction import Secret, redact
 from tpdeclare.api.server_text import clean, excerpt
 from tpdeclare.api.status_words import UnknownWords
-from tpdeclare.api.vocabulary import JUMPHOST_ID, R_CLUSTER_ID, R_INSTANCE_IDS, R_MESSAGE, R_REQUEST_ID
+from tpdeclare.api.vocabulary import JUMPHOST_ID, R_CLUSTER_ID, R_INSTANCE_IDS, R_MESSAGE, R_REQUEST_ID, ResponseFields
 from tpdeclare.identifiers import is_engine_id
 
 __all__ = ["EMPTY", "BodyReader", "ShapeError", "json_body", "json_type"]
@@ -98,16 +98,6 @@ def json_body(answer: Answer, *, allow_empty: bool = False) -> Any:
         raise ShapeError(f"the body is not JSON: {shown!r}") from None
 
 
-def _name(where: str, key: str) -> str:
-    return f"{where}.{key}" if where else key
-
-
-def _object(value: object, where: str) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise ShapeError(f"{where or 'the body'} should be a JSON object, not {json_type(value)}")
-    return value
-
-
 def _is_unsafe(text: str) -> bool:
     """Control characters, invisible formatting (bidi, zero-width), separators that break lines."""
     if text.isascii():
@@ -134,10 +124,10 @@ class BodyReader:
     def message(self, data: Any) -> str:
         if data is EMPTY:  # e.g. 204 No Content: nothing to say, nothing wrong
             return ""
-        return self._prose(_object(data, ""), self.map.fields.message, "")
+        return self._prose(json_object(data, ""), self.map.fields.message, "")
 
     def create(self, data: Any) -> CreateResult:
-        d = _object(data, "")
+        d = json_object(data, "")
         return CreateResult(
             cluster_id=self._id(d, R_CLUSTER_ID, "", required=True),
             instance_ids=self._id_list(d, R_INSTANCE_IDS, ""),
@@ -146,7 +136,7 @@ class BodyReader:
         )
 
     def delete(self, data: Any, cluster_id: str) -> DeleteResult:
-        d = _object(data, "")
+        d = json_object(data, "")
         return DeleteResult(
             cluster_id=self._id(d, R_CLUSTER_ID, "", required=False) or cluster_id,
             request_id=self._id(d, R_REQUEST_ID, "", required=False),
@@ -156,14 +146,12 @@ class BodyReader:
     def edit(self, data: Any) -> EditResult:
         if data is EMPTY:
             return EditResult(message="", request_id=None)
-        d = _object(data, "")
-        f = self.map.settle("edit", d, "")
+        d, f = self._settled("edit", data, "")
         return EditResult(message=self._prose(d, f.message, ""),
                           request_id=self._id(d, f.edit_request_id, "", required=False))
 
     def request_info(self, data: Any, request_id: str, retry_after: float | None) -> RequestInfo:
-        d = _object(data, "")
-        f = self.map.settle("request", d, "")
+        d, f = self._settled("request", data, "")
         info = RequestInfo(
             request_id=self._id(d, f.request_id, "", required=False) or request_id,
             request_type=self._text(d, f.request_type, "", WORD_CHARS, required=False),
@@ -176,21 +164,20 @@ class BodyReader:
         return info
 
     def cluster(self, data: Any, where: str) -> ClusterInfo:
-        d = _object(data, where)
-        f = self.map.settle("cluster", d, where)
+        d, f = self._settled("cluster", data, where)
         cluster_id = self._id(d, f.cluster_id, where, required=True)
         jumphost_id = JUMPHOST_ID.format(cluster_id=cluster_id)
         nodes: list[InstanceInfo] = []
         jumphost = None
         for i, inst in enumerate(self._opt(d, f.instances, where, "list", [])):
-            instance = self._instance(inst, f"{_name(where, f.instances)}[{i}]")
+            instance = self._instance(inst, f"{field_path(where, f.instances)}[{i}]")
             if instance.instance_id == jumphost_id:
                 jumphost = instance
             else:
                 nodes.append(instance)
         num_nodes = self._get(d, f.num_nodes, where, "int", required=True)
         if num_nodes < 1:
-            raise ShapeError(f"field '{_name(where, f.num_nodes)}' should be at least 1, not {num_nodes}")
+            raise ShapeError(f"field '{field_path(where, f.num_nodes)}' should be at least 1, not {num_nodes}")
         info = ClusterInfo(
             cluster_id=cluster_id,
             name=self._text(d, f.cluster_name, where, NAME_CHARS, required=False),
@@ -209,8 +196,7 @@ class BodyReader:
 
     def _instance(self, data: Any, where: str) -> InstanceInfo:
         """An instance: its ID is required and checked; status and addresses are display-only (see `_shown_word`)."""
-        d = _object(data, where)
-        f = self.map.settle("instance", d, where)
+        d, f = self._settled("instance", data, where)
         return InstanceInfo(
             instance_id=self._id(d, f.instance_id, where, required=True),
             status=self._shown_word(d.get(f.status)),
@@ -220,7 +206,7 @@ class BodyReader:
 
     def ssh(self, data: Any, instance_id: str) -> SshCommand:
         """GET /ssh/{instance_id}: a command line that splits into words, holds no key, is printed as sent."""
-        f, d = self.map.fields, _object(data, "")
+        f, d = self.map.fields, json_object(data, "")
         command: str = self._text(d, f.ssh_command, "", COMMAND_CHARS, required=True)
         if _PRIVATE_KEY in command.upper():
             raise ShapeError(f"field '{f.ssh_command}' holds a private key, which tpdeclare never shows")
@@ -241,18 +227,23 @@ class BodyReader:
         return self.cluster(obj, where)
 
     # ---------------------------------------------------------------------------------- fields
+    def _settled(self, group: str, data: Any, where: str) -> tuple[dict[str, Any], ResponseFields]:
+        """`data` as one object of `group` (`cluster`, `request`, ...), and the names to read its fields by."""
+        d = json_object(data, where)
+        return d, self.map.settle(group, d, where)
+
     def _get(self, d: dict[str, Any], key: str, where: str, kind: str, *, required: bool,
              nullable: bool = False) -> Any:
         """d[key] checked against `kind`; MISSING when absent and not required."""
         value = d.get(key, MISSING)
         if value is MISSING or (value is None and not nullable):
             if required:
-                raise ShapeError(f"field '{_name(where, key)}' is missing")
+                raise ShapeError(f"field '{field_path(where, key)}' is missing")
             return MISSING
         if value is None:
             return None
         if not _CHECKS[kind](value):
-            raise ShapeError(f"field '{_name(where, key)}' should be {_EXPECTED[kind]}, not {json_type(value)}")
+            raise ShapeError(f"field '{field_path(where, key)}' should be {_EXPECTED[kind]}, not {json_type(value)}")
         return value
 
     def _opt(self, d: dict[str, Any], key: str, where: str, kind: str, default: Any = None) -> Any:
@@ -265,11 +256,11 @@ class BodyReader:
             value = self._get(d, key, where, "nonempty_str", required=True)
         else:
             value = self._opt(d, key, where, "nonempty_str")
-        return None if value is None else self._safe_id(value, _name(where, key))
+        return None if value is None else self._safe_id(value, field_path(where, key))
 
     def _id_list(self, d: dict[str, Any], key: str, where: str) -> tuple[str, ...]:
         values = self._opt(d, key, where, "str_list", [])
-        return tuple(self._safe_id(v, f"{_name(where, key)}[{i}]") for i, v in enumerate(values))
+        return tuple(self._safe_id(v, f"{field_path(where, key)}[{i}]") for i, v in enumerate(values))
 
     def _safe_id(self, value: str, field: str) -> str:
         if self._holds_key(value):
@@ -287,11 +278,11 @@ class BodyReader:
             return None
         unsafe = _is_unsafe(value)
         if self._holds_key(value, unsafe):
-            raise ShapeError(f"field '{_name(where, key)}' is a value containing the API key")
+            raise ShapeError(f"field '{field_path(where, key)}' is a value containing the API key")
         if len(value) > limit:
-            raise ShapeError(f"field '{_name(where, key)}' is longer than {limit} characters: {_shown(value)}")
+            raise ShapeError(f"field '{field_path(where, key)}' is longer than {limit} characters: {_shown(value)}")
         if unsafe:
-            raise ShapeError(f"field '{_name(where, key)}' holds control or invisible formatting characters: "
+            raise ShapeError(f"field '{field_path(where, key)}' holds control or invisible formatting characters: "
                              f"{_shown(value)}")
         return value
 

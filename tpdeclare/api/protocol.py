@@ -36,36 +36,21 @@ class ClusterApi(Protocol):
 
     def health(self) -> str: ...
 
-    def create_cluster(
-        self,
-        *,
-        instance_type: str,
-        num_nodes: int,
-        tp_cluster_name: str,
-        container: str | None = None,
-        deletion_protection: bool = False,
-        public_keys: Sequence[str] = (),
-        save_keys: bool = False,
-    ) -> CreateResult: ...
+    def create_cluster(self, *, instance_type: str, num_nodes: int, tp_cluster_name: str, container: str | None = None,
+                       deletion_protection: bool = False, public_keys: Sequence[str] = (),
+                       save_keys: bool = False) -> CreateResult: ...
 
     def request_info(self, request_id: str) -> RequestInfo: ...
 
-    def wait_for_request(
-        self,
-        request_id: str,
-        *,
-        deadline_seconds: float,
-        what: str,
-        on_poll: Callable[[RequestInfo], None] | None = None,
-    ) -> RequestInfo: ...
+    def wait_for_request(self, request_id: str, *, deadline_seconds: float, what: str,
+                         on_poll: Callable[[RequestInfo], None] | None = None) -> RequestInfo: ...
 
     def list_clusters(self) -> list[ClusterInfo]: ...
 
     def cluster_info(self, cluster_id: str) -> ClusterInfo: ...
 
-    def edit_cluster(
-        self, cluster_id: str, *, cluster_name: str | None = None, deletion_protection: bool | None = None
-    ) -> str: ...
+    def edit_cluster(self, cluster_id: str, *, cluster_name: str | None = None,
+                     deletion_protection: bool | None = None) -> str: ...
 
     def delete_cluster(self, cluster_id: str) -> DeleteResult: ...
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["VolumeInfo", "StorageCreateResult", "StorageDeleteResult", "AttachResult", "DetachResult",
+from tpdeclare.api.models import StatusIs
+
+__all__ = ["VolumeInfo", "VolumeAccepted", "StorageCreateResult", "StorageDeleteResult", "AttachResult", "DetachResult",
            "VOLUME_GONE"]
 
 # The one status word that says a volume no longer exists (beside a 404); unknown words never mean gone.
@@ -23,27 +25,24 @@ class VolumeInfo:
     cluster_ids: tuple[str, ...]  # the clusters it is attached to now, in the engine's order
     created_at: str | None = None
 
-    @property
-    def is_destroyed(self) -> bool:
-        return self.status.upper() in VOLUME_GONE
+    is_destroyed = StatusIs(VOLUME_GONE)
 
 
 @dataclass(frozen=True)
-class StorageCreateResult:
+class VolumeAccepted:
+    """A 202 about one volume: its ID, the request to poll (None: the engine named none), the server's words."""
+
+    storage_id: str
+    request_id: str | None
+    message: str
+
+
+class StorageCreateResult(VolumeAccepted):
     """The 202 answer to POST /storage/create."""
 
-    storage_id: str
-    request_id: str | None
-    message: str
 
-
-@dataclass(frozen=True)
-class StorageDeleteResult:
+class StorageDeleteResult(VolumeAccepted):
     """The 202 answer to DELETE /storage/{id}."""
-
-    storage_id: str
-    request_id: str | None
-    message: str
 
 
 @dataclass(frozen=True)

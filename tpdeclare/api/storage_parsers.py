@@ -17,7 +17,7 @@ from typing import Any
 
 from tpdeclare.api import status_words
 from tpdeclare.api.field_aliases import Alias, json_type, kinds_of, pick
-from tpdeclare.api.field_mapping import FieldMap, ShapeError, describe_fields, shown_keys
+from tpdeclare.api.field_mapping import FieldMap, ShapeError, describe_fields, field_path, json_object, shown_keys
 from tpdeclare.api.models import EditResult
 from tpdeclare.api.parsers import EMPTY, NAME_CHARS, WORD_CHARS, BodyReader
 from tpdeclare.api.redaction import Secret
@@ -67,14 +67,14 @@ class StorageReader:
 
     # ---------------------------------------------------------------------------------- 202 answers
     def create(self, data: Any) -> StorageCreateResult:
-        d = _object(data, "")
+        d = json_object(data, "")
         c = self._check
         return StorageCreateResult(storage_id=c._id(d, R_STORAGE_ID, "", required=True),
                                    request_id=c._id(d, R_REQUEST_ID, "", required=False),
                                    message=c._prose(d, R_MESSAGE, ""))
 
     def delete(self, data: Any, storage_id: str) -> StorageDeleteResult:
-        d = _object(data, "")
+        d = json_object(data, "")
         c = self._check
         return StorageDeleteResult(storage_id=c._id(d, R_STORAGE_ID, "", required=False) or storage_id,
                                    request_id=c._id(d, R_REQUEST_ID, "", required=False),
@@ -83,7 +83,7 @@ class StorageReader:
     def attach(self, data: Any, storage_id: str) -> AttachResult:
         """`request_ids` (one per cluster); an engine that names a single `request_id` instead is read too.
         An answer with neither cannot be followed, so it is refused."""
-        d = _object(data, "")
+        d = json_object(data, "")
         c = self._check
         if d.get(R_REQUEST_IDS) is not None:
             ids = c._id_list(d, R_REQUEST_IDS, "")
@@ -95,7 +95,7 @@ class StorageReader:
                             message=c._prose(d, R_MESSAGE, ""))
 
     def detach(self, data: Any, storage_id: str, cluster_id: str) -> DetachResult:
-        d = _object(data, "")
+        d = json_object(data, "")
         c = self._check
         return DetachResult(storage_id=storage_id, cluster_id=cluster_id,
                             request_id=c._id(d, R_REQUEST_ID, "", required=False), message=c._prose(d, R_MESSAGE, ""))
@@ -103,7 +103,7 @@ class StorageReader:
     def edit(self, data: Any) -> EditResult:
         if data is EMPTY:
             return EditResult(message="", request_id=None)
-        d = _object(data, "")
+        d = json_object(data, "")
         return EditResult(message=self._check._prose(d, R_MESSAGE, ""),
                           request_id=self._check._id(d, R_REQUEST_ID, "", required=False))
 
@@ -112,13 +112,13 @@ class StorageReader:
         if isinstance(data, list):  # tolerate a bare array
             items, where = data, ""
         else:
-            d = _object(data, "")
+            d = json_object(data, "")
             where = self._wrapper(LIST_WRAPPER, d)
             items = d[where]
         return [self.volume(item, f"{where}[{i}]") for i, item in enumerate(items)]
 
     def volume_info(self, data: Any) -> VolumeInfo:
-        d = _object(data, "")
+        d = json_object(data, "")
         if pick(VOLUME_FIELDS[0], kinds_of(d), self._names.get("storage_id")).name is not None \
                 and pick(INFO_WRAPPER, kinds_of(d)).name is None:
             return self.volume(d, "")  # the volume object itself, with `message` beside its fields
@@ -126,13 +126,13 @@ class StorageReader:
         return self.volume(d[where], where)
 
     def volume(self, data: Any, where: str) -> VolumeInfo:
-        d = _object(data, where)
+        d = json_object(data, where)
         names = self._settle(d, where)
         c = self._check
         storage_id = c._id(d, names["storage_id"], where, required=True)
         size = c._get(d, names["size_gb"], where, "int", required=True)
         if size < 1:
-            raise ShapeError(f"field '{_name(where, names['size_gb'])}' should be at least 1 (GB), not {size}")
+            raise ShapeError(f"field '{field_path(where, names['size_gb'])}' should be at least 1 (GB), not {size}")
         name_key = names.get("name")
         created_key = names.get("created_at")
         info = VolumeInfo(
@@ -153,10 +153,10 @@ class StorageReader:
             return ()
         values = d[key]
         if not isinstance(values, list):
-            raise ShapeError(f"field '{_name(where, key)}' should be an array, not {json_type(values)}")
+            raise ShapeError(f"field '{field_path(where, key)}' should be an array, not {json_type(values)}")
         out = []
         for i, item in enumerate(values):
-            at = f"{_name(where, key)}[{i}]"
+            at = f"{field_path(where, key)}[{i}]"
             if isinstance(item, dict):
                 found = next((k for k in _CLUSTER_ID_KEYS if isinstance(item.get(k), str)), None)
                 if found is None:
@@ -181,7 +181,7 @@ class StorageReader:
                         raise ShapeError(_unreadable(alias, got.candidates, present, where))
                     wrong = [n for n in alias.names if n in present and "null" not in present[n]]
                     if wrong:  # there, but not of its kind: never read as absent (no attachments, say)
-                        raise ShapeError(f"field '{_name(where, wrong[0])}' should be {_KIND_WORDS[alias.kind]}, "
+                        raise ShapeError(f"field '{field_path(where, wrong[0])}' should be {_KIND_WORDS[alias.kind]}, "
                                          f"not {json_type(d[wrong[0]])}")
                     continue
                 names[alias.attr] = got.name
@@ -214,13 +214,3 @@ def _unreadable(alias: Alias, candidates: tuple[str, ...], present: dict[str, fr
                 f"be, and the contract names '{alias.contract_name}'")
     return (f"no field{place} can be read as {alias.label} (looked for {', '.join(map(repr, alias.names))} as "
             f"{alias.kind}; it has {shown_keys(list(present)) or 'no fields'})")
-
-
-def _name(where: str, key: str) -> str:
-    return f"{where}.{key}" if where else key
-
-
-def _object(value: object, where: str) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise ShapeError(f"{where or 'the body'} should be a JSON object, not {json_type(value)}")
-    return value
