@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, overload
 
+from tpdeclare.api.status_is import StatusIs
 from tpdeclare.api.vocabulary import (
     CLUSTER_DESTROYING,
     CLUSTER_FAILED,
@@ -19,23 +18,7 @@ from tpdeclare.api.vocabulary import (
 )
 
 __all__ = ["ClusterInfo", "CreateResult", "DeleteResult", "EditResult", "InstanceInfo", "RequestInfo", "SshCommand",
-           "StatusIs", "login_instance_id"]
-
-
-class StatusIs:
-    """A read-only bool attribute of a result: whether its `status` word, in any case, is one of `words`."""
-
-    def __init__(self, words: Iterable[str]) -> None:
-        self.words = frozenset(words)
-
-    @overload
-    def __get__(self, obj: None, owner: type) -> StatusIs: ...
-
-    @overload
-    def __get__(self, obj: object, owner: type) -> bool: ...
-
-    def __get__(self, obj: Any, owner: type) -> StatusIs | bool:
-        return self if obj is None else obj.status.upper() in self.words
+           "login_instance_id"]
 
 
 @dataclass(frozen=True)
@@ -60,8 +43,8 @@ class RequestInfo:
     retry_after: float | None  # the answer's Retry-After header, seconds; None without one
 
     is_terminal = StatusIs(REQUEST_TERMINAL)  # PENDING, PROCESSING, RETRYING (and unknown statuses) keep polling
-    succeeded = StatusIs({REQUEST_COMPLETED})
-    failed = StatusIs({REQUEST_FAILED})
+    succeeded = StatusIs(REQUEST_COMPLETED)
+    failed = StatusIs(REQUEST_FAILED)
     is_known_status = StatusIs(REQUEST_STATUSES)
 
 
@@ -114,9 +97,9 @@ class ClusterInfo:
     # DESTROYED: the cluster no longer exists (it may still be listed). No other word, and no word tpdeclare
     # does not know, means that: only this and a 404 say a cluster is gone.
     is_destroyed = StatusIs(CLUSTER_GONE)
-    is_destroying = StatusIs({CLUSTER_DESTROYING})
-    is_failed = StatusIs({CLUSTER_FAILED})
-    is_running = StatusIs({CLUSTER_RUNNING})
+    is_destroying = StatusIs(CLUSTER_DESTROYING)
+    is_failed = StatusIs(CLUSTER_FAILED)
+    is_running = StatusIs(CLUSTER_RUNNING)
 
 
 @dataclass(frozen=True)

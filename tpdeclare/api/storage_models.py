@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tpdeclare.api.models import StatusIs
+from tpdeclare.api.status_is import StatusIs
 
 __all__ = ["VolumeInfo", "VolumeAccepted", "StorageCreateResult", "StorageDeleteResult", "AttachResult", "DetachResult",
            "VOLUME_GONE"]
