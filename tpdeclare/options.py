@@ -121,7 +121,7 @@ class DoctorOptions:
 
 @dataclass(frozen=True)
 class ForceUnlockOptions:
-    lock_id: str
+    lock_id: str  # the lock to break: its ID, as the "state is locked" error names it
     specs: tuple[str, ...] = ()
 
 
@@ -146,7 +146,7 @@ class StatePushOptions:
 class StateMigrateOptions:
     """`state migrate --to s3://BUCKET/KEY SPEC`: where the stack's local state moves to."""
 
-    to: str
+    to: str  # s3://BUCKET/KEY
     specs: tuple[str, ...] = ()
 
 

@@ -57,22 +57,30 @@ def _storage_codec() -> Any:
     return storage_codec
 
 
-def _encode_change(c: Change) -> dict[str, Any]:
+def encode_decisions(c: Change) -> dict[str, Any]:
+    """What a change decides, as JSON data: kept in a saved plan, and hashed by the plan digest (plan/digest.py),
+    each adding its own form of the cluster wanted and of the lifetime."""
     return {
         "address": c.address,
         "action": c.action.name.lower(),
+        "cluster_id": c.cluster_id,
         "before": c.before,
         "after": c.after,
         "field_changes": [[fc.field, fc.before, fc.after, fc.effect.value, fc.detail] for fc in c.field_changes],
         "replace_paths": list(c.replace_paths),
         "reason": c.reason,
-        "notes": list(c.notes),
-        "cluster_id": c.cluster_id,
+        "moved_from": c.moved_from,
+        "lift_protection": c.lift_protection,
         "hourly_before": c.hourly_before,
         "hourly_after": c.hourly_after,
-        "moved_from": c.moved_from,
+    }
+
+
+def _encode_change(c: Change) -> dict[str, Any]:
+    return {
+        **encode_decisions(c),
+        "notes": list(c.notes),
         "desired": None if c.desired is None else _encode_cluster(c.desired),
-        "lift_protection": c.lift_protection,
         "expiry": None if c.expiry is None else asdict(c.expiry),
     }
 

@@ -21,6 +21,7 @@ import hashlib
 import json
 from typing import Any
 
+from tpdeclare.plan.codec import encode_decisions
 from tpdeclare.plan.model import Change, Plan
 from tpdeclare.spec.model import ClusterSpec
 
@@ -58,18 +59,7 @@ def digest_document(plan: Plan) -> dict[str, Any]:
 
 def _change(c: Change) -> dict[str, Any]:
     return {
-        "address": c.address,
-        "action": c.action.name.lower(),
-        "cluster_id": c.cluster_id,
-        "before": c.before,
-        "after": c.after,
-        "field_changes": [[f.field, f.before, f.after, f.effect.value, f.detail] for f in c.field_changes],
-        "replace_paths": list(c.replace_paths),
-        "reason": c.reason,
-        "moved_from": c.moved_from,
-        "lift_protection": c.lift_protection,
-        "hourly_before": c.hourly_before,
-        "hourly_after": c.hourly_after,
+        **encode_decisions(c),
         "desired": None if c.desired is None else _cluster(c.desired),
         # The lifetime as written, and whether it has ended (that decides a destroy); not the time left.
         "expiry": None if c.expiry is None else [c.expiry.lifetime, c.expiry.expired, c.expiry.protected],

@@ -63,7 +63,7 @@ def storage_lines(plan: Plan) -> list[str]:
     if s.attachments:
         out.append("  # attachments (each restarts all nodes of its cluster):")
         for a in s.attachments:
-            out.append(f"  {a.glyph} {_attachment_text(a)}")
+            out.append(f"  {a.link.glyph} {_attachment_text(a)}")
         out.append("")
     if s.order:
         out.append("  # order:")

@@ -40,7 +40,7 @@ def render_summary(plan: Plan, palette: Palette | None = None) -> str:
         storage = [f"{v.action.value:<3} {v.shown}  {v.action.name.lower()}" for v in plan.storage.volumes
                    if v.action is not Action.NOOP]
         storage += [f"    {i}. {step_text(plan, st.key)}" for i, st in enumerate(plan.storage.order, 1)]
-        storage += [f"{a.glyph:<3} {a.link.value} storage.{a.volume} / {a.cluster}: {a.restart_note}"
+        storage += [f"{a.link.glyph:<3} {a.link.value} storage.{a.volume} / {a.cluster}: {a.restart_note}"
                     for a in plan.storage.attachments if all(st.key != a.key for st in plan.storage.order)]
         lines.extend(storage)
     if rows or storage or any(c.moved_from for c in plan.changes):

@@ -23,6 +23,11 @@ class Link(StrEnum):
     ATTACH = "attach"
     DETACH = "detach"
 
+    @property
+    def glyph(self) -> str:
+        """How plans mark it: `+` an attach, `-` a detach."""
+        return "+" if self is Link.ATTACH else "-"
+
 
 @dataclass(frozen=True)
 class VolumeChange:
@@ -66,15 +71,11 @@ class AttachmentStep:
 
     @property
     def key(self) -> str:
-        return f"{self.link.value}:{self.volume}:{self.cluster}"
+        return f"{self.link.value}:{self.volume}:{self.cluster}"  # the step's key: `attach:V:C`, `detach:V:C`
 
     @property
     def restart_note(self) -> str:
         return f"restarts all nodes of cluster {self.cluster}"
-
-    @property
-    def glyph(self) -> str:
-        return "+" if self.link is Link.ATTACH else "-"
 
 
 @dataclass(frozen=True)

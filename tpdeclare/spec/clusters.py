@@ -15,7 +15,7 @@ from tpdeclare.fields import FIELDS
 from tpdeclare.spec.instance_types import check_instance_type
 from tpdeclare.spec.lifetimes import Invalid, read_lifetime
 from tpdeclare.spec.model import ClusterSpec, SourceRef
-from tpdeclare.spec.parsed import ParsedFile
+from tpdeclare.spec.parsed import ParsedFile, declared_once
 from tpdeclare.spec.reporting import Reporter
 from tpdeclare.spec.schema import rules
 from tpdeclare.spec.settings import StackSettings
@@ -38,26 +38,13 @@ def load_clusters(files: list[ParsedFile], stack: str | None, settings: StackSet
                   report: Reporter) -> dict[str, ClusterSpec]:
     """Every usable cluster, by address, in file then declaration order; problems go to `report`."""
     clusters: dict[str, ClusterSpec] = {}
-    declared: dict[str, SourceRef] = {}
     checks = _ClusterChecks(stack, settings, report)
-    address_ok = rules().address.search
-    for f in files:
-        for address, body in (f.section("clusters") or {}).items():
-            ypath: YamlPath = ("clusters", address)
-            key_ref = f.smap.key(ypath) or f.smap.locate(ypath)
-            if address in declared:
-                report.error(
-                    f"cluster '{address}' is declared twice: first at {declared[address]}",
-                    key_ref, path=ypath,
-                    hint="addresses are unique within a stack; rename or remove one of them",
-                )
-                continue
-            declared[address] = key_ref
-            if not isinstance(body, dict) or not address_ok(address):
-                continue  # the schema has reported it
-            spec = checks.build(f, address, body, key_ref)
-            if spec is not None:
-                clusters[address] = spec
+    entries = declared_once(files, "clusters", "cluster",
+                            "addresses are unique within a stack; rename or remove one of them", report)
+    for f, address, body, _, key_ref in entries:
+        spec = checks.build(f, address, body, key_ref)
+        if spec is not None:
+            clusters[address] = spec
     return clusters
 
 

@@ -23,11 +23,11 @@ class SourceRef:
 
 @dataclass(frozen=True)
 class S3Backend:
-    """The spec's `backend: {s3: ...}`: the state object in a bucket (`key` None: tpdeclare/<stack>.json)."""
+    """The spec's `backend: {s3: ...}`: the state object in a bucket."""
 
     bucket: str
-    key: str | None = None
-    endpoint_url: str | None = None
+    key: str | None = None  # None: tpdeclare/<stack>.json
+    endpoint_url: str | None = None  # None: the environment's AWS_ENDPOINT_URL, else boto3's default
     region: str | None = None
     lock_ttl: int = 60
     source: SourceRef | None = None

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from tpdeclare.spec.model import SourceRef
+from tpdeclare.spec.reporting import Reporter
+from tpdeclare.spec.schema import rules
 from tpdeclare.spec.source_map import SourceMap, YamlPath
 from tpdeclare.spec.sources import Argument
 
@@ -41,3 +44,25 @@ class Setting:
     @property
     def ref(self) -> SourceRef:
         return self.file.smap.locate(self.ypath)
+
+
+Entry = tuple[ParsedFile, str, dict[str, Any], YamlPath, SourceRef]  # file, address, body, its path, its key
+
+
+def declared_once(files: list[ParsedFile], section: str, noun: str, hint: str, report: Reporter) -> Iterator[Entry]:
+    """Each entry of a keyed section (`clusters`, `storage`) of a stack, in file then declaration order. An
+    address declared again is reported (`{noun} 'x' is declared twice`, with `hint`) and skipped; so is an
+    entry the schema has reported (not a mapping, or not a valid address)."""
+    declared: dict[str, SourceRef] = {}
+    address_ok = rules().address.search
+    for f in files:
+        for address, body in (f.section(section) or {}).items():
+            ypath: YamlPath = (section, address)
+            key_ref = f.smap.key(ypath) or f.smap.locate(ypath)
+            if address in declared:
+                report.error(f"{noun} '{address}' is declared twice: first at {declared[address]}", key_ref,
+                             path=ypath, hint=hint)
+                continue
+            declared[address] = key_ref
+            if isinstance(body, dict) and address_ok(address):
+                yield f, address, body, ypath, key_ref

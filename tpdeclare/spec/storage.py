@@ -12,7 +12,7 @@ from typing import Any
 
 from tpdeclare.catalog import parse_instance_type
 from tpdeclare.spec.model import VOLUME_FIELDS, ClusterSpec, SourceRef, VolumeSpec
-from tpdeclare.spec.parsed import ParsedFile
+from tpdeclare.spec.parsed import ParsedFile, declared_once
 from tpdeclare.spec.reporting import Reporter
 from tpdeclare.spec.schema import rules
 from tpdeclare.spec.source_map import YamlPath
@@ -33,34 +33,24 @@ def can_take_volumes(instance_type: str, num_nodes: int) -> bool:
 def load_volumes(files: list[ParsedFile], stack: str | None, report: Reporter) -> dict[str, VolumeSpec]:
     """Every usable volume, by address, in file then declaration order; problems go to `report`."""
     volumes: dict[str, VolumeSpec] = {}
-    declared: dict[str, SourceRef] = {}
     names: dict[str, tuple[str, SourceRef]] = {}
-    address_ok = rules().address.search
-    for f in files:
-        for address, body in (f.section("storage") or {}).items():
-            ypath: YamlPath = ("storage", address)
-            key_ref = f.smap.key(ypath) or f.smap.locate(ypath)
-            if address in declared:
-                report.error(f"volume '{address}' is declared twice: first at {declared[address]}", key_ref,
-                             path=ypath, hint="volume addresses are unique within a stack; rename or remove one")
-                continue
-            declared[address] = key_ref
-            if not isinstance(body, dict) or not address_ok(address):
-                continue  # the schema has reported it
-            name = _name(body, address, stack, f, ypath, key_ref, report)
-            if name is None:
-                continue
-            name_ref = f.smap.locate(ypath + ("name",)) if "name" in body else key_ref
-            if name in names:
-                other, other_ref = names[name]
-                report.error(f"storage name '{name}' is also the name of volume '{other}' ({other_ref})", name_ref,
-                             path=ypath, hint="storage names are unique in your TensorPool account; give one of "
-                                              "them a different `name:`")
-                continue
-            names[name] = (address, name_ref)
-            spec = _build(address, body, name, key_ref)
-            if spec is not None:
-                volumes[address] = spec
+    entries = declared_once(files, "storage", "volume",
+                            "volume addresses are unique within a stack; rename or remove one", report)
+    for f, address, body, ypath, key_ref in entries:
+        name = _name(body, address, stack, f, ypath, key_ref, report)
+        if name is None:
+            continue
+        name_ref = f.smap.locate(ypath + ("name",)) if "name" in body else key_ref
+        if name in names:
+            other, other_ref = names[name]
+            report.error(f"storage name '{name}' is also the name of volume '{other}' ({other_ref})", name_ref,
+                         path=ypath, hint="storage names are unique in your TensorPool account; give one of "
+                                          "them a different `name:`")
+            continue
+        names[name] = (address, name_ref)
+        spec = _build(address, body, name, key_ref)
+        if spec is not None:
+            volumes[address] = spec
     return volumes
 
 
