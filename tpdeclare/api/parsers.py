@@ -42,7 +42,7 @@ from tpdeclare.api.models import (
 from tpdeclare.api.redaction import Secret, redact
 from tpdeclare.api.server_text import clean, excerpt
 from tpdeclare.api.status_words import UnknownWords
-from tpdeclare.api.vocabulary import JUMPHOST_ID, R_CLUSTER_ID, R_INSTANCE_IDS, R_MESSAGE, R_REQUEST_ID, ResponseFields
+from tpdeclare.api.vocabulary import JUMPHOST_ID, R_CLUSTER_ID, R_INSTANCE_IDS, R_MESSAGE, R_REQUEST_ID
 from tpdeclare.identifiers import is_engine_id
 
 __all__ = ["EMPTY", "BodyReader", "ShapeError", "json_body", "json_type"]
@@ -146,12 +146,14 @@ class BodyReader:
     def edit(self, data: Any) -> EditResult:
         if data is EMPTY:
             return EditResult(message="", request_id=None)
-        d, f = self._settled("edit", data, "")
+        d = json_object(data, "")
+        f = self.map.settle("edit", d, "")
         return EditResult(message=self._prose(d, f.message, ""),
                           request_id=self._id(d, f.edit_request_id, "", required=False))
 
     def request_info(self, data: Any, request_id: str, retry_after: float | None) -> RequestInfo:
-        d, f = self._settled("request", data, "")
+        d = json_object(data, "")
+        f = self.map.settle("request", d, "")
         info = RequestInfo(
             request_id=self._id(d, f.request_id, "", required=False) or request_id,
             request_type=self._text(d, f.request_type, "", WORD_CHARS, required=False),
@@ -164,7 +166,8 @@ class BodyReader:
         return info
 
     def cluster(self, data: Any, where: str) -> ClusterInfo:
-        d, f = self._settled("cluster", data, where)
+        d = json_object(data, where)
+        f = self.map.settle("cluster", d, where)
         cluster_id = self._id(d, f.cluster_id, where, required=True)
         jumphost_id = JUMPHOST_ID.format(cluster_id=cluster_id)
         nodes: list[InstanceInfo] = []
@@ -194,16 +197,6 @@ class BodyReader:
         self._words.check(status_words.CLUSTER, info.status, f"cluster {info.cluster_id}")
         return info
 
-    def _instance(self, data: Any, where: str) -> InstanceInfo:
-        """An instance: its ID is required and checked; status and addresses are display-only (see `_shown_word`)."""
-        d, f = self._settled("instance", data, where)
-        return InstanceInfo(
-            instance_id=self._id(d, f.instance_id, where, required=True),
-            status=self._shown_word(d.get(f.status)),
-            public_ip=self._ip(d.get(f.public_ip)),
-            private_ip=self._ip(d.get(f.private_ip)),
-        )
-
     def ssh(self, data: Any, instance_id: str) -> SshCommand:
         """GET /ssh/{instance_id}: a command line that splits into words, holds no key, is printed as sent."""
         f, d = self.map.fields, json_object(data, "")
@@ -226,12 +219,18 @@ class BodyReader:
         obj, where = self.map.info_object(data)
         return self.cluster(obj, where)
 
-    # ---------------------------------------------------------------------------------- fields
-    def _settled(self, group: str, data: Any, where: str) -> tuple[dict[str, Any], ResponseFields]:
-        """`data` as one object of `group` (`cluster`, `request`, ...), and the names to read its fields by."""
+    def _instance(self, data: Any, where: str) -> InstanceInfo:
+        """An instance: its ID is required and checked; status and addresses are display-only (see `_shown_word`)."""
         d = json_object(data, where)
-        return d, self.map.settle(group, d, where)
+        f = self.map.settle("instance", d, where)
+        return InstanceInfo(
+            instance_id=self._id(d, f.instance_id, where, required=True),
+            status=self._shown_word(d.get(f.status)),
+            public_ip=self._ip(d.get(f.public_ip)),
+            private_ip=self._ip(d.get(f.private_ip)),
+        )
 
+    # ---------------------------------------------------------------------------------- fields
     def _get(self, d: dict[str, Any], key: str, where: str, kind: str, *, required: bool,
              nullable: bool = False) -> Any:
         """d[key] checked against `kind`; MISSING when absent and not required."""

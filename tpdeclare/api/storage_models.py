@@ -30,10 +30,10 @@ class VolumeInfo:
 
 @dataclass(frozen=True)
 class VolumeAccepted:
-    """A 202 about one volume: its ID, the request to poll (None: the engine named none), the server's words."""
+    """A 202 about one volume: its ID, the request to poll, the server's words."""
 
     storage_id: str
-    request_id: str | None
+    request_id: str | None  # None: the engine named none
     message: str
 
 
