@@ -4,7 +4,8 @@ Moto checks a PUT's condition (If-None-Match / If-Match) and then stores the obj
 between, so two truly concurrent conditional PUTs could both pass the check. An 8-way race of
 If-None-Match PUTs on one key found no double winner in 30 trials here (the GIL rarely switches in
 that gap), but the lock's tests must not rest on luck: this server serialises moto's request handling
-with one lock around the WSGI app, as a real S3 serialises writes to one key.
+with one lock around the WSGI app, as a real S3 serialises writes to one key (each request's body is read
+first, outside the lock).
 
 `mode` turns on faults for the tests of the store's failure handling:
   "drop_conditions"  strip If-Match / If-None-Match before moto sees them (a store that ignores them)
@@ -17,6 +18,7 @@ Requests and uploaded bytes are counted (`requests`, `uploaded`).
 
 from __future__ import annotations
 
+import io
 import logging
 import threading
 import time
@@ -48,6 +50,13 @@ class MotoS3:
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     def _wsgi(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        # The body is read before the lock is taken: a client stopped (SIGSTOP) in the middle of sending one
+        # must hold up only its own request, never every other client's behind the lock.
+        length = environ.get("CONTENT_LENGTH")
+        if length:
+            environ["wsgi.input"] = io.BytesIO(environ["wsgi.input"].read(int(length)))
+        elif environ.get("wsgi.input_terminated"):  # chunked: werkzeug's stream ends with the last chunk
+            environ["wsgi.input"] = io.BytesIO(environ["wsgi.input"].read())
         with self._serial:
             self.requests += 1
             self.uploaded += int(environ.get("CONTENT_LENGTH") or 0)
@@ -57,7 +66,6 @@ class MotoS3:
                     environ.pop(name, None)
             if self.mode == "fail_next" and self.faults > 0:
                 self.faults -= 1
-                environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
                 start_response("500 Internal Server Error", [("Content-Type", "application/xml")])
                 return [b"<Error><Code>InternalError</Code><Message>injected</Message></Error>"]
             answer: list[Any] = []
