@@ -117,6 +117,23 @@ class JournalScan:
     last_serial: int = 0  # of every entry, those left out by `dropping` included
 
 
+def encode_changes(changes: Sequence[Change], after: int, where: str) -> tuple[list[bytes], int]:
+    """The journal lines of `changes` and their last serial, refusing (StateError) a change not newer than
+    `after` or the one before it, and a record that would not read back (`where`: the journal, for the error)."""
+    lines, last = [], after
+    for change in changes:
+        if change.serial <= last:
+            raise StateError(f"refusing to journal an out-of-order change (serial {change.serial} "
+                             f"after {last}) to {change.address!r}")
+        if change.record is not None:
+            problems = codec.record_problems(change.record)
+            if problems:
+                raise codec.refuse_to_store(f"a change to the state journal {where}", problems)
+        last = change.serial
+        lines.append(codec.dump_line(change.to_json()))
+    return lines, last
+
+
 def journal_hint(source: str) -> str:
     return (f"the journal was left untouched; move {source} aside to fall back to the snapshot "
             f"(changes recorded only in the journal are then lost — check them by hand first)")

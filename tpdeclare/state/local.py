@@ -301,6 +301,8 @@ class LocalStateStore:
         wrote)."""
         if not changes:
             return
+        from tpdeclare.state.journal import encode_changes
+
         with self._io:
             journal = self._journal_file()
             if not journal.is_open:
@@ -308,18 +310,7 @@ class LocalStateStore:
             elif lineage is not None and journal.header is not None and lineage != journal.header.lineage:
                 raise StateError(f"state journal {journal.path} belongs to lineage {journal.header.lineage}, "
                                  f"not {lineage}; refusing to append")
-            last = journal.last_serial
-            lines = []
-            for change in changes:
-                if change.serial <= last:
-                    raise StateError(f"refusing to journal an out-of-order change (serial {change.serial} "
-                                     f"after {last}) to {change.address!r}")
-                if change.record is not None:
-                    problems = codec.record_problems(change.record)
-                    if problems:
-                        raise codec.refuse_to_store(f"a change to the state journal {journal.path}", problems)
-                last = change.serial
-                lines.append(codec.dump_line(change.to_json()))
+            lines, last = encode_changes(changes, journal.last_serial, str(journal.path))
             self.bytes_written += journal.append(b"".join(lines), last)
             self.appends += 1
 

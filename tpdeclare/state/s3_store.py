@@ -253,7 +253,7 @@ class S3StateStore:
     def append(self, changes: Sequence[Change], *, stack: str | None = None, lineage: str | None = None) -> None:
         if not changes:
             return
-        from tpdeclare.state.journal import JournalHeader
+        from tpdeclare.state.journal import JournalHeader, encode_changes
 
         with self._io:
             self._check_lease("journal a change")
@@ -268,18 +268,8 @@ class S3StateStore:
                 stack, lineage = self._identity[:2]
             if stack is None or lineage is None:
                 raise StateError(f"cannot start the state journal of {self.name}: no stack or lineage given")
-            last = self._last_serial
-            lines = [JournalHeader(stack, lineage).line()]
-            for change in changes:
-                if change.serial <= last:
-                    raise StateError(f"refusing to journal an out-of-order change (serial {change.serial} "
-                                     f"after {last}) to {change.address!r}")
-                if change.record is not None:
-                    problems = codec.record_problems(change.record)
-                    if problems:
-                        raise codec.refuse_to_store(f"a change to the state journal of {self.name}", problems)
-                last = change.serial
-                lines.append(codec.dump_line(change.to_json()))
+            entries, last = encode_changes(changes, self._last_serial, f"of {self.name}")
+            lines = [JournalHeader(stack, lineage).line(), *entries]
             key = f"{self.journal_prefix}{changes[0].serial:012d}"
             try:
                 self.client.put(key, b"".join(lines), if_absent=True)
