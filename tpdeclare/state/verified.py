@@ -1,4 +1,4 @@
-"""The verified-state stamp: a checksum of the exact snapshot bytes tpdeclare wrote, so reading them back skips the rules.
+"""The verified-state stamp: a checksum of the exact snapshot bytes tpdeclare wrote, so reading them skips the rules.
 
 Every snapshot the local store writes has passed every rule of tpdeclare.state.rules first (the store refuses to
 write anything else). Its temporary file gets, before it is renamed into place, an extended attribute
