@@ -357,7 +357,8 @@ def test_clusters_and_places_built_without_their_init_are_what_their_init_builds
 
     path = tmp_path / "s.yaml"
     path.write_text("stack: lab\nclusters:\n  a:\n    instance_type: 8xH200\n    num_nodes: 2\n"
-                    f"    public_keys: [\"{KEY_A}\"]\n    lifecycle: {{prevent_destroy: true, ignore_changes: [name]}}\n"
+                    f"    public_keys: [\"{KEY_A}\"]\n"
+                    "    lifecycle: {prevent_destroy: true, ignore_changes: [name]}\n"
                     "    lifetime: {expires_after: 8h}\n  b:\n    instance_type: 1xH100\n    container: img:1\n")
     spec, problems = load_stack([str(path)])
     assert spec is not None and not problems
