@@ -4,8 +4,9 @@ of the spec changed since, and a matching sandbox world (the engine's view of th
 refresh.
 
 The spec is written the way a person writes one (block style, defaults, a few lifecycle blocks,
-multi-node clusters); the state is written by tpdeclare's own codec, so it is exactly what an apply
-would have left. Deterministic for a given (n, changed, seed).
+multi-node clusters); the state is written by tpdeclare's own store, so it is exactly what an apply
+would have left (the snapshot stamped as verified, tpdeclare/state/verified.py). Deterministic for a
+given (n, changed, seed).
 
     python benchmarks/gen.py N [--changed 0.1] [--volumes 0.1] [--out DIR]
 
@@ -24,7 +25,7 @@ from pathlib import Path
 
 from tpdeclare.spec.model import ClusterSpec, VolumeSpec
 from tpdeclare.spec.storage import can_take_volumes
-from tpdeclare.state.codec import dump_state
+from tpdeclare.state.local import LocalStateStore
 from tpdeclare.state.model import READY, Record, State
 from tpdeclare.state.volumes import VolumeRecord
 
@@ -170,7 +171,10 @@ def generate(n: int, out: Path, *, changed: float = 0.0, seed: int = 42, volumes
         mine = [c for c in desired if c.address.startswith(team + "-")]
         theirs = [v for v in vols if v.address.startswith(f"vol-{team}-")]
         (spec_dir / f"{team}.yaml").write_text(_yaml(mine, defaults=t == 0, volumes=theirs))
-    (out / "state.json").write_bytes(dump_state(state))
+    # Written by the store, as an apply leaves it (the snapshot stamped as verified: tpdeclare/state/verified.py).
+    for old in out.glob("state.json*"):
+        old.unlink()
+    LocalStateStore(out / "state.json").write(state)
     manifest = {"n": n, "changed": changed, "seed": seed, "expected": expected, "volumes": len(vols),
                 "spec_files": len(TEAMS),
                 "spec_bytes": sum(f.stat().st_size for f in spec_dir.glob("*.yaml")),

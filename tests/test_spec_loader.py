@@ -347,3 +347,26 @@ def test_control_characters_of_a_value_are_shown_escaped():
                    hint="ta\x07b")
     assert d.format() == "f\\r.yaml:1:2: error: x\\ty: 'a\\nb\\x1b[2J\\u202e' is not valid\n  hint: ta\\x07b"
     assert Diagnostic("plain … text", hint="é").format() == "<input>: error: plain … text\n  hint: é"
+
+
+def test_clusters_and_places_built_without_their_init_are_what_their_init_builds(tmp_path):
+    """spec/clusters.py and spec/source_map.py set a ClusterSpec's and a SourceRef's fields directly (no frozen
+    __init__): exactly the dataclass's fields, in its order, equal (and alike in repr and hash) to the same values
+    given to the constructor."""
+    import dataclasses
+
+    path = tmp_path / "s.yaml"
+    path.write_text("stack: lab\nclusters:\n  a:\n    instance_type: 8xH200\n    num_nodes: 2\n"
+                    f"    public_keys: [\"{KEY_A}\"]\n"
+                    "    lifecycle: {prevent_destroy: true, ignore_changes: [name]}\n"
+                    "    lifetime: {expires_after: 8h}\n  b:\n    instance_type: 1xH100\n    container: img:1\n")
+    spec, problems = load_stack([str(path)])
+    assert spec is not None and not problems
+    for cluster in spec.clusters.values():
+        for value in (cluster, cluster.source):
+            names = [f.name for f in dataclasses.fields(value)]
+            assert list(vars(value)) == names
+            rebuilt = type(value)(**{n: getattr(value, n) for n in names})
+            assert rebuilt == value and repr(rebuilt) == repr(value) and hash(rebuilt) == hash(value)
+            with pytest.raises(dataclasses.FrozenInstanceError):
+                value.address = "x" if isinstance(value, ClusterSpec) else None  # type: ignore[misc]

@@ -6,6 +6,7 @@ import contextlib
 import errno
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 
@@ -31,13 +32,15 @@ def write_target(path: str | os.PathLike[str]) -> Path:
     return Path(os.path.realpath(p)) if p.is_symlink() else p
 
 
-def atomic_write(path: str | os.PathLike[str], data: bytes, *, mode: int = 0o600) -> Path:
+def atomic_write(path: str | os.PathLike[str], data: bytes, *, mode: int = 0o600,
+                 before_rename: Callable[[int], None] | None = None) -> Path:
     """Replace the file at `path` with `data` atomically and durably; returns the file written.
 
     A reader sees the old bytes or the new ones, never a mix, and after a crash one of the two is on
     disk. A symbolic link is written through: the temporary file is made in the target's directory and
     renamed over the target, so the link itself is never replaced. Raises OSError; nothing is left
-    behind on failure.
+    behind on failure. `before_rename`, if given, is called with the temporary file's descriptor once the
+    data is written, before the fsync (the state store stamps its snapshot there: tpdeclare.state.verified).
     """
     target = write_target(path)
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
@@ -46,6 +49,8 @@ def atomic_write(path: str | os.PathLike[str], data: bytes, *, mode: int = 0o600
             f.write(data)
             f.flush()
             os.fchmod(f.fileno(), mode)
+            if before_rename is not None:
+                before_rename(f.fileno())
             os.fsync(f.fileno())
         os.replace(tmp, target)
     except BaseException:

@@ -14,15 +14,12 @@ from dataclasses import replace
 
 from tpdeclare.api.storage_models import VolumeInfo
 from tpdeclare.apply.ownership import utcnow_iso
-from tpdeclare.state.model import CREATING, DELETING, PENDING, READY, State
+from tpdeclare.state.model import CREATING, DELETING, PENDING, READY
 from tpdeclare.state.recorder import Recorder
+from tpdeclare.state.unsettled import needs_volume_recovery as needs_volume_recovery  # its home before
 from tpdeclare.state.volumes import volume_address
 
 _READY_WORDS = frozenset({"READY", "AVAILABLE", "ACTIVE", "RUNNING", "ATTACHED", "COMPLETED"})
-
-
-def needs_volume_recovery(state: State | None) -> bool:
-    return state is not None and any(v.status in (PENDING, CREATING, DELETING) for v in state.volumes.values())
 
 
 def recover_volumes(volumes: Sequence[VolumeInfo], recorder: Recorder, say: Callable[[str], None]) -> None:

@@ -61,10 +61,9 @@ def _opened(ctx: Context, store: StateStore, stack: str | None, command: str, en
     `check_state` see it as read, settle what an interrupted run left, and read the engine if asked.
     Whenever the engine is read (and always for a `mutating` command), its list must read as clusters
     with an ID and a name, before anything else is done (EngineIncompatible otherwise)."""
-    from tpdeclare.apply.recovery import needs_recovery, recover
-    from tpdeclare.apply.volume_recovery import needs_volume_recovery, recover_volumes
-    from tpdeclare.commands.storage_session import list_volumes, uses_storage
-    from tpdeclare.state.recorder import Recorder
+    # Recovery, the recorder and the volumes' API models only when there is something to settle or read:
+    # a plan of a settled state imports none of them.
+    from tpdeclare.state.unsettled import needs_recovery, needs_volume_recovery
 
     with ctx.lock(store, command):
         state = store.read() if stack is None else ctx.read_state(store, stack)
@@ -79,15 +78,24 @@ def _opened(ctx: Context, store: StateStore, stack: str | None, command: str, en
             clusters = read_engine(client, state) if refresh else client.list_clusters()
             client.lookup_by_name()  # the list just read established it, or refused
         if needs_recovery(state):
+            from tpdeclare.apply.recovery import recover
+            from tpdeclare.state.recorder import Recorder
+
             assert state is not None and clusters is not None and client is not None
             recorder = Recorder(store, state)
             recover(clusters, recorder, ctx.console.print, request_info=client.request_info)
             recorder.checkpoint()
             settled_from, state = state, recorder.snapshot()
         volumes = None
-        if client is not None and (refresh or needs_volume_recovery(state)) and uses_storage(state, spec_volumes):
-            volumes = list_volumes(client)
+        if client is not None and (refresh or needs_volume_recovery(state)):
+            from tpdeclare.commands.storage_session import list_volumes, uses_storage
+
+            if uses_storage(state, spec_volumes):
+                volumes = list_volumes(client)
         if needs_volume_recovery(state):
+            from tpdeclare.apply.volume_recovery import recover_volumes
+            from tpdeclare.state.recorder import Recorder
+
             assert state is not None and volumes is not None
             recorder = Recorder(store, state)
             recover_volumes(volumes, recorder, ctx.console.print)
@@ -113,7 +121,6 @@ def planned(
     refreshing, and plan. `spec` None plans from the state alone (a destroy whose spec is gone); no call to
     the engine runs past `deadline` (time.monotonic). A `mutating` command (apply, destroy) reads the
     engine's list first in any case: lookup by name must work before any change."""
-    from tpdeclare.commands.storage_session import observed_volumes
     from tpdeclare.plan.planner import make_plan
 
     engine = ctx.engine()  # before anything is written: an unusable engine is refused first
@@ -139,7 +146,7 @@ def planned(
             spec, o.state, observed=observed, targets=planning.targets, replace=planning.replace,
             destroy_all=planning.destroy_all, max_hourly_cost=planning.max_hourly_cost, prices=prices,
             now=ctx.now(), expire_only=planning.expire_only,
-            observed_volumes=observed_volumes(o.volumes) if planning.refresh and o.volumes is not None else None,
+            observed_volumes=_observed_volumes(o.volumes) if planning.refresh and o.volumes is not None else None,
         )
         yield Session(spec=spec, store=store, state=o.state, plan=plan, engine=engine, client=o.client)
 
@@ -192,3 +199,9 @@ def _say_if_elsewhere(ctx: Context, spec: StackSpec, store: StateStore,
         f"{store.name} not found, but {shown} exist{'s' if len(names) == 1 else ''} on the engine: is the state "
         f"in another directory? Point at it with --state PATH, or adopt clusters with `tpdeclare import`"
     )
+
+
+def _observed_volumes(volumes: list[VolumeInfo]) -> dict[str, VolumeInfo]:
+    from tpdeclare.commands.storage_session import observed_volumes  # only when the engine's volumes were read
+
+    return observed_volumes(volumes)

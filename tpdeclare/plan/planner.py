@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import replace as replace_fields
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tpdeclare.catalog import PRICES_AS_OF
 from tpdeclare.fields import FieldEffect
@@ -15,11 +15,13 @@ from tpdeclare.plan.diff import current_fields, field_changes, recorded_spec
 from tpdeclare.plan.expiry import REASON_EXPIRED, Lifetimes, committed, expiry_blocks
 from tpdeclare.plan.model import Action, Change, Cost, Plan, PlanRequest
 from tpdeclare.plan.policy import destroy_policy, renames, taken_names
-from tpdeclare.plan.storage_planner import ObservedVolumes, add_storage
 from tpdeclare.plan.untouched import untouched
 from tpdeclare.spec.model import ClusterSpec, StackSpec
 from tpdeclare.spec.time_values import format_instant
 from tpdeclare.state.model import CREATING, DELETING, EXPIRED, PENDING, TAINTED, Record, State
+
+if TYPE_CHECKING:
+    from tpdeclare.plan.storage_planner import ObservedVolumes
 
 __all__ = ["make_plan", "recorded_spec"]
 
@@ -69,6 +71,10 @@ def make_plan(
         plan = _Planner(spec, state, observed, options, (now or datetime.now(UTC)).replace(microsecond=0)).plan()
     if expire_only:
         return plan  # lifetimes are clusters' only: `expire` leaves volumes alone
+    if not spec.volumes and not (state and state.volumes) and not any(c.storage for c in spec.clusters.values()):
+        return plan  # a stack without storage: plan/storage_planner.py (and its models) is not even imported
+    from tpdeclare.plan.storage_planner import add_storage
+
     return add_storage(plan, spec, state, observed=observed_volumes, replace=options.replace,
                        destroy_all=destroy_all, targets=options.targets)
 

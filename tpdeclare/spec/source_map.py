@@ -31,7 +31,10 @@ class SourceMap:
 
     def _ref(self, node: Node) -> SourceRef:
         mark = node.start_mark
-        return SourceRef(self.file, mark.line + 1, mark.column + 1)
+        # SourceRef(self.file, line, col) without the frozen __init__ (one per cluster of a big stack)
+        ref: SourceRef = object.__new__(SourceRef)
+        object.__setattr__(ref, "__dict__", {"file": self.file, "line": mark.line + 1, "col": mark.column + 1})
+        return ref
 
     def key(self, path: YamlPath) -> SourceRef | None:
         """Where the mapping key that ends `path` is written; None for list items, the root or unknown paths."""

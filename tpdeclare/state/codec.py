@@ -10,7 +10,7 @@ from tpdeclare.errors import StateError
 from tpdeclare.gc_pause import gc_paused
 from tpdeclare.identifiers import ADDRESS
 from tpdeclare.state import rules
-from tpdeclare.state.fast_read import read_fast
+from tpdeclare.state.fast_read import read_fast, read_trusted
 from tpdeclare.state.model import FORMAT_VERSION, Record, State
 from tpdeclare.state.rules import Problem, is_int
 from tpdeclare.state.strict_json import DamagedState, decode, decode_tracking_duplicates
@@ -84,16 +84,19 @@ def check_format_version(doc: dict[str, Any], *, source: str, what: str = "state
         raise newer_format_error(source, version, doc.get("tool_version"), what)
 
 
-def parse_state(raw: bytes, *, source: str, dropping: Collection[str] = ()) -> State:
+def parse_state(raw: bytes, *, source: str, dropping: Collection[str] = (), verified: bool = False) -> State:
     """Parse and fully check a state document; any problem is a StateError naming `source`.
 
     Records at the addresses in `dropping` are neither checked nor returned: that is how
-    `tpdeclare state rm` forgets a damaged record."""
+    `tpdeclare state rm` forgets a damaged record. `verified`: the bytes carry the stamp of a snapshot
+    tpdeclare checked and wrote (tpdeclare.state.verified), so the rules are not checked again."""
     hint = backup_hint(source)
     with gc_paused():  # many small acyclic objects: the collector's scans would be a third of the time
         doc = decode(raw, source=source, what="state file", hint=hint)
         if not dropping:
-            state = read_fast(doc, raw)
+            state = read_trusted(doc) if verified else None
+            if state is None:
+                state = read_fast(doc, raw)
             if state is not None:
                 return state
         if not isinstance(doc, dict):

@@ -30,6 +30,7 @@ from tpdeclare.state.lock import LockInfo, OnWait, StateLock, force_unlock
 from tpdeclare.state.model import State
 from tpdeclare.state.rules import check_unique_cluster_ids
 from tpdeclare.state.strict_json import DamagedState
+from tpdeclare.state.verified import is_stamped, write_stamp
 
 if TYPE_CHECKING:
     from tpdeclare.state.journal import Change
@@ -95,13 +96,15 @@ class LocalStateStore:
 
     # -- reading --------------------------------------------------------------------------------
 
-    def _read_snapshot(self) -> tuple[bytes | None, Fingerprint | None]:
-        """The snapshot's bytes and the fingerprint of the very file they were read from."""
+    def _read_snapshot(self) -> tuple[bytes | None, Fingerprint | None, bool]:
+        """The snapshot's bytes, the fingerprint of the very file they were read from, and whether that file
+        carries the verified stamp of exactly these bytes (tpdeclare.state.verified)."""
         try:
             with open(self.paths.target, "rb") as f:
-                return f.read(), _fingerprint(os.fstat(f.fileno()))
+                raw = f.read()
+                return raw, _fingerprint(os.fstat(f.fileno())), is_stamped(f.fileno(), raw)
         except FileNotFoundError:
-            return None, None
+            return None, None, False
         except OSError as exc:
             raise StateError(f"cannot read {self.paths.target}: {exc.strerror or exc}",
                              hint="check the path and its permissions") from exc
@@ -121,14 +124,15 @@ class LocalStateStore:
             raise StateError(f"cannot read {path}: {exc.strerror or exc}",
                              hint="check the path and its permissions") from exc
 
-    def _parse_snapshot(self, snap: bytes, dropping: Collection[str]) -> State:
+    def _parse_snapshot(self, snap: bytes, dropping: Collection[str], verified: bool = False) -> State:
         try:
-            return codec.parse_state(snap, source=self.name, dropping=dropping)
+            return codec.parse_state(snap, source=self.name, dropping=dropping, verified=verified)
         except DamagedState as exc:
             raise exc.with_hint(self.restore_hint(exc.damaged)) from exc
 
-    def _load(self, snap: bytes | None, journal: bytes | None, dropping: Collection[str]) -> State | None:
-        state = self._parse_snapshot(snap, dropping) if snap is not None else None
+    def _load(self, snap: bytes | None, journal: bytes | None, dropping: Collection[str],
+              verified: bool = False) -> State | None:
+        state = self._parse_snapshot(snap, dropping, verified) if snap is not None else None
         if not journal:
             return state
         from tpdeclare.state.journal import replay, scan_journal
@@ -160,8 +164,8 @@ class LocalStateStore:
         Records at the addresses in `dropping` are left out unchecked (and a later write() may
         replace a snapshot whose only damage was there): that is how `state rm` mends a state."""
         with self._io:
-            snap, seen = self._read_snapshot()
-            state = self._load(snap, self._read_bytes(self.paths.journal), dropping)
+            snap, seen, verified = self._read_snapshot()
+            state = self._load(snap, self._read_bytes(self.paths.journal), dropping, verified)
             self._seen = seen
             self._dropping = frozenset(dropping)
             if state is not None:
@@ -206,9 +210,9 @@ class LocalStateStore:
             raise codec.refuse_to_store(f"state {self.name}", problems)
         with self._io:
             self._ensure_dir()
-            current, seen = self._read_snapshot()
+            current, seen, verified = self._read_snapshot()
             try:
-                existing = self._load(current, self._read_bytes(self.paths.journal), self._dropping)
+                existing = self._load(current, self._read_bytes(self.paths.journal), self._dropping, verified)
             except StateError as exc:
                 raise StateError(f"refusing to overwrite the state: {exc.message}", hint=exc.hint) from exc
             self._check_overwrite(state, seen, existing)
@@ -217,7 +221,9 @@ class LocalStateStore:
                 if current != data:
                     if current is not None:
                         self.bytes_written += local_backups.rotate(self.paths, self.backups, current)
-                    atomic_files.atomic_write(self.paths.target, data)
+                    # Checked by state_problems above: stamped as verified (state/verified.py) before the rename.
+                    atomic_files.atomic_write(self.paths.target, data,
+                                              before_rename=lambda fd: write_stamp(fd, data))
                     self.bytes_written += len(data)
                     self.snapshots += 1
                 self._journal_file().remove()  # only now: the snapshot holding its entries is durable
@@ -264,10 +270,10 @@ class LocalStateStore:
         """(stack, lineage, serial) of the snapshot on disk, parsed only if this store has not seen it."""
         if self._identity is not None and self._snapshot_fingerprint() == self._seen:
             return self._identity if self._seen is not None else None
-        snap, _ = self._read_snapshot()
+        snap, _, verified = self._read_snapshot()
         if snap is None:
             return None
-        state = self._parse_snapshot(snap, self._dropping)
+        state = self._parse_snapshot(snap, self._dropping, verified)
         return state.stack, state.lineage, state.serial
 
     def _open_journal(self, stack: str | None, lineage: str | None) -> JournalFile:
