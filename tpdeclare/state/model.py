@@ -14,6 +14,11 @@ if TYPE_CHECKING:
 FORMAT_VERSION = 1
 
 
+# A record's optional fields, None when absent from the state file (the codec has checked their types).
+_OPTIONAL_FIELDS = ("cluster_id", "request_id", "intent_id", "created_at", "updated_at", "message", "expired_at",
+                  "lifetime")
+
+
 class RecordStatus(StrEnum):
     """Where a managed cluster stands; the in-between ones are resolved by recovery at the start of every run.
 
@@ -88,15 +93,8 @@ class Record:
             status=_BY_VALUE[data["status"]],
             name=data.get("name") or "",
             spec=dict(data.get("spec") or {}),
-            cluster_id=data.get("cluster_id"),
             instance_ids=tuple(data.get("instance_ids") or ()),
-            request_id=data.get("request_id"),
-            intent_id=data.get("intent_id"),
-            created_at=data.get("created_at"),
-            updated_at=data.get("updated_at"),
-            message=data.get("message"),
-            expired_at=data.get("expired_at"),
-            lifetime=data.get("lifetime"),
+            **{key: data.get(key) for key in _OPTIONAL_FIELDS},
         )
 
     def after_destroy(self, now: str) -> Record | None:

@@ -125,11 +125,8 @@ class Recorder:
             raise codec.refuse_to_store(f"the volume record at {volume.address!r}", problems)
         with self._cond:
             self._refuse_if_failed(volume.address)
-            self._serial += 1
-            serial = self._serial
             self._volumes[volume.address] = volume
-            self._queue.append(_change().put_volume(serial, volume))
-            self._wait_durable(serial, volume.address)
+            self._enqueue(lambda serial: _change().put_volume(serial, volume), volume.address)
 
     def remove_volume(self, address: str) -> None:
         """Forget the volume record at `address` (a no-op if there is none); returns once durable."""
@@ -137,11 +134,8 @@ class Recorder:
             self._refuse_if_failed(address)
             if address not in self._volumes:
                 return
-            self._serial += 1
-            serial = self._serial
             del self._volumes[address]
-            self._queue.append(_change().remove_volume(serial, address))
-            self._wait_durable(serial, address)
+            self._enqueue(lambda serial: _change().remove_volume(serial, address), address)
 
     def put(self, record: Record, *, wait: bool = True) -> None:
         """Store `record` at its address; returns once the change is durable (StateError if not).
@@ -157,12 +151,10 @@ class Recorder:
         with self._cond:
             self._refuse_if_failed(record.address)
             self._claim(record)
-            self._serial += 1
-            serial = self._serial
             self._records[record.address] = record
-            self._queue.append(_change().put(serial, record))
-            if wait or self._window <= 0:  # a local store's fsync is cheap: it is never deferred
-                self._wait_durable(serial, record.address)
+            # a local store's fsync is cheap: its changes are never deferred
+            self._enqueue(lambda serial: _change().put(serial, record), record.address,
+                          wait=wait or self._window <= 0)
 
     def remove(self, address: str) -> None:
         """Forget the record at `address` (a no-op if there is none); returns once durable."""
@@ -170,11 +162,8 @@ class Recorder:
             self._refuse_if_failed(address)
             if address not in self._records:
                 return
-            self._serial += 1
-            serial = self._serial
             self._release(self._records.pop(address))
-            self._queue.append(_change().remove(serial, address))
-            self._wait_durable(serial, address)
+            self._enqueue(lambda serial: _change().remove(serial, address), address)
 
     def move(self, from_address: str, to_address: str) -> None:
         """Re-address a record (one atomic journal entry); a no-op if `from_address` has none.
@@ -190,14 +179,11 @@ class Recorder:
                 raise StateError(f"cannot move {from_address!r} to {to_address!r}: that address "
                                  f"already holds a cluster in the state",
                                  hint="remove or move the existing record first")
-            self._serial += 1
-            serial = self._serial
             del self._records[from_address]
             self._records[to_address] = dataclasses.replace(record, address=to_address)
             if record.cluster_id:
                 self._addresses[record.cluster_id] = to_address
-            self._queue.append(_change().move(serial, from_address, to_address))
-            self._wait_durable(serial, to_address)
+            self._enqueue(lambda serial: _change().move(serial, from_address, to_address), to_address)
 
     def checkpoint(self) -> None:
         """Write the whole current state as the snapshot (the store then drops its journal)."""
@@ -261,6 +247,15 @@ class Recorder:
                 self._cond.wait(left)
         finally:
             self._gathering = False
+
+    def _enqueue(self, change: Callable[[int], Change], address: str, *, wait: bool = True) -> None:
+        """Called holding the lock: queue the change made for the next serial; with `wait`, return once it is
+        durable (leading a batch if needed)."""
+        self._serial += 1
+        serial = self._serial
+        self._queue.append(change(serial))
+        if wait:
+            self._wait_durable(serial, address)
 
     def _refuse_if_failed(self, address: str) -> None:
         if self._failure is not None:

@@ -206,14 +206,24 @@ def check_spec(data: Any, path: str, address: str) -> list[Problem]:
     return problems
 
 
-def check_record(address: str, data: Any, path: str) -> list[Problem]:
-    """Every problem of one stored record (the object at `path`, kept at `address`)."""
+def entry_start(address: Any, data: Any, path: str) -> tuple[list[Problem], bool]:
+    """The problems of a stored entry's address, and whether its value is an object (only then is the rest
+    of it checked); shared by cluster and volume records."""
     problems: list[Problem] = []
     if not (isinstance(address, str) and ADDRESS.fullmatch(address)):
         problems.append(Problem(path, "the address is not valid: lowercase letters, digits and hyphens, "
                                       "starting with a letter, at most 63", address))
     if not isinstance(data, dict):
-        return [*problems, Problem(path, f"expected an object, got {shown(data)}", address)]
+        problems.append(Problem(path, f"expected an object, got {shown(data)}", address))
+        return problems, False
+    return problems, True
+
+
+def check_record(address: str, data: Any, path: str) -> list[Problem]:
+    """Every problem of one stored record (the object at `path`, kept at `address`)."""
+    problems, is_object = entry_start(address, data, path)
+    if not is_object:
+        return problems
     problems += _keys(data, path, RECORD_KEYS, REQUIRED_RECORD_KEYS, address)
     status = data.get("status")
     if "status" in data and not (isinstance(status, str) and status in STATUS_SET):

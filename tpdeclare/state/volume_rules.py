@@ -46,12 +46,9 @@ def check_volume(address: str, data: Any, path: str) -> list[Problem]:
 
 
 def _volume_problems(address: str, data: Any, path: str) -> list[Problem]:
-    problems: list[Problem] = []
-    if not (isinstance(address, str) and ADDRESS.fullmatch(address)):
-        problems.append(Problem(path, "the address is not valid: lowercase letters, digits and hyphens, "
-                                      "starting with a letter, at most 63", address))
-    if not isinstance(data, dict):
-        return [*problems, Problem(path, f"expected an object, got {shown(data)}", address)]
+    problems, is_object = rules.entry_start(address, data, path)
+    if not is_object:
+        return problems
     problems += rules._keys(data, path, VOLUME_KEYS, REQUIRED_VOLUME_KEYS, address)
     status = data.get("status")
     if "status" in data and status not in _STATUSES:
