@@ -54,7 +54,6 @@ PROSE_CHARS = 2000
 COMMAND_CHARS = 1024  # an SSH command line
 SHOWN_CHARS = 40
 
-_ASCII_UNSAFE = re.compile(r"[\x00-\x1f\x7f]")
 _UNSAFE_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Zl", "Zp"})
 _OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
 _CANONICAL_IPV4 = re.compile(rf"{_OCTET}(?:\.{_OCTET}){{3}}", re.ASCII)  # dotted quad, no leading zeros
@@ -101,7 +100,7 @@ def json_body(answer: Answer, *, allow_empty: bool = False) -> Any:
 def _is_unsafe(text: str) -> bool:
     """Control characters, invisible formatting (bidi, zero-width), separators that break lines."""
     if text.isascii():
-        return _ASCII_UNSAFE.search(text) is not None
+        return not text.isprintable()  # in ASCII, exactly \x00-\x1f and \x7f are not printable
     return any(unicodedata.category(ch) in _UNSAFE_CATEGORIES for ch in text)
 
 
@@ -262,6 +261,8 @@ class BodyReader:
         return tuple(self._safe_id(v, f"{field_path(where, key)}[{i}]") for i, v in enumerate(values))
 
     def _safe_id(self, value: str, field: str) -> str:
+        if is_engine_id(value) and not self._secret.found_in(value):
+            return value  # the common case: an ID's characters are never invisible, so one look for the key
         if self._holds_key(value):
             raise ShapeError(f"field '{field}' is an ID containing the API key")
         if not is_engine_id(value):
