@@ -171,13 +171,18 @@ class BodyReader:
         jumphost_id = JUMPHOST_ID.format(cluster_id=cluster_id)
         nodes: list[InstanceInfo] = []
         jumphost = None
-        for i, inst in enumerate(self._opt(d, f.instances, where, "list", [])):
+        listed = d.get(f.instances)
+        if type(listed) is not list:
+            listed = self._opt(d, f.instances, where, "list", [])
+        for i, inst in enumerate(listed):
             instance = self._instance(inst, f"{field_path(where, f.instances)}[{i}]")
             if instance.instance_id == jumphost_id:
                 jumphost = instance
             else:
                 nodes.append(instance)
-        num_nodes = self._get(d, f.num_nodes, where, "int", required=True)
+        num_nodes = d.get(f.num_nodes)
+        if type(num_nodes) is not int:  # (not a bool either) the checked read says what is wrong
+            num_nodes = self._get(d, f.num_nodes, where, "int", required=True)
         if num_nodes < 1:
             raise ShapeError(f"field '{field_path(where, f.num_nodes)}' should be at least 1, not {num_nodes}")
         info = ClusterInfo(
@@ -186,7 +191,7 @@ class BodyReader:
             instance_type=self._text(d, f.instance_type, where, WORD_CHARS, required=True),
             num_nodes=num_nodes,
             container=self._text(d, f.container, where, CONTAINER_CHARS, required=False),
-            deletion_protection=self._get(d, f.deletion_protection, where, "bool", required=True),
+            deletion_protection=self._bool(d, f.deletion_protection, where),
             status=self._status(d, f.status, where),
             instance_ids=tuple(n.instance_id for n in nodes),
             created_at=self._text(d, f.created_at, where, WORD_CHARS, required=False),
@@ -248,8 +253,17 @@ class BodyReader:
         value = self._get(d, key, where, kind, required=False, nullable=True)
         return default if value is MISSING or value is None else value
 
+    def _bool(self, d: dict[str, Any], key: str, where: str) -> bool:
+        value = d.get(key)
+        return value if type(value) is bool else self._get(d, key, where, "bool", required=True)
+
     def _id(self, d: dict[str, Any], key: str, where: str, *, required: bool) -> Any:
         """An engine ID (None when optional and absent or null)."""
+        value = d.get(key)
+        if isinstance(value, str) and is_engine_id(value) and not self._secret.found_in(value):
+            return value  # the common case, in one look: `_safe_id` would let it through
+        if value is None and not required:
+            return None
         if required:
             value = self._get(d, key, where, "nonempty_str", required=True)
         else:
@@ -272,6 +286,13 @@ class BodyReader:
 
     def _text(self, d: dict[str, Any], key: str, where: str, limit: int, *, required: bool) -> Any:
         """A string shown or compared later: refused (not altered) when unsafe."""
+        value = d.get(key)
+        if value is None:
+            if not required:
+                return None  # absent or null, and optional
+        elif (isinstance(value, str) and len(value) <= limit and value.isascii() and value.isprintable()
+              and (value or not required) and not self._secret.found_in(value)):
+            return value  # the common case, in one look: the checks below would let it through
         kind = "nonempty_str" if required else "str"
         value = self._get(d, key, where, kind, required=True) if required else self._opt(d, key, where, kind)
         if value is None:
