@@ -43,6 +43,7 @@ from tpdeclare.api.redaction import Secret, redact
 from tpdeclare.api.server_text import clean, excerpt
 from tpdeclare.api.status_words import UnknownWords
 from tpdeclare.api.vocabulary import JUMPHOST_ID, R_CLUSTER_ID, R_INSTANCE_IDS, R_MESSAGE, R_REQUEST_ID
+from tpdeclare.gc_pause import gc_paused
 from tpdeclare.identifiers import is_engine_id
 
 __all__ = ["EMPTY", "BodyReader", "ShapeError", "json_body", "json_type"]
@@ -91,7 +92,8 @@ def json_body(answer: Answer, *, allow_empty: bool = False) -> Any:
             return EMPTY
         raise ShapeError("the body is empty (expected JSON)")
     try:
-        return json.loads(raw)
+        with gc_paused():  # a list's decode builds ~40,000 acyclic containers: no collector scans of them
+            return json.loads(raw)
     except (ValueError, RecursionError):
         shown = excerpt(raw.decode("utf-8", "replace"), 120)
         raise ShapeError(f"the body is not JSON: {shown!r}") from None
@@ -217,7 +219,8 @@ class BodyReader:
 
     def cluster_list(self, data: Any) -> list[ClusterInfo]:
         items, where = self.map.list_items(data)
-        return [self.cluster(item, f"{where}[{i}]") for i, item in enumerate(items)]
+        with gc_paused():  # ~23,000 acyclic objects for 10,000 clusters: a full collection here cost 0.1-0.3 s
+            return [self.cluster(item, f"{where}[{i}]") for i, item in enumerate(items)]
 
     def cluster_info(self, data: Any) -> ClusterInfo:
         obj, where = self.map.info_object(data)
