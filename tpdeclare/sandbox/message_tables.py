@@ -7,10 +7,10 @@ from typing import Any
 
 def text_table(headers: list[str], rows: list[list[str]]) -> str:
     """A plain left-aligned text table, as the official CLI prints list/info messages."""
-    widths = [max(len(str(c)) for c in col) for col in zip(headers, *rows, strict=False)]
-    lines = ["  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=False)).rstrip()
-             for row in [headers, *rows]]
-    return "\n".join(lines)
+    table = [[str(c) for c in row] for row in [headers, *rows]]
+    widths = [max(map(len, col)) for col in zip(*table, strict=False)]
+    line = "  ".join(f"{{:<{w}}}" for w in widths)  # a row's cells left-aligned, as str.ljust would
+    return "\n".join([line.format(*row).rstrip() for row in table])
 
 
 def list_table(clusters: list[dict[str, Any]]) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from tpdeclare.gc_pause import gc_paused
 from tpdeclare.sandbox import timeline as tl
 from tpdeclare.sandbox.call_context import Call
 from tpdeclare.sandbox.lax_validation import query_bool
@@ -40,11 +41,12 @@ def cluster_list(call: Call) -> Response:
     world, now = call.world, call.now
     requests = world["requests"]
     views = []
-    for c in sorted(world["clusters"].values(), key=lambda c: (c["created_at"], c["cluster_id"])):
-        status = tl.cluster_status(c, requests, now)  # None once gone
-        if status is not None:
-            views.append(cluster_view(c, world, now, call.dialect, status))
-    return json_response(200, list_body(views, call.dialect))
+    with gc_paused():  # a view of dicts per cluster, all acyclic: the collector's scans were a fifth of the time
+        for c in sorted(world["clusters"].values(), key=lambda c: (c["created_at"], c["cluster_id"])):
+            status = tl.cluster_status(c, requests, now)  # None once gone
+            if status is not None:
+                views.append(cluster_view(c, world, now, call.dialect, status))
+        return json_response(200, list_body(views, call.dialect))
 
 
 def cluster_info(call: Call) -> Response:

@@ -16,6 +16,7 @@ word) answers `{command, message}` for an instance of a RUNNING cluster, 409 for
 
 from __future__ import annotations
 
+import functools
 import hashlib
 
 from tpdeclare.sandbox import timeline as tl
@@ -35,11 +36,14 @@ def _digest(text: str) -> bytes:
     return hashlib.sha256(text.encode()).digest()
 
 
+# Pure functions of an ID, and a list repeats every cluster's: memoised (as views.iso is).
+@functools.lru_cache(maxsize=1 << 16)
 def _public_ip(instance_id: str) -> str:
     d = _digest(instance_id)
     return f"{_PUBLIC_NETS[d[0] % len(_PUBLIC_NETS)]}.{1 + d[1] % 254}"
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def _subnet(cluster_id: str) -> str:
     d = _digest(cluster_id)
     return f"10.{d[0]}.{d[1]}"
