@@ -13,6 +13,7 @@ from tpdeclare import __version__
 if TYPE_CHECKING:
     import argparse
 
+    from tpdeclare import command_options as co
     from tpdeclare import options as o
 
     # command -> (module with `run(ctx, opts) -> int`, the options it takes from the parsed command line)
@@ -20,14 +21,17 @@ if TYPE_CHECKING:
 else:
 
     class _Options:
-        """tpdeclare.options, imported at its first use: `tpdeclare --version` needs none of its dataclasses."""
+        """An options module, imported at its first use: `tpdeclare --version` needs none of its dataclasses,
+        and `plan` none of command_options'."""
+
+        def __init__(self, module: str) -> None:
+            self._module = module
 
         def __getattr__(self, name: str) -> Any:
-            from tpdeclare import options
+            return getattr(importlib.import_module(self._module), name)
 
-            return getattr(options, name)
-
-    o = _Options()
+    o = _Options("tpdeclare.options")
+    co = _Options("tpdeclare.command_options")
 
 
 def _specs(a: argparse.Namespace) -> tuple[str, ...]:
@@ -41,54 +45,54 @@ def _planning(a: argparse.Namespace, *, refresh: bool) -> o.PlanningOptions:
     )
 
 
-def _execution(a: argparse.Namespace) -> o.ExecutionOptions:
-    return o.ExecutionOptions(auto_approve=a.auto_approve, parallelism=a.parallelism, timeout=a.timeout)
+def _execution(a: argparse.Namespace) -> co.ExecutionOptions:
+    return co.ExecutionOptions(auto_approve=a.auto_approve, parallelism=a.parallelism, timeout=a.timeout)
 
 
 def _output(a: argparse.Namespace) -> o.OutputFormat:
     return "json" if a.json else "markdown" if a.markdown else "summary" if getattr(a, "summary", False) else "text"
 
 
-def _apply(a: argparse.Namespace) -> o.ApplyOptions:
+def _apply(a: argparse.Namespace) -> co.ApplyOptions:
     given = tuple(flag for flag, value in (
         ("--target", a.target), ("--replace", a.replace), ("--max-hourly-cost", a.max_hourly_cost is not None),
         ("--prices", a.prices), ("--no-refresh", not a.refresh)) if value)
-    return o.ApplyOptions(specs=_specs(a), planning=_planning(a, refresh=a.refresh), execution=_execution(a),
+    return co.ApplyOptions(specs=_specs(a), planning=_planning(a, refresh=a.refresh), execution=_execution(a),
                           planning_given=given, json=a.json)
 
 
-def _state(a: argparse.Namespace) -> o.StateOptions:
-    return o.StateOptions(specs=tuple(a.spec_opt or ()), addresses=tuple(getattr(a, "address", ()) or ()))
+def _state(a: argparse.Namespace) -> co.StateOptions:
+    return co.StateOptions(specs=tuple(a.spec_opt or ()), addresses=tuple(getattr(a, "address", ()) or ()))
 
 
 COMMANDS: dict[str, tuple[str, Converter]] = {
-    "validate": ("validate", lambda a: o.ValidateOptions(specs=_specs(a), stacks_of=a.stacks_of)),
-    "schema": ("schema", lambda a: o.SchemaOptions(out=a.out)),
+    "validate": ("validate", lambda a: co.ValidateOptions(specs=_specs(a), stacks_of=a.stacks_of)),
+    "schema": ("schema", lambda a: co.SchemaOptions(out=a.out)),
     "plan": ("plan", lambda a: o.PlanOptions(specs=_specs(a), planning=_planning(a, refresh=a.refresh),
                                              output=_output(a), out=a.out, detailed_exitcode=a.detailed_exitcode,
                                              digest=a.digest)),
     "apply": ("apply", _apply),
-    "destroy": ("destroy", lambda a: o.DestroyOptions(specs=_specs(a), targets=tuple(a.target),
+    "destroy": ("destroy", lambda a: co.DestroyOptions(specs=_specs(a), targets=tuple(a.target),
                                                       execution=_execution(a), json=a.json)),
-    "expire": ("expire", lambda a: o.ExpireOptions(specs=_specs(a), execution=_execution(a), json=a.json,
+    "expire": ("expire", lambda a: co.ExpireOptions(specs=_specs(a), execution=_execution(a), json=a.json,
                                                    warn_only=a.warn_only)),
-    "show": ("show", lambda a: o.ShowOptions(specs=_specs(a), output=_output(a))),
-    "refresh": ("refresh", lambda a: o.RefreshOptions(specs=_specs(a), auto_approve=a.auto_approve)),
-    "import": ("import_cluster", lambda a: o.ImportOptions(address=a.address, cluster_id=a.cluster_id,
+    "show": ("show", lambda a: co.ShowOptions(specs=_specs(a), output=_output(a))),
+    "refresh": ("refresh", lambda a: co.RefreshOptions(specs=_specs(a), auto_approve=a.auto_approve)),
+    "import": ("import_cluster", lambda a: co.ImportOptions(address=a.address, cluster_id=a.cluster_id,
                                                            specs=_specs(a))),
-    "orphans": ("orphans", lambda a: o.OrphansOptions(specs=_specs(a))),
-    "output": ("output", lambda a: o.OutputOptions(words=tuple(a.words),
+    "orphans": ("orphans", lambda a: co.OrphansOptions(specs=_specs(a))),
+    "output": ("output", lambda a: co.OutputOptions(words=tuple(a.words),
                                                    output="json" if a.json else "raw" if a.raw else "text")),
-    "doctor": ("doctor", lambda a: o.DoctorOptions(json=a.json)),
-    "force-unlock": ("force_unlock", lambda a: o.ForceUnlockOptions(lock_id=a.lock_id, specs=_specs(a))),
+    "doctor": ("doctor", lambda a: co.DoctorOptions(json=a.json)),
+    "force-unlock": ("force_unlock", lambda a: co.ForceUnlockOptions(lock_id=a.lock_id, specs=_specs(a))),
     "state list": ("state_list", _state),
     "state show": ("state_show", _state),
     "state rm": ("state_rm", _state),
     "state mv": ("state_mv", _state),
     "state pull": ("state_pull", _state),
-    "state push": ("state_push", lambda a: o.StatePushOptions(file=a.file, force=a.force,
+    "state push": ("state_push", lambda a: co.StatePushOptions(file=a.file, force=a.force,
                                                               specs=tuple(a.spec_opt or ()))),
-    "state migrate": ("state_migrate", lambda a: o.StateMigrateOptions(to=a.to, specs=tuple(a.spec))),
+    "state migrate": ("state_migrate", lambda a: co.StateMigrateOptions(to=a.to, specs=tuple(a.spec))),
 }
 
 

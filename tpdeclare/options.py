@@ -1,4 +1,5 @@
-"""Frozen option values, one per command, made once from the parsed command line (cli.py) and passed down."""
+"""Frozen option values of the plan path (every command's globals, planning, `plan`), made once from the parsed
+command line (cli.py); the other commands' options are in command_options.py, which `plan` never imports."""
 
 from __future__ import annotations
 
@@ -6,7 +7,6 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 OutputFormat = Literal["text", "json", "markdown", "summary"]
-ValueFormat = Literal["text", "json", "raw"]
 
 
 @dataclass(frozen=True)
@@ -34,26 +34,6 @@ class PlanningOptions:
 
 
 @dataclass(frozen=True)
-class ExecutionOptions:
-    """How to carry a plan out: the options shared by apply and destroy."""
-
-    auto_approve: bool = False
-    parallelism: int = 10
-    timeout: float = 1800.0  # seconds for the whole apply
-
-
-@dataclass(frozen=True)
-class ValidateOptions:
-    specs: tuple[str, ...]
-    stacks_of: bool = False  # --stacks-of: the specs are changed files; validate their directories' stacks
-
-
-@dataclass(frozen=True)
-class SchemaOptions:
-    out: str | None = None  # --out FILE: write the schema there instead of printing it
-
-
-@dataclass(frozen=True)
 class PlanOptions:
     specs: tuple[str, ...]
     planning: PlanningOptions = field(default_factory=PlanningOptions)
@@ -61,98 +41,3 @@ class PlanOptions:
     out: str | None = None
     detailed_exitcode: bool = False
     digest: bool = False  # --digest: print the plan digest too (what a CI job compares before applying)
-
-
-@dataclass(frozen=True)
-class ApplyOptions:
-    specs: tuple[str, ...]  # spec files, or one saved plan file
-    planning: PlanningOptions = field(default_factory=PlanningOptions)
-    execution: ExecutionOptions = field(default_factory=ExecutionOptions)
-    planning_given: tuple[str, ...] = ()  # planning flags given explicitly (refused with a saved plan)
-    json: bool = False  # the run's report as one JSON document on stdout
-
-
-@dataclass(frozen=True)
-class DestroyOptions:
-    specs: tuple[str, ...]  # spec files, or none (destroy from the state alone), or a stack name
-    targets: tuple[str, ...] = ()
-    execution: ExecutionOptions = field(default_factory=ExecutionOptions)
-    json: bool = False  # the run's report as one JSON document on stdout
-
-
-@dataclass(frozen=True)
-class ExpireOptions:
-    """`expire`: destroy the stack's expired clusters (or, with warn_only, only say what ends soon)."""
-
-    specs: tuple[str, ...]
-    execution: ExecutionOptions = field(default_factory=ExecutionOptions)
-    json: bool = False
-    warn_only: bool = False
-
-
-@dataclass(frozen=True)
-class ShowOptions:
-    specs: tuple[str, ...]
-    output: OutputFormat = "text"
-
-
-@dataclass(frozen=True)
-class RefreshOptions:
-    specs: tuple[str, ...]
-    auto_approve: bool = False
-
-
-@dataclass(frozen=True)
-class ImportOptions:
-    address: str
-    cluster_id: str
-    specs: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class OrphansOptions:
-    specs: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class DoctorOptions:
-    json: bool = False
-
-
-@dataclass(frozen=True)
-class ForceUnlockOptions:
-    lock_id: str  # the lock to break: its ID, as the "state is locked" error names it
-    specs: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class StateOptions:
-    """`state list|show|rm|mv`: which stack's state, and the addresses named."""
-
-    specs: tuple[str, ...] = ()  # --spec, to find the stack's state
-    addresses: tuple[str, ...] = ()  # show: one; rm: one or more; mv: FROM and TO
-
-
-@dataclass(frozen=True)
-class StatePushOptions:
-    """`state push FILE`: the state file to upload, and whether to replace a state of another lineage or a newer one."""
-
-    file: str
-    force: bool = False
-    specs: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class StateMigrateOptions:
-    """`state migrate --to s3://BUCKET/KEY SPEC`: where the stack's local state moves to."""
-
-    to: str  # s3://BUCKET/KEY
-    specs: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class OutputOptions:
-    """`output`: the words (spec arguments, then at most one name, address or reference) and the format."""
-
-    words: tuple[str, ...] = ()
-    output: ValueFormat = "text"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from tpdeclare import errors
+from tpdeclare.command_options import ApplyOptions
 from tpdeclare.commands.context import Context
 from tpdeclare.commands.executing import check_applicable, execute
 from tpdeclare.commands.plan_output import emit_plan
@@ -11,7 +12,6 @@ from tpdeclare.commands.prices_file import load_prices_file
 from tpdeclare.commands.read_once import read_once
 from tpdeclare.commands.run_report import RunReport, run_reported
 from tpdeclare.commands.signals import StopOnSignal
-from tpdeclare.options import ApplyOptions
 
 
 def run(ctx: Context, opts: ApplyOptions) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from tpdeclare.command_options import DestroyOptions
 from tpdeclare.commands.context import Context
 from tpdeclare.commands.executing import check_applicable, execute
 from tpdeclare.commands.plan_output import emit_plan
@@ -9,7 +10,7 @@ from tpdeclare.commands.plan_session import planned
 from tpdeclare.commands.run_report import RunReport, run_reported
 from tpdeclare.commands.signals import StopOnSignal
 from tpdeclare.commands.state_locator import find_state
-from tpdeclare.options import DestroyOptions, PlanningOptions
+from tpdeclare.options import PlanningOptions
 from tpdeclare.spec.model import StackSpec
 
 

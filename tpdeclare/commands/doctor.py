@@ -8,8 +8,8 @@ import time
 from typing import TYPE_CHECKING
 
 from tpdeclare import errors
+from tpdeclare.command_options import DoctorOptions
 from tpdeclare.commands.context import Context
-from tpdeclare.options import DoctorOptions
 
 if TYPE_CHECKING:
     from tpdeclare.api.engine_checks import EngineReport

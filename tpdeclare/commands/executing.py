@@ -6,13 +6,13 @@ import time
 from typing import TYPE_CHECKING
 
 from tpdeclare import errors
+from tpdeclare.command_options import ExecutionOptions
 from tpdeclare.commands.applicable import check_applicable
 from tpdeclare.commands.context import Context
 from tpdeclare.commands.plan_session import Session
 from tpdeclare.commands.prompt import ask_yes
 from tpdeclare.commands.run_report import RunReport
 from tpdeclare.commands.signals import StopOnSignal
-from tpdeclare.options import ExecutionOptions
 from tpdeclare.state.recorder import Recorder
 
 __all__ = ["check_applicable", "execute"]

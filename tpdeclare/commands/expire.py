@@ -10,13 +10,14 @@ within its warn_before, so that a schedule can notify someone.
 from __future__ import annotations
 
 from tpdeclare import errors
+from tpdeclare.command_options import ExpireOptions
 from tpdeclare.commands.context import Context
 from tpdeclare.commands.executing import check_applicable, execute
 from tpdeclare.commands.plan_output import emit_plan
 from tpdeclare.commands.plan_session import planned
 from tpdeclare.commands.run_report import RunReport, run_reported
 from tpdeclare.commands.signals import StopOnSignal
-from tpdeclare.options import ExpireOptions, PlanningOptions
+from tpdeclare.options import PlanningOptions
 from tpdeclare.plan.model import Plan
 from tpdeclare.plan.render_text import lifetimes_section
 

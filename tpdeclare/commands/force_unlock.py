@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from tpdeclare.command_options import ForceUnlockOptions
 from tpdeclare.commands.context import Context
 from tpdeclare.commands.state_locator import find_state
-from tpdeclare.options import ForceUnlockOptions
 
 
 def run(ctx: Context, opts: ForceUnlockOptions) -> int:

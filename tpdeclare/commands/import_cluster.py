@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from tpdeclare import errors
 from tpdeclare.apply.ownership import iso_time, status_of, utcnow_iso
+from tpdeclare.command_options import ImportOptions
 from tpdeclare.commands.context import Context, iter_state_files
 from tpdeclare.commands.engine_binding import bind_engine
 from tpdeclare.diagnostics import printable
 from tpdeclare.identifiers import is_engine_id
-from tpdeclare.options import ImportOptions
 from tpdeclare.state.local import LocalStateStore
 from tpdeclare.state.model import EXPIRED, PENDING, Record, State
 from tpdeclare.state.store import StateStore

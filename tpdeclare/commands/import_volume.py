@@ -7,12 +7,12 @@ from typing import Any
 
 from tpdeclare import errors
 from tpdeclare.apply.ownership import utcnow_iso
+from tpdeclare.command_options import ImportOptions
 from tpdeclare.commands.context import Context
 from tpdeclare.commands.engine_binding import bind_engine
 from tpdeclare.commands.storage_session import list_volumes
 from tpdeclare.diagnostics import printable
 from tpdeclare.identifiers import is_engine_id
-from tpdeclare.options import ImportOptions
 from tpdeclare.spec.model import StackSpec
 from tpdeclare.state.model import PENDING, READY, State
 from tpdeclare.state.volumes import VolumeRecord, split_volume_address

@@ -6,9 +6,9 @@ from typing import TYPE_CHECKING
 
 from tpdeclare.apply.ownership import is_gone
 from tpdeclare.catalog import hourly_cost
+from tpdeclare.command_options import OrphansOptions
 from tpdeclare.commands.context import Context
 from tpdeclare.commands.engine_binding import bind_engine
-from tpdeclare.options import OrphansOptions
 from tpdeclare.plan.render_text import money
 from tpdeclare.spec.model import StackSpec
 from tpdeclare.state.model import PENDING

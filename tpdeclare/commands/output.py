@@ -24,13 +24,13 @@ from typing import TYPE_CHECKING, Any
 
 from tpdeclare import errors
 from tpdeclare.cluster_outputs import FIELD_NAMES, LIVE_FIELDS, REFERENCE_ROOT, reference
+from tpdeclare.command_options import OutputOptions
 from tpdeclare.commands import output_render as render
 from tpdeclare.commands.context import Context
 from tpdeclare.commands.output_values import ClusterOutputs, EngineRead, from_record, gather
 from tpdeclare.commands.read_once import read_once
 from tpdeclare.commands.state_locator import find_state
 from tpdeclare.diagnostics import printable
-from tpdeclare.options import OutputOptions
 from tpdeclare.spec.model import OutputRef, StackSpec
 from tpdeclare.suggestions import did_you_mean
 

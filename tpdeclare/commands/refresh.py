@@ -5,10 +5,10 @@ from __future__ import annotations
 import dataclasses
 
 from tpdeclare.apply.ownership import utcnow_iso
+from tpdeclare.command_options import RefreshOptions
 from tpdeclare.commands.context import Context
 from tpdeclare.commands.engine_binding import bind_engine, read_engine
 from tpdeclare.commands.prompt import ask_yes
-from tpdeclare.options import RefreshOptions
 from tpdeclare.plan.refresh import observed_fields, refresh_state
 
 

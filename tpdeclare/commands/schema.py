@@ -6,8 +6,8 @@ import os
 from pathlib import Path
 
 from tpdeclare import __version__, errors
+from tpdeclare.command_options import SchemaOptions
 from tpdeclare.commands.context import Context
-from tpdeclare.options import SchemaOptions
 from tpdeclare.spec.schema_copies import schema_text
 
 

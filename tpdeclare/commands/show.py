@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 
 from tpdeclare import errors
+from tpdeclare.command_options import ShowOptions
 from tpdeclare.commands.context import Context
 from tpdeclare.commands.plan_output import emit_plan
 from tpdeclare.commands.read_once import read_once
 from tpdeclare.commands.state_locator import find_state
-from tpdeclare.options import ShowOptions
 from tpdeclare.state.model import Record
 
 

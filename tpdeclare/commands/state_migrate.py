@@ -6,9 +6,9 @@ import dataclasses
 import os
 
 from tpdeclare import errors
+from tpdeclare.command_options import StateMigrateOptions
 from tpdeclare.commands.context import Context
 from tpdeclare.commands.s3_backend import s3_store
-from tpdeclare.options import StateMigrateOptions
 from tpdeclare.state.local import LocalStateStore
 from tpdeclare.state.s3_location import is_s3_url, parse_s3_url
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import replace
 
 from tpdeclare import errors
+from tpdeclare.command_options import StateOptions
 from tpdeclare.commands.context import Context
 from tpdeclare.commands.state_locator import find_state, read_existing, recorded
 from tpdeclare.identifiers import is_address
-from tpdeclare.options import StateOptions
 
 
 def run(ctx: Context, opts: StateOptions) -> int:

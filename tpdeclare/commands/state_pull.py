@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from tpdeclare.command_options import StateOptions
 from tpdeclare.commands.context import Context
 from tpdeclare.commands.state_locator import find_state, read_existing
-from tpdeclare.options import StateOptions
 from tpdeclare.state.codec import dump_state
 
 

@@ -6,9 +6,9 @@ import dataclasses
 from pathlib import Path
 
 from tpdeclare import errors
+from tpdeclare.command_options import StatePushOptions
 from tpdeclare.commands.context import Context
 from tpdeclare.commands.state_locator import find_state
-from tpdeclare.options import StatePushOptions
 from tpdeclare.state.codec import parse_state
 
 

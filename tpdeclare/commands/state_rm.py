@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from tpdeclare import errors
+from tpdeclare.command_options import StateOptions
 from tpdeclare.commands.context import Context
 from tpdeclare.commands.state_locator import find_state, read_existing, recorded
-from tpdeclare.options import StateOptions
 
 UNTOUCHED = "untouched and still bills; `tpdeclare orphans` lists it."
 

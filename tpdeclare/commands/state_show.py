@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from tpdeclare.command_options import StateOptions
 from tpdeclare.commands.context import Context
 from tpdeclare.commands.show import format_record
 from tpdeclare.commands.state_locator import find_state, read_existing, recorded
-from tpdeclare.options import StateOptions
 
 
 def run(ctx: Context, opts: StateOptions) -> int:

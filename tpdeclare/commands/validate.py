@@ -9,9 +9,9 @@ warned about (tpdeclare/spec/schema_copies.py).
 from __future__ import annotations
 
 from tpdeclare import errors
+from tpdeclare.command_options import ValidateOptions
 from tpdeclare.commands.context import Context
 from tpdeclare.diagnostics import Diagnostic
-from tpdeclare.options import ValidateOptions
 
 
 def run(ctx: Context, opts: ValidateOptions) -> int:

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from datetime import datetime
+from operator import attrgetter
 from typing import Any
 
 from tpdeclare.plan.cost import PriceBook
@@ -182,7 +183,7 @@ def committed(cost: Cost, changes: Iterable[Change]) -> Cost:
     """`cost` with what lifetimes commit: the spend of every cluster with one until it ends, the last end, and
     the hourly cost of the clusters that run on with no end (no lifetime, or kept by protection past it)."""
     changes = list(changes)
-    if not any(c.expiry is not None for c in changes):
+    if not any(map(_EXPIRY, changes)):  # no cluster has a lifetime (an Expiry is always true)
         return cost
     spends: list[float | None] = []
     ends: list[str] = []
@@ -198,3 +199,6 @@ def committed(cost: Cost, changes: Iterable[Change]) -> Cost:
     total = None if any(s is None for s in spends) else round(sum(s or 0.0 for s in spends), 6)
     return replace(cost, until_expiry=total, last_expiry=max(ends, default=None),
                    hourly_without_expiry=round(open_ended, 6))
+
+
+_EXPIRY = attrgetter("expiry")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import replace as replace_fields
 from datetime import UTC, datetime
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
 from tpdeclare.catalog import PRICES_AS_OF
@@ -77,6 +78,9 @@ def make_plan(
 
     return add_storage(plan, spec, state, observed=observed_volumes, replace=options.replace,
                        destroy_all=destroy_all, targets=options.targets)
+
+
+_HOURLY_BEFORE, _HOURLY_AFTER = attrgetter("hourly_before"), attrgetter("hourly_after")
 
 
 class _Planner:
@@ -223,8 +227,11 @@ class _Planner:
         return self.options.max_hourly_cost if self.options.max_hourly_cost is not None else self.spec.max_hourly_cost
 
     def _cost(self, changes: list[Change]) -> tuple[Cost, list[str]]:
-        before_total = sum(c.hourly_before or 0.0 for c in changes)
-        after_total = sum(c.hourly_after or 0.0 for c in changes)
+        # The sums of the known hourly costs, in C: leaving out the Nones (and zeros) adds the same floats, and
+        # the start keeps the type `sum(c.hourly_before or 0.0 for c in changes)` had (0 only for no change).
+        zero = 0.0 if changes else 0
+        before_total = sum(filter(None, map(_HOURLY_BEFORE, changes)), zero)
+        after_total = sum(filter(None, map(_HOURLY_AFTER, changes)), zero)
         if self.options.targets or self.options.expire_only:  # clusters left out still cost money: on both sides
             planned = {c.address for c in changes}
             for address, rec in self.records.items():

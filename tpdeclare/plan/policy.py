@@ -51,7 +51,9 @@ def renames(changes: Iterable[Change], records: Mapping[str, Record]) -> list[st
         for c in changes
         if c.action is Action.DELETE and c.address in records and records[c.address].status != PENDING
     }
-    out = []
+    out: list[str] = []
+    if not destroyed:  # nothing destroyed: no rename
+        return out
     for c in changes:
         if c.action is not Action.CREATE or c.desired is None:
             continue

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from itertools import compress
+from operator import attrgetter
+
 from tpdeclare.plan.expiry import REASON_EXPIRED
 from tpdeclare.plan.model import Action, Change, Expiry, Plan
 from tpdeclare.spec.time_values import format_span
@@ -40,7 +43,11 @@ def lifetime_line(c: Change, e: Expiry) -> str:
 
 
 def with_lifetime(plan: Plan) -> list[tuple[Change, Expiry]]:
-    return [(c, c.expiry) for c in plan.changes if c.expiry is not None]
+    # Those with an expiry, found in C (an Expiry is always true); then the pairs, for those few only.
+    return [(c, c.expiry) for c in compress(plan.changes, map(_EXPIRY, plan.changes)) if c.expiry is not None]
+
+
+_EXPIRY = attrgetter("expiry")
 
 
 def top_lines(plan: Plan) -> list[str]:

@@ -46,12 +46,17 @@ def signed_money(value: float) -> str:
     return f"{sign}${abs(value):,.2f}/hr"
 
 
+# json.dumps(value, ensure_ascii=False), without building an encoder per call (1.8 µs against 0.09 µs a value)
+_dumps = json.JSONEncoder(ensure_ascii=False).encode
+_dump_str = json.encoder.encode_basestring  # what that encoder does with a str
+
+
 def _value(field: str, value: Any) -> str:
     if value is None:
         return "(none)"
     if field == "public_keys":
-        return "[" + ", ".join(json.dumps(_short_key(k), ensure_ascii=False) for k in value) + "]"
-    return json.dumps(value, ensure_ascii=False)
+        return "[" + ", ".join(_dumps(_short_key(k)) for k in value) + "]"
+    return _dump_str(value) if type(value) is str else _dumps(value)
 
 
 def _short_key(key: str) -> str:
@@ -67,7 +72,7 @@ def render_text(plan: Plan, palette: Palette | None = None) -> str:
 
     p = palette or Palette(False)
     lines: list[str] = []
-    shown = [c for c in plan.changes if c.is_change or c.moved_from or c.notes]
+    shown = [c for c in plan.changes if c.action is not Action.NOOP or c.moved_from or c.notes]
     top = top_lines(plan)
     if top:
         lines.extend([p.paint("33", line) for line in top] + [""])
@@ -155,6 +160,9 @@ def unknown_after_apply(c: Change) -> tuple[str, ...]:
     return KNOWN_AFTER_APPLY if c.action in (Action.CREATE, Action.REPLACE) else ()
 
 
+_WIDTH = max(len(f) for f in MANAGED_FIELDS + ("id", "cost", "ssh_command"))  # of the names in a change
+
+
 def _render_change(c: Change, p: Palette) -> list[str]:
     out: list[str] = []
     colour = _COLOURS.get(c.action, "")
@@ -169,7 +177,7 @@ def _render_change(c: Change, p: Palette) -> list[str]:
         out.append(f"  # ({note})")
     glyph = c.action.value
     out.append(p.paint(colour, f"{glyph:>3} cluster \"{c.address}\" {{"))
-    width = max(len(f) for f in MANAGED_FIELDS + ("id", "cost", "ssh_command"))
+    width = _WIDTH
     if c.action is Action.CREATE:
         out.append(p.paint(colour, f"      + {'id':<{width}} = {KNOWN_AFTER_APPLY_TEXT}"))
     elif c.action is Action.REPLACE and c.cluster_id:
