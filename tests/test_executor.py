@@ -19,11 +19,12 @@ from tpdeclare.api.client import ClusterInfo, CreateResult, DeleteResult, Reques
 from tpdeclare.apply.context import ApplyContext, Pace
 from tpdeclare.apply.create import CREATE_ATTEMPTS
 from tpdeclare.apply.executor import Executor
-from tpdeclare.apply.recovery import needs_recovery, recover
+from tpdeclare.apply.recovery import recover
 from tpdeclare.plan.planner import make_plan, recorded_spec
 from tpdeclare.state.local import LocalStateStore
 from tpdeclare.state.model import CREATING, DELETING, PENDING, READY, TAINTED, Record, State
 from tpdeclare.state.recorder import Recorder
+from tpdeclare.state.unsettled import needs_recovery
 
 from plan_helpers import cluster, record, stack
 from storage_fake import STORAGE_KINDS, FakeStorage

@@ -11,7 +11,6 @@ from tpdeclare.errors import TpdeclareError
 from tpdeclare.state.model import CREATING, DELETING, PENDING, READY, TAINTED, Record
 from tpdeclare.state.recorder import Recorder
 from tpdeclare.state.unsettled import UNSETTLED
-from tpdeclare.state.unsettled import needs_recovery as needs_recovery  # its home before; tests import it here
 
 if TYPE_CHECKING:
     from tpdeclare.api.client import ClusterInfo, RequestInfo

@@ -16,7 +16,6 @@ from tpdeclare.api.storage_models import VolumeInfo
 from tpdeclare.apply.ownership import utcnow_iso
 from tpdeclare.state.model import CREATING, DELETING, PENDING, READY
 from tpdeclare.state.recorder import Recorder
-from tpdeclare.state.unsettled import needs_volume_recovery as needs_volume_recovery  # its home before
 from tpdeclare.state.volumes import volume_address
 
 _READY_WORDS = frozenset({"READY", "AVAILABLE", "ACTIVE", "RUNNING", "ATTACHED", "COMPLETED"})
