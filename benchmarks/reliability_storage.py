@@ -10,9 +10,7 @@ the engine with the state:
     missing       declared volumes not in the engine                               (must be empty)
     wrong         volume records whose ID is not the engine's, or whose attachments are not the engine's
     unattached    declared attachments the engine does not have                    (must be empty)
-
-NOTE: it needs the storage engine (sandbox /storage endpoints, TensorPoolClient's storage methods), from the
-`storage-engine` branch; until that is merged every trial fails at its first apply.
+    not_ready     volume records not `ready` once the runs converged                (must be empty)
 """
 
 from __future__ import annotations

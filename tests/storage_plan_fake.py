@@ -1,11 +1,13 @@
 """The storage apply tests' in-memory StorageApi: FakeClient with volumes ruled as the planner assumes (contract-held).
 
-Rules (as the storage engine is specified, issue 15): an attach to a single-node GPU cluster is a
-BadRequest; a shrink is a BadRequest; destroying an attached or protected volume is a Conflict; a taken
-name is a BadRequest; a volume may be attached to several clusters; destroying a cluster detaches its
-volumes (volumes survive clusters). Create, destroy, attach and detach answer with request IDs that
-`wait_for_request` completes. `script["create_storage"]` etc. take the FakeClient's fault words
-("drop": commit, then OutcomeUnknown; "5xx": OutcomeUnknown before any change).
+Rules (as the storage engine is specified, issue 15): an attach of a volume not yet READY is a Conflict; an
+attach to a single-node GPU cluster is a BadRequest; a shrink is a BadRequest; destroying an attached or
+protected volume is a Conflict; a taken name is a BadRequest; a volume may be attached to several clusters;
+destroying a cluster detaches its volumes (volumes survive clusters). Create, destroy, attach and detach
+answer with request IDs that `wait_for_request` completes; a volume being created is also made after
+`polls_to_finish` looks at it (`storage_info`), as time passes on an engine. `script["create_storage"]` etc.
+take the FakeClient's fault words ("drop": commit, then OutcomeUnknown; "5xx": OutcomeUnknown before any
+change).
 """
 
 from __future__ import annotations
@@ -96,7 +98,13 @@ class StorageFake(FakeClient):
 
     def storage_info(self, storage_id):
         self.calls.append(("storage_info", storage_id))
-        return self._vinfo(self._volume(storage_id, "GET", f"/storage/info/{storage_id}"))
+        v = self._volume(storage_id, "GET", f"/storage/info/{storage_id}")
+        seen = self._vinfo(v)
+        if v["status"] == "CREATING":  # time passes between looks: after polls_to_finish looks it is made
+            v["looks"] = v.get("looks", 0) + 1
+            if v["looks"] >= self.polls_to_finish:
+                v["status"] = "READY"
+        return seen
 
     def edit_storage(self, storage_id, *, name=None, deletion_protection=None, size_gb=None) -> EditResult:
         self.calls.append(("edit_storage", storage_id))
@@ -131,6 +139,8 @@ class StorageFake(FakeClient):
         action = self._action("attach_storage")
         self._raise_for(action, "POST", "/storage/attach", True)
         v = self._volume(storage_id, "POST", "/storage/attach")
+        if v["status"] != "READY":
+            raise errors.Conflict(409, "POST", "/storage/attach", f"Storage volume {storage_id} is not ready")
         rids = []
         for cid in cluster_ids:
             c = self.clusters.get(cid)

@@ -1,19 +1,17 @@
 """End to end: storage volumes through the real CLI against the sandbox served over real HTTP (issue 15).
 
-NOTE: these need the storage engine (the sandbox's /storage endpoints and TensorPoolClient's storage methods),
-built on the `storage-engine` branch. Until that branch is merged they fail (the sandbox answers 404 and the
-client has no list_storage); that is expected, and nothing here is skipped. The engine is read through
-TensorPoolClient's StorageApi methods, never through the JSON shape of its answers, so the tests do not depend
-on how the engine helper shapes `GET /storage/list`.
+The engine is read through TensorPoolClient's StorageApi methods, never through the JSON shape of its answers,
+so the tests do not depend on how the sandbox shapes `GET /storage/list`.
 """
 
 from __future__ import annotations
 
 import json
 
+import pytest
 from tpdeclare.api.client import TensorPoolClient
 
-from e2e_helpers import run_tp, write
+from e2e_helpers import HeldClock, ThreadedSandbox, cli_env, run_tp, write
 
 SPEC = """
     stack: train
@@ -149,6 +147,72 @@ def test_kill_9_during_volume_creates_and_attaches_leaves_no_duplicate_or_orphan
         for trial, mode in enumerate(STORAGE_KILL_MODES):
             result = kill_storage_trial(sb, tmp_path, rng, trial, mode=mode, n=3)
             assert result["ok"], (mode, result["codes"], result["check"].problems())
+
+
+@pytest.mark.parametrize("left_by", ["timeout", "kill-after-202"])
+def test_a_volume_an_earlier_run_left_creating_is_waited_for_then_attached(tmp_path, left_by):
+    # The engine's clock stands still (HeldClock): whatever this machine's speed, the volume is still being
+    # created when the next apply plans. "timeout": the first apply's --timeout ends it with the volume's create
+    # recorded (its request ID known). "kill-after-202": SIGKILL right after the create's 202, before its ID is
+    # recorded (the next run adopts the volume by name and watches the volume itself). The clock moves on only
+    # once the next apply has said it waits for the volume (then it runs fast); that apply must end with state =
+    # engine.
+    import subprocess
+    import sys
+    import threading
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    import reliability as R
+    from reliability_storage import STORAGE_CRASH_WRAPPER, check_storage, write_storage_stack
+
+    clock = HeldClock()
+    sb = ThreadedSandbox(key=R.KEY, provision_seconds=8.0, clock=clock)
+    try:
+        _, links = write_storage_stack(tmp_path, "vols", 1)
+        env = cli_env(sb, PYTHONUNBUFFERED="1")
+        args = ("apply", "vols.yaml", "--auto-approve")
+        if left_by == "timeout":
+            first = subprocess.run([R.PY, "-m", "tpdeclare", *args, "--timeout", "4"], cwd=tmp_path, env=env,
+                                   stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120)
+        else:
+            first = subprocess.run([R.PY, "-c", STORAGE_CRASH_WRAPPER, *args], cwd=tmp_path,
+                                   env={**env, "TPD_CRASH_AT": "volume_after_202:1"}, stdin=subprocess.DEVNULL,
+                                   capture_output=True, text=True, timeout=120)
+        assert first.returncode != 0, first.stdout + first.stderr
+        assert [v.status for v in live_volumes(sb)] == ["CREATING"]
+        second = subprocess.Popen([R.PY, "-m", "tpdeclare", *args, "--timeout", "120"], cwd=tmp_path, env=env,
+                                  stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        before = []
+        assert second.stdout is not None
+        for line in second.stdout:
+            before.append(line)
+            if "1 volume started by an earlier run is still being created; waiting for it: storage.v00" in line:
+                break
+        # From here on the engine's time runs, fast: the volume and the clusters become ready, then the attaches
+        # finish (each takes engine time too).
+        ticking = threading.Event()
+
+        def tick() -> None:
+            while not ticking.wait(0.05):
+                clock.advance(2.0)
+
+        ticker = threading.Thread(target=tick, daemon=True)
+        ticker.start()
+        try:
+            rest, err = second.communicate(timeout=120)
+        finally:
+            ticking.set()
+            ticker.join()
+        out = "".join(before) + rest
+        assert second.returncode == 0, out + err
+        assert "storage.v00: Creation complete" in out, out
+        assert out.index("storage.v00: Creation complete") < out.index("storage.v00: Attaching"), out
+        result = check_storage(sb.url, R.KEY, tmp_path, "vols", links)
+        assert result.ok(), result.problems()
+        assert result.volumes == 1
+    finally:
+        sb.stop()
 
 
 def test_import_a_volume_by_id_then_orphans_and_refresh_see_it(tmp_path, sandbox, env):

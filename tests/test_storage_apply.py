@@ -10,8 +10,9 @@ from tpdeclare.apply.outcome import rows
 from tpdeclare.plan.planner import make_plan
 from tpdeclare.spec.model import VolumeSpec
 from tpdeclare.state.local import LocalStateStore
-from tpdeclare.state.model import PENDING, READY, State
+from tpdeclare.state.model import CREATING, PENDING, READY, TAINTED, State
 from tpdeclare.state.recorder import Recorder
+from tpdeclare.state.volumes import VolumeRecord
 
 from plan_helpers import cluster, stack
 from storage_plan_fake import StorageFake
@@ -144,3 +145,38 @@ def test_a_detach_of_a_volume_already_detached_is_settled_by_reading_it(path):
     client.volumes[sid]["cluster_ids"].remove(cid)  # detached outside tpdeclare; this run did not refresh
     _, result, after = apply(path, client, stack(dataclasses.replace(TRAINER, storage=()), volumes={"data": DATA}))
     assert not result.failures and after.volumes["data"].attached == {}
+
+
+@pytest.mark.parametrize("known_request", [True, False], ids=["request-known", "adopted-by-name"])
+def test_a_volume_an_earlier_run_left_creating_is_waited_for_before_its_attach(path, known_request):
+    # The engine refuses to attach a volume that is not READY: the plan must wait for it first.
+    client = StorageFake()
+    apply(path, client, stack(cluster("trainer", "8xH200", num_nodes=2)))
+    made = client.create_storage(size_gb=500, name="demo-data")
+    left = LocalStateStore(path).read()
+    LocalStateStore(path).write(dataclasses.replace(left, volumes={"data": VolumeRecord(
+        "data", CREATING, "demo-data", {**DATA.fields(), "prevent_destroy": False}, storage_id=made.storage_id,
+        request_id=made.request_id if known_request else None)}))
+    plan, result, state = apply(path, client, SPEC)
+    assert plan.storage.waits == ("data",)
+    assert not result.failures and result.linked == 1 and result.waited == 1
+    assert [c[0] for c in client.calls].count("create_storage") == 1  # only the earlier run's
+    assert state.volumes["data"].status == READY
+    assert state.volumes["data"].attached == {"trainer": state.resources["trainer"].cluster_id}
+    assert client.volumes[made.storage_id]["cluster_ids"] == [state.resources["trainer"].cluster_id]
+    assert ("wait" in {r.action for r in rows(plan, result) if r.address == "storage.data"})
+
+
+def test_a_volume_left_creating_that_fails_is_tainted_and_its_attach_not_started(path):
+    client = StorageFake()
+    apply(path, client, stack(cluster("trainer", "8xH200", num_nodes=2)))
+    made = client.create_storage(size_gb=500, name="demo-data")
+    client.volumes[made.storage_id]["status"] = "FAILED"
+    left = LocalStateStore(path).read()
+    LocalStateStore(path).write(dataclasses.replace(left, volumes={"data": VolumeRecord(
+        "data", CREATING, "demo-data", {**DATA.fields(), "prevent_destroy": False}, storage_id=made.storage_id)}))
+    _, result, state = apply(path, client, SPEC)
+    assert "the create FAILED" in result.failures["storage.data"]
+    assert result.blocked_by == {"attach storage.data to trainer": "storage.data"}
+    assert state.volumes["data"].status == TAINTED
+    assert not [c for c in client.calls if c[0] == "attach_storage"]

@@ -13,7 +13,7 @@ from tpdeclare.plan.render_json import plan_to_json
 from tpdeclare.plan.render_markdown import render_markdown
 from tpdeclare.plan.render_text import render_text
 from tpdeclare.spec.model import VolumeSpec
-from tpdeclare.state.model import READY
+from tpdeclare.state.model import CREATING, READY
 from tpdeclare.state.volumes import VolumeRecord
 
 from plan_helpers import cluster, record, stack, state
@@ -184,3 +184,22 @@ def test_targeting_a_cluster_takes_its_volumes_along():
     assert [s.key for s in plan.storage.order] == ["detach:data:trainer", "cluster:trainer", "attach:data:trainer"]
     other = make_plan(stack(TRAINER, cluster("box"), volumes={"data": DATA}), st, targets=["box"])
     assert other.storage.volumes == ()
+
+
+def test_a_volume_an_earlier_run_left_creating_is_waited_for_and_its_attaches_follow():
+    rec = record(TRAINER, "c-1")
+    st = with_volumes(state(rec), vrecord(status=CREATING))
+    plan = make_plan(stack(TRAINER, volumes={"data": DATA}), st)
+    assert plan.storage.waits == ("data",) and [v.action for v in plan.storage.volumes] == [Action.NOOP]
+    assert keys(plan) == [("volume:data", ()), ("attach:data:trainer", ("volume:data",))]
+    grown = make_plan(stack(TRAINER, volumes={"data": dataclasses.replace(DATA, size_gb=600)}), st)
+    assert grown.storage.waits == ("data",) and [v.action for v in grown.storage.volumes] == [Action.UPDATE]
+    assert make_plan(stack(TRAINER, volumes={"data": DATA}), applied()[1]).storage.waits == ()
+    assert decode_plan(json.loads(json.dumps(encode_plan(plan)))) == plan
+
+
+def test_a_plan_saved_before_volume_waits_existed_still_decodes():
+    _, st = applied()
+    saved = encode_plan(make_plan(stack(dataclasses.replace(TRAINER, num_nodes=3), volumes={"data": DATA}), st))
+    del saved["storage"]["waits"]
+    assert decode_plan(json.loads(json.dumps(saved))).storage.waits == ()

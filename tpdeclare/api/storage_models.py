@@ -7,10 +7,12 @@ from dataclasses import dataclass
 from tpdeclare.api.status_is import StatusIs
 
 __all__ = ["VolumeInfo", "VolumeAccepted", "StorageCreateResult", "StorageDeleteResult", "AttachResult", "DetachResult",
-           "VOLUME_GONE"]
+           "VOLUME_GONE", "VOLUME_READY"]
 
 # The one status word that says a volume no longer exists (beside a 404); unknown words never mean gone.
 VOLUME_GONE = frozenset({"DESTROYED"})
+# The words that say a volume exists and can be used (attached, edited); anything else is still on its way.
+VOLUME_READY = frozenset({"READY", "AVAILABLE", "ACTIVE", "RUNNING", "ATTACHED", "COMPLETED"})
 
 
 @dataclass(frozen=True)
@@ -26,6 +28,8 @@ class VolumeInfo:
     created_at: str | None = None
 
     is_destroyed = StatusIs(VOLUME_GONE)
+    is_ready = StatusIs(VOLUME_READY)
+    is_failed = StatusIs("FAILED")
 
 
 @dataclass(frozen=True)

@@ -52,8 +52,11 @@ def rows(plan: Plan, result: ApplyResult) -> list[Row]:
     steps += [(a, "wait") for a in plan.waits]
     if plan.storage is not None:  # volumes, then attachments, as the plan lists them
         from tpdeclare.apply.storage_steps import attachment_label
+        from tpdeclare.state.volumes import volume_address
 
         steps += [(v.shown, _WORDS[v.action]) for v in plan.storage.volumes if v.action is not Action.NOOP]
+        changed = {s for s, _ in steps}
+        steps += [(volume_address(a), "wait") for a in plan.storage.waits if volume_address(a) not in changed]
         steps += [(attachment_label(a), a.link.value) for a in plan.storage.attachments]
     steps += [(a, "drop intent") for a in sorted(result.failures) if all(a != s for s, _ in steps)]
     succeeded, not_started = set(result.succeeded), set(result.not_started)

@@ -1,5 +1,5 @@
-"""Builds the apply's step graph for a plan with storage: cluster changes, volume changes, attaches and detaches,
-each keyed as the plan's order names it, then runs it (apply/step_graph.py)."""
+"""Builds the apply's step graph for a plan with storage: cluster changes, volume changes and waits, attaches and
+detaches, each keyed as the plan's order names it, then runs it (apply/step_graph.py)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from tpdeclare.apply.volumes import VolumeOps
 from tpdeclare.plan.model import Action, Plan
 from tpdeclare.plan.ordering import cluster_step, volume_step
 from tpdeclare.plan.storage_model import AttachmentStep
+from tpdeclare.state.volumes import volume_address
 
 RunOne = Callable[[str, Callable[[], None], "str | None"], bool]
 _COUNTERS = {Action.CREATE: "volumes_added", Action.UPDATE: "volumes_changed", Action.REPLACE: "volumes_replaced",
@@ -45,6 +46,11 @@ def run_in_order(plan: Plan, cluster_work: Sequence[tuple[str, Callable[[], None
         key = volume_step(v.address)
         labels[key] = v.shown
         tasks[key] = partial(run_one, v.shown, partial(ops.apply, v), _COUNTERS[v.action])
+    for address in plan.storage.waits:
+        key = volume_step(address)
+        if key not in tasks:  # (an edit of the volume waits for it itself)
+            labels[key] = volume_address(address)
+            tasks[key] = partial(run_one, volume_address(address), partial(ops.wait_earlier, address), "waited")
     for a in plan.storage.attachments:
         labels[a.key] = attachment_label(a)
         tasks[a.key] = partial(run_one, attachment_label(a), partial(ops.link, a), "linked")

@@ -1,10 +1,11 @@
 """Settles volume records an interrupted run left `pending`, `creating` or `deleting`, with one list call.
 
 `pending`: the volume is looked up by its name; found (and not serving a stranger's cluster) -> adopted
-(`ready`, or `creating` while the engine still makes it); not found -> left `pending`, and the plan
-creates it again under the same intent (the engine refuses a taken name, so a late first create cannot
-make a second volume). `creating`: ready once the engine lists it ready; gone -> forgotten, so the plan
-creates it again. `deleting`: gone -> forgotten; still there -> left, and the plan destroys it again.
+(`ready`, or `creating` while the engine still makes it: the plan then waits for it); not found -> left
+`pending`, and the plan creates it again under the same intent (the engine refuses a taken name, so a late
+first create cannot make a second volume). `creating`: ready once the engine lists it ready; gone ->
+forgotten, so the plan creates it again. `deleting`: gone -> forgotten; still there -> left, and the plan
+destroys it again.
 """
 
 from __future__ import annotations
@@ -17,8 +18,6 @@ from tpdeclare.apply.ownership import utcnow_iso
 from tpdeclare.state.model import CREATING, DELETING, PENDING, READY
 from tpdeclare.state.recorder import Recorder
 from tpdeclare.state.volumes import volume_address
-
-_READY_WORDS = frozenset({"READY", "AVAILABLE", "ACTIVE", "RUNNING", "ATTACHED", "COMPLETED"})
 
 
 def recover_volumes(volumes: Sequence[VolumeInfo], recorder: Recorder, say: Callable[[str], None]) -> None:
@@ -33,7 +32,7 @@ def recover_volumes(volumes: Sequence[VolumeInfo], recorder: Recorder, say: Call
                 say(f"{shown}: an interrupted create was not found on the engine; it will be created again")
                 continue
             found = named[0]
-            status = READY if found.status.upper() in _READY_WORDS else CREATING
+            status = READY if found.is_ready else CREATING
             recorder.put_volume(replace(rec, status=status, storage_id=found.storage_id, updated_at=utcnow_iso()))
             say(f"{shown}: an interrupted create had reached the engine: adopted {found.storage_id}")
         elif rec.status == CREATING and rec.storage_id:
@@ -41,7 +40,7 @@ def recover_volumes(volumes: Sequence[VolumeInfo], recorder: Recorder, say: Call
             if seen is None:
                 recorder.remove_volume(address)
                 say(f"{shown}: {rec.storage_id} is gone from the engine; it will be created again")
-            elif seen.status.upper() in _READY_WORDS:
+            elif seen.is_ready:
                 recorder.put_volume(replace(rec, status=READY, request_id=None, updated_at=utcnow_iso()))
                 say(f"{shown}: {rec.storage_id} finished creating")
         elif rec.status == DELETING and rec.storage_id and rec.storage_id not in by_id:

@@ -2,7 +2,8 @@
 
 Create, as for clusters (DESIGN §5): the intent (`pending`, name, intent id) is durable before
 `POST /storage/create`; the name is the idempotency key. A 202 is recorded (`creating`, storage_id,
-request_id) and its request polled to `ready` (or `tainted`). An answer that may have been lost is never
+request_id) and its request polled to `ready` (or `tainted`); with no request known (adopted by name,
+or the engine forgot it) the volume itself is read until ready. An answer that may have been lost is never
 guessed at: the volume is looked up by name in one `GET /storage/list`; found -> adopted, not found ->
 sent again (the engine refuses a taken name, so a late first request cannot make a second volume). A
 taken name with no intent of ours is someone else's volume: an error with `tpdeclare import` as the hint.
@@ -13,15 +14,16 @@ the record's `attached` map updated; a lost answer is settled by reading the vol
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import replace
 from typing import cast
 
 from tpdeclare import errors
 from tpdeclare.api.protocol import StorageApi
 from tpdeclare.api.storage_models import VolumeInfo
-from tpdeclare.apply.context import ApplyContext
+from tpdeclare.apply.context import ApplyContext, elapsed_text
 from tpdeclare.apply.ownership import utcnow_iso
-from tpdeclare.apply.polling import Poller
+from tpdeclare.apply.polling import TIMEOUT_HINT, Poller
 from tpdeclare.plan.storage_model import AttachmentStep, Link, VolumeChange
 from tpdeclare.spec.model import VolumeSpec
 from tpdeclare.state.model import CREATING, DELETING, PENDING, READY, TAINTED
@@ -60,6 +62,9 @@ class VolumeOps:
             self.create(change.desired, rec)
         elif change.action is Action.UPDATE:
             assert change.desired is not None and rec is not None
+            if rec.status == CREATING:  # an earlier run's create, still being made: the engine edits ready ones
+                self.wait_earlier(change.address)
+                rec = self.ctx.recorder.get_volume(change.address) or rec
             self.edit(change, rec)
         elif change.action is Action.DELETE:
             self.destroy(change.address, rec)
@@ -118,18 +123,63 @@ class VolumeOps:
         self.ctx.recorder.put_volume(rec)
         self._finish_create(rec)
 
+    def wait_earlier(self, address: str) -> None:
+        """Wait for a volume an earlier run left `creating` (recovery found the engine still making it)."""
+        self.ctx.check_stop()
+        rec = self.ctx.recorder.get_volume(address)
+        if rec is None or rec.status != CREATING:
+            return
+        self.ctx.report(f"{volume_address(address)}: Still creating (started by an earlier run)... "
+                        f"[id={rec.storage_id}]")
+        self._finish_create(rec)
+
     def _finish_create(self, rec: VolumeRecord) -> None:
+        """Poll the create's request (or, with none known, the volume itself) until it is ready or FAILED."""
         shown = volume_address(rec.address)
+        started = self.ctx.clock()
+        on_poll = self.poller.progress(shown, "creating", started)
+        failure: tuple[str | None, str] | None = None  # (the engine's words, what state says without them)
+        info = None
         if rec.request_id:
-            info = self.poller.request(rec.request_id, f"{shown} to be created",
-                                       self.poller.progress(shown, "creating", self.ctx.clock()), self.ctx.clock())
-            if info.status.upper() == _FAILED:
-                self.ctx.recorder.put_volume(replace(rec, status=TAINTED, updated_at=utcnow_iso(),
-                                                     message=info.external_message or "the create FAILED"))
-                raise errors.ApplyError(f"{shown}: the create FAILED: {info.external_message or 'no message'}",
-                                        hint="the next apply replaces it")
+            try:
+                info = self.poller.request(rec.request_id, f"{shown} to be created", on_poll, started)
+            except errors.NotFound:
+                info = None  # the engine forgot the request: watch the volume instead
+        if info is not None:
+            failure = (info.external_message or None, "the create FAILED") if info.status.upper() == _FAILED else None
+        else:
+            failure = self._watch_created(rec, on_poll, started)
+        if failure is not None:
+            words, fallback = failure
+            self.ctx.recorder.put_volume(replace(rec, status=TAINTED, updated_at=utcnow_iso(),
+                                                 message=words or fallback))
+            raise errors.ApplyError(f"{shown}: the create FAILED: {words or 'no message'}",
+                                    hint="the next apply replaces it")
         self.ctx.recorder.put_volume(replace(rec, status=READY, request_id=None, updated_at=utcnow_iso()))
         self.ctx.report(f"{shown}: Creation complete [id={rec.storage_id}]")
+
+    def _watch_created(self, rec: VolumeRecord, on_poll: Callable[[object], None], started: float
+                       ) -> tuple[str | None, str] | None:
+        """Read the volume until the engine lists it ready (None) or FAILED, within the deadline."""
+        assert rec.storage_id is not None
+        shown = volume_address(rec.address)
+        while True:
+            try:
+                seen = self.api.storage_info(rec.storage_id)
+            except errors.NotFound:
+                seen = None
+            if seen is None or seen.is_destroyed:
+                raise errors.ApiError(f"{shown}: {rec.storage_id} disappeared while it was being created",
+                                      hint="the next run forgets it and creates it again")
+            if seen.is_ready:
+                return None
+            if seen.is_failed:
+                return "the engine reports the volume FAILED", "the create FAILED"
+            on_poll(seen)
+            if self.ctx.past_deadline():
+                raise errors.PollTimeout(f"timed out after {elapsed_text(self.ctx.clock() - started)} waiting for "
+                                         f"{shown} ({rec.storage_id}) to be created", hint=TIMEOUT_HINT)
+            self.ctx.sleep(self.ctx.pace.cluster_poll)
 
     def find_by_name(self, name: str) -> VolumeInfo | None:
         matches = [v for v in self.api.list_storage() if v.name == name and not v.is_destroyed]

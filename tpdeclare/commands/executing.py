@@ -14,6 +14,7 @@ from tpdeclare.commands.prompt import ask_yes
 from tpdeclare.commands.run_report import RunReport
 from tpdeclare.commands.signals import StopOnSignal
 from tpdeclare.state.recorder import Recorder
+from tpdeclare.state.volumes import volume_address
 
 __all__ = ["check_applicable", "execute"]
 
@@ -31,7 +32,8 @@ def execute(ctx: Context, session: Session, execution: ExecutionOptions, signals
     from tpdeclare.apply.executor import Executor
 
     plan = session.plan
-    if not plan.has_changes and not plan.waits:
+    volume_waits = tuple(map(volume_address, plan.storage.waits)) if plan.storage is not None else ()
+    if not plan.has_changes and not plan.waits and not volume_waits:
         return 0
     if question is not None and plan.has_changes:
         ask_yes(ctx.console, execution.auto_approve, question)
@@ -52,12 +54,13 @@ def execute(ctx: Context, session: Session, execution: ExecutionOptions, signals
         stop=signals.stop, clock=time.monotonic, deadline_at=started + execution.timeout,
         import_hint_files=" ".join(session.spec.files) or "SPEC",
     )
-    if plan.waits:
-        n = len(plan.waits)
-        ctx.console.print(
-            f"\n{n} cluster{'s' if n != 1 else ''} started by an earlier run {'are' if n != 1 else 'is'} still being "
-            f"created; waiting for {'them' if n != 1 else 'it'}: {', '.join(plan.waits)}"
-        )
+    for kind, waits in (("cluster", plan.waits), ("volume", volume_waits)):
+        if waits:
+            n = len(waits)
+            ctx.console.print(
+                f"\n{n} {kind}{'s' if n != 1 else ''} started by an earlier run {'are' if n != 1 else 'is'} still "
+                f"being created; waiting for {'them' if n != 1 else 'it'}: {', '.join(waits)}"
+            )
     ctx.console.print("")
     try:
         result = Executor(apply_ctx, parallelism=execution.parallelism).run(plan)

@@ -2,8 +2,9 @@
 or a destroy; re-attach after), as a DAG whose steps name what they wait for. Pure.
 
 Steps: `cluster:ADDR` (a cluster's create, replace or destroy), `volume:ADDR` (a volume's create,
-replace or destroy), `attach:V:C` and `detach:V:C`. Steps with no dependency either way are left out:
-they run as before, in parallel. Edits in place depend on nothing.
+replace or destroy, or the wait for one an earlier run left being created), `attach:V:C` and `detach:V:C`.
+Steps with no dependency either way are left out: they run as before, in parallel. Edits in place depend
+on nothing.
 """
 
 from __future__ import annotations
@@ -25,10 +26,12 @@ def volume_step(address: str) -> str:
 
 
 def order_steps(clusters: Sequence[Change], volumes: Sequence[VolumeChange],
-                attachments: Sequence[AttachmentStep]) -> tuple[Step, ...]:
-    """Every step that waits for another or is waited for, each after all it depends on."""
+                attachments: Sequence[AttachmentStep], waits: Iterable[str] = ()) -> tuple[Step, ...]:
+    """Every step that waits for another or is waited for, each after all it depends on. `waits`: the volumes an
+    earlier run left being created; their `volume:ADDR` step waits until each is ready, and attaches follow it."""
     structural_clusters = {c.address for c in clusters if c.action in _STRUCTURAL}
     structural_volumes = {v.address for v in volumes if v.action in _STRUCTURAL}
+    made_ready = structural_volumes | set(waits)
     deps: dict[str, set[str]] = {}
     detaches = {a.key for a in attachments if a.link is Link.DETACH}
 
@@ -46,7 +49,7 @@ def order_steps(clusters: Sequence[Change], volumes: Sequence[VolumeChange],
             deps.setdefault(a.key, set())
         else:
             # an attach waits for its volume and its cluster to exist, and for a detach of the same pair
-            if a.volume in structural_volumes:
+            if a.volume in made_ready:
                 need(a.key, volume_step(a.volume))
             if a.cluster in structural_clusters:
                 need(a.key, cluster_step(a.cluster))

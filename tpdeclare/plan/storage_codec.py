@@ -26,7 +26,9 @@ def encode_storage(s: StoragePlan) -> dict[str, Any]:
         "order": [[st.key, list(st.after)] for st in s.order],
         "monthly_before": s.monthly_before,
         "monthly_after": s.monthly_after,
+        "waits": list(s.waits),
     }
+
 
 
 def _encode_volume(v: VolumeChange) -> dict[str, Any]:
@@ -71,8 +73,11 @@ def decode_storage(data: Any, bad: Bad, where: str = "plan.storage") -> StorageP
     if not (isinstance(before, (int, float)) and isinstance(after, (int, float))
             and not isinstance(before, bool) and not isinstance(after, bool)):
         raise bad(where, "an object with numeric monthly_before and monthly_after")
+    waits = data.get("waits", [])  # absent from plans saved before waits for volumes were planned
+    if not (isinstance(waits, list) and all(_text(w) for w in waits)):
+        raise bad(f"{where}.waits", "a list of volume addresses")
     return StoragePlan(tuple(_decode_volume(v, bad, f"{where}.volumes[{i}]") for i, v in enumerate(volumes)),
-                       tuple(attachments), tuple(steps), float(before), float(after))
+                       tuple(attachments), tuple(steps), float(before), float(after), tuple(waits))
 
 
 def _decode_volume(v: Any, bad: Bad, where: str) -> VolumeChange:

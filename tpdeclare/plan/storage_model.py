@@ -96,6 +96,7 @@ class StoragePlan:
     order: tuple[Step, ...] = ()  # every step that depends on another or is depended on, topologically sorted
     monthly_before: float = 0.0
     monthly_after: float = 0.0
+    waits: tuple[str, ...] = ()  # unchanged volumes an earlier run left being created: apply waits for each
 
     @property
     def has_changes(self) -> bool:

@@ -1,11 +1,12 @@
 """Plans storage volumes and their attachments beside a cluster plan, and orders every step by dependency. Pure.
 
-Per volume: create, grow in place (`size_gb` up), rename or change protection in place, destroy; a
-shrink is refused (a volume never shrinks) unless `--replace storage.ADDR` asks for a new, empty volume,
-and nothing else replaces a volume that holds data. Per (volume, cluster): attach or detach, from what
-the spec lists against what state recorded (or, with --refresh, what the engine reports). A cluster that
-is replaced or destroyed is detached first and re-attached after (the volume keeps its ID); a volume is
-detached before it is destroyed. `plan/ordering.py` turns those rules into the plan's step order.
+Per volume: create, grow in place (`size_gb` up), rename or change protection in place, destroy; a shrink is
+refused (a volume never shrinks) unless `--replace storage.ADDR` asks for a new, empty volume, and nothing
+else replaces a volume that holds data. Per (volume, cluster): attach or detach, from what the spec lists
+against what state recorded (or, with --refresh, what the engine reports). A cluster that is replaced or
+destroyed is detached first and re-attached after (the volume keeps its ID); a volume is detached before it is
+destroyed. A kept volume an earlier run left being created is waited for. `plan/ordering.py` turns those rules
+into the plan's step order.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from tpdeclare.plan.model import Action, Change, FieldChange, Plan
 from tpdeclare.plan.ordering import order_steps
 from tpdeclare.plan.storage_model import AttachmentStep, Link, StoragePlan, VolumeChange
 from tpdeclare.spec.model import VOLUME_FIELDS, StackSpec, VolumeSpec
-from tpdeclare.state.model import DELETING, PENDING, TAINTED, State
+from tpdeclare.state.model import CREATING, DELETING, PENDING, TAINTED, State
 from tpdeclare.state.volumes import VolumeRecord, volume_address
 
 ObservedVolumes = Mapping[str, VolumeInfo]  # storage_id -> the engine's view, from one list call
@@ -68,10 +69,14 @@ class _StoragePlanner:
                    for a in sorted(set(desired) | set(self.records)) if self._targeted(a)]
         changes = {v.address: v for v in volumes}
         steps = self._attachments(changes, desired)
-        order = order_steps(self.plan.changes, volumes, steps)
+        # A volume an earlier run left being created and this plan keeps: apply waits for it to be ready (an
+        # edit of it waits first too), and every attach of it waits for that.
+        waits = tuple(v.address for v in volumes if v.action in (Action.NOOP, Action.UPDATE) and not self.conflicts
+                      and (rec := self.records.get(v.address)) is not None and rec.status == CREATING)
+        order = order_steps(self.plan.changes, volumes, steps, waits)
         storage = StoragePlan(volumes=tuple(volumes), attachments=tuple(steps), order=order,
                               monthly_before=round(sum(v.monthly_before for v in volumes), 6),
-                              monthly_after=round(sum(v.monthly_after for v in volumes), 6))
+                              monthly_after=round(sum(v.monthly_after for v in volumes), 6), waits=waits)
         return replace_fields(self.plan, storage=storage, blocked=self.plan.blocked + tuple(self.blocked),
                               conflicts=self.plan.conflicts + tuple(self.conflicts))
 
