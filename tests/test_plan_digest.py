@@ -164,3 +164,23 @@ def test_with_out_the_digest_is_still_the_last_line(tmp_path, sandbox, env):
     digest = digest_of(saved)
     assert "Saved the plan to team.plan" in saved.stdout
     assert digest == digest_of(run_tp(tmp_path, "plan", "team.yaml", "--digest", env=env))
+
+
+def test_every_storage_decision_changes_it_and_a_stack_without_storage_hashes_as_before():
+    from tpdeclare.spec.model import VolumeSpec
+
+    base = plan_of([cluster("a")])
+    assert "storage" not in digest_document(base)
+    trainer = cluster("trainer", "8xH200", num_nodes=2, storage=("data",))
+    alone = cluster("trainer", "8xH200", num_nodes=2)
+
+    def with_storage(size=500, attached=True, name="demo-data", src=None):
+        return make_plan(stack(trainer if attached else alone, volumes={"data": VolumeSpec("data", size, name,
+                                                                                          source=src)}), None)
+
+    digests = {plan_digest(p) for p in (with_storage(), with_storage(size=600), with_storage(attached=False),
+                                        with_storage(name="other"))}
+    assert len(digests) == 4
+    # where a volume is declared is not hashed, as for a cluster
+    assert plan_digest(with_storage(src=SourceRef("a.yaml", 3, 5))) == plan_digest(with_storage(src=SourceRef(
+        "b.yaml", 9, 1)))

@@ -5,7 +5,9 @@
 - every change: address, action, cluster ID, the fields before and after, each field change and its effect,
   replace paths, the reason, moves, protection lifted, the hourly costs, and the cluster to create or keep;
 - the state-only steps (forget, intents dropped, state syncs, waits, expiries remembered);
-- the cost (before, after, unpriced addresses, the price overrides, the price list's date).
+- the cost (before, after, unpriced addresses, the price overrides, the price list's date);
+- with storage, every volume change, attach and detach, their order, the volumes waited for and the monthly
+  storage cost (a stack without storage hashes exactly as before storage existed).
 
 Left out, because they change with the clock or the machine and not with what apply does: the plan's clock
 (`now`), a lifetime's seconds left, spend and estimated end, warnings (they name times), the spec files'
@@ -19,11 +21,14 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tpdeclare.plan.codec import encode_decisions
 from tpdeclare.plan.model import Change, Plan
 from tpdeclare.spec.model import ClusterSpec
+
+if TYPE_CHECKING:
+    from tpdeclare.plan.storage_model import StoragePlan
 
 DIGEST_VERSION = 1  # bump when what is hashed changes: a digest of another version never matches
 PREFIX = "sha256:"
@@ -54,7 +59,14 @@ def digest_document(plan: Plan) -> dict[str, Any]:
                  "max_hourly_cost": plan.max_hourly_cost},
         "expire_only": plan.request.expire_only,
         "destroy_all": plan.request.destroy_all,
+        **({} if plan.storage is None else {"storage": _storage(plan.storage)}),
     }
+
+
+def _storage(storage: StoragePlan) -> dict[str, Any]:
+    from tpdeclare.plan.storage_codec import storage_decisions
+
+    return storage_decisions(storage)
 
 
 def _change(c: Change) -> dict[str, Any]:

@@ -30,6 +30,16 @@ def encode_storage(s: StoragePlan) -> dict[str, Any]:
     }
 
 
+def storage_decisions(s: StoragePlan) -> dict[str, Any]:
+    """What a StoragePlan decides, as JSON data for the plan digest: its saved form without the notes and without
+    where each volume was declared (as a cluster change is hashed)."""
+    doc = encode_storage(s)
+    for v in doc["volumes"]:
+        del v["notes"]
+        if v["desired"] is not None:
+            v["desired"] = v["desired"][:-1]
+    return doc
+
 
 def _encode_volume(v: VolumeChange) -> dict[str, Any]:
     d = v.desired
