@@ -48,7 +48,6 @@ class _StoragePlanner:
                  observed: ObservedVolumes | None, forced: set[str], destroy_all: bool, targets: set[str]):
         self.plan, self.spec, self.records, self.observed = plan, spec, records, observed
         self.forced, self.destroy_all, self.targets = forced, destroy_all, targets
-        self.clusters = {c.address: c for c in plan.changes}
         self.cluster_ids = {r.cluster_id: a for a, r in (state.resources.items() if state else ()) if r.cluster_id}
         self.blocked: list[str] = []
         self.conflicts: list[str] = []
@@ -68,7 +67,7 @@ class _StoragePlanner:
                    for a in sorted(set(desired) | set(self.records)) if self._targeted(a)]
         changes = {v.address: v for v in volumes}
         steps = self._attachments(changes, desired)
-        order = order_steps(self.plan.changes, volumes, steps)
+        order = order_steps(self.plan.notable, volumes, steps)  # an untouched cluster's change is no step
         storage = StoragePlan(volumes=tuple(volumes), attachments=tuple(steps), order=order,
                               monthly_before=round(sum(v.monthly_before for v in volumes), 6),
                               monthly_after=round(sum(v.monthly_after for v in volumes), 6))
@@ -185,7 +184,7 @@ class _StoragePlanner:
             volume_goes = vol.action in (Action.REPLACE, Action.DELETE)
             kept_id = vol.storage_id if vol.action in (Action.NOOP, Action.UPDATE) else None
             for cluster, cluster_id in sorted(current.items()):
-                change = self.clusters.get(cluster)
+                change = self.plan.change(cluster)
                 if self.cluster_ids.get(cluster_id) != cluster:
                     continue  # that cluster is gone from state (destroyed, expired, forgotten): nothing to detach
                 if change is not None and (change.action is Action.CREATE
@@ -201,7 +200,7 @@ class _StoragePlanner:
                        else f"cluster {cluster} no longer lists it")
                 steps.append(AttachmentStep(Link.DETACH, address, cluster, cluster_id, vol.storage_id, why))
             for cluster in serving.get(address, ()):
-                change = self.clusters.get(cluster)
+                change = self.plan.change(cluster)
                 if change is None or change.action is Action.DELETE:
                     continue  # targeted out, or destroyed (an expired cluster): nothing to attach to
                 fresh = change.action in (Action.CREATE, Action.REPLACE)
