@@ -72,7 +72,7 @@ def make_plan(
         plan = _Planner(spec, state, observed, options, (now or datetime.now(UTC)).replace(microsecond=0)).plan()
     if expire_only:
         return plan  # lifetimes are clusters' only: `expire` leaves volumes alone
-    if not spec.volumes and not (state and state.volumes) and not any(c.storage for c in spec.clusters.values()):
+    if not spec.volumes and not (state and state.volumes) and not any(map(_STORAGE, spec.clusters.values())):
         return plan  # a stack without storage: plan/storage_planner.py (and its models) is not even imported
     from tpdeclare.plan.storage_planner import add_storage
 
@@ -80,7 +80,8 @@ def make_plan(
                        destroy_all=destroy_all, targets=options.targets)
 
 
-_HOURLY_BEFORE, _HOURLY_AFTER = attrgetter("hourly_before"), attrgetter("hourly_after")
+_HOURLY_BEFORE = attrgetter("hourly_before")
+_STORAGE = attrgetter("storage")
 
 
 class _Planner:
@@ -112,16 +113,19 @@ class _Planner:
         state_sync: list[str] = []
         waits: list[str] = []
         fast = self.observed is None and not self.options.expire_only  # plan/untouched.py may answer
-        for address in sorted(set(desired) | set(self.records)):
-            if targets and address not in targets and self.moved_from.get(address) not in targets:
+        # The loop's own lookups bound once: it runs for every address of the stack.
+        records, moved_from, costs = self.records, self.moved_from, self.costs
+        keep, cost_before, cost_after = items.append, hourlies[0].append, hourlies[1].append
+        for address in sorted(set(desired) | set(records)):
+            if targets and address not in targets and moved_from.get(address) not in targets:
                 continue
-            want, rec = desired.get(address), self.records.get(address)
-            if fast and address not in forced and address not in self.moved_from:
-                kept = untouched(address, want, rec, self.costs)
+            want, rec = desired.get(address), records.get(address)
+            if fast and address not in forced and address not in moved_from:
+                kept = untouched(address, want, rec, costs)
                 if kept is not None:  # nothing to forget, sync, wait for or block: the general path's answer
-                    items.append(kept)
-                    hourlies[0].append(kept[4])
-                    hourlies[1].append(kept[4])
+                    keep(kept)
+                    cost_before(kept[4])
+                    cost_after(kept[4])
                     continue
             change = self._plan_address(address, want, rec, address in forced)
             if change is None:
