@@ -19,7 +19,11 @@ class PriceBook:
         """USD/hour of a cluster with these fields; None when nothing is known of its price."""
         if not fields:
             return None
-        raw = (fields.get("instance_type"), fields.get("num_nodes"))
+        return self.of(fields.get("instance_type"), fields.get("num_nodes"))
+
+    def of(self, instance_type: Any, num_nodes: Any) -> float | None:
+        """USD/hour of `num_nodes` x `instance_type`; None when nothing is known of its price."""
+        raw = (instance_type, num_nodes)
         try:
             return self._memo[raw]
         except KeyError:

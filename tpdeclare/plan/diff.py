@@ -26,11 +26,17 @@ def current_fields(record: Record, observed: Mapping[str, Any] | None) -> dict[s
     return fields
 
 
+_SCALARS = frozenset({str, int, bool, type(None)})
+
+
 def same(a: object, b: object) -> bool:
     """Equal with the same type at every level (2 vs 2.0 and True vs 1 differ, inside lists too):
     where this holds, DeepDiff reports no change either."""
-    if type(a) is not type(b):
+    t = type(a)
+    if t is not type(b):
         return False
+    if t in _SCALARS:  # the common case, asked first: neither a list nor a dict
+        return a == b
     if isinstance(a, list) and isinstance(b, list):
         return len(a) == len(b) and all(map(same, a, b))
     if isinstance(a, dict) and isinstance(b, dict):
@@ -70,9 +76,7 @@ def field_changes(
     mappings that are not `same` go to DeepDiff, so reordering public_keys is no change and a change
     says how many keys came and went.
     """
-    if unchanged(before, after):
-        return ()
-    out = []
+    out = []  # (no `unchanged` first: the loop asks `same` of each field once either way)
     for name in MANAGED_FIELDS:  # table order, stable output
         a, b = before.get(name), after.get(name)
         detail = None

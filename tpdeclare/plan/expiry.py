@@ -12,14 +12,14 @@ Pure: the clock is the `now` the planner was given.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from operator import attrgetter
 from typing import Any
 
 from tpdeclare.plan.cost import PriceBook
-from tpdeclare.plan.model import Action, Change, Cost, Expiry
+from tpdeclare.plan.model import Action, Change, Cost, Expiry, notable
 from tpdeclare.spec.model import ClusterSpec, Lifetime
 from tpdeclare.spec.time_values import format_instant, format_span, later, parse_instant, read_time
 from tpdeclare.state.model import DELETING, EXPIRED, PENDING, Record
@@ -179,11 +179,10 @@ def expiry_blocks(change: Change, want: ClusterSpec | None) -> list[str]:
     return out
 
 
-def committed(cost: Cost, changes: Iterable[Change]) -> Cost:
+def committed(cost: Cost, changes: Sequence[Change]) -> Cost:
     """`cost` with what lifetimes commit: the spend of every cluster with one until it ends, the last end, and
     the hourly cost of the clusters that run on with no end (no lifetime, or kept by protection past it)."""
-    changes = list(changes)
-    if not any(map(_EXPIRY, changes)):  # no cluster has a lifetime (an Expiry is always true)
+    if not any(map(_EXPIRY, notable(changes))):  # no cluster has a lifetime (an Expiry is always true)
         return cost
     spends: list[float | None] = []
     ends: list[str] = []

@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from itertools import compress
 from operator import attrgetter
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, overload
 
-from tpdeclare.fields import FieldEffect
+from tpdeclare.fields import MANAGED_FIELDS, FieldEffect
 from tpdeclare.spec.model import ClusterSpec
 
 if TYPE_CHECKING:
     from tpdeclare.plan.storage_model import StoragePlan
 
-__all__ = ["Action", "Change", "Cost", "Expiry", "FieldChange", "FieldEffect", "Plan", "PlanRequest"]
+__all__ = ["Action", "Change", "Changes", "Cost", "Expiry", "FieldChange", "FieldEffect", "Plan", "PlanRequest",
+           "Untouched", "notable"]
 
 
 class Action(Enum):
@@ -91,6 +93,89 @@ class Change:
         return self.action is not Action.NOOP
 
 
+# An untouched cluster as the planner keeps it (plan/untouched.py): address, cluster ID, the cluster as wanted,
+# its recorded managed fields (in the field table's order) and its hourly cost. Its Change is built from these.
+Untouched = tuple[str, str | None, ClusterSpec, tuple[Any, ...], float | None]
+_NOOP = vars(Change("", Action.NOOP, None, None)).copy()  # every field's default: new fields come along
+
+
+def _built(row: Untouched) -> Change:
+    """The no-op Change of an untouched cluster: what the general path plans for it, field for field."""
+    address, cluster_id, want, recorded, hourly = row
+    fields = _NOOP.copy()  # Change(...) with these fields, 4x faster than its frozen __init__
+    fields["address"], fields["cluster_id"], fields["desired"] = address, cluster_id, want
+    fields["before"], fields["after"] = dict(zip(MANAGED_FIELDS, recorded, strict=True)), want.fields()
+    fields["hourly_before"] = fields["hourly_after"] = hourly
+    change: Change = object.__new__(Change)
+    object.__setattr__(change, "__dict__", fields)
+    return change
+
+
+class Changes(Sequence[Change]):
+    """A plan's changes in address order, each untouched cluster kept as its `Untouched` row until the whole
+    sequence is read (then every Change is built, once): a plan of 10,000 clusters with nothing to do builds no
+    Change for the text output. `notable` is every change but those, all that a reader which skips no-op
+    changes without notes, move or lifetime needs (the summary, the text, the cost, the policies). Equal to,
+    hashed and shown as the tuple of its Changes."""
+
+    __slots__ = ("_items", "_all", "_index", "notable")
+
+    def __init__(self, items: list[Change | Untouched], notable: Sequence[Change]):
+        self._items = items  # the caller's list, kept: every Change of `notable` and every row, in address order
+        self._all: tuple[Change, ...] | None = None
+        self._index: dict[str, int] | None = None
+        self.notable = notable
+
+    def _every(self) -> tuple[Change, ...]:
+        if self._all is None:
+            self._all = tuple(_built(c) if type(c) is tuple else c for c in self._items)  # type: ignore[misc]
+        return self._all
+
+    def get(self, address: str) -> Change | None:
+        """The change at `address` (only that one built, when it is an untouched row), or None."""
+        if self._index is None:
+            self._index = {(c[0] if type(c) is tuple else c.address): i  # type: ignore[union-attr]
+                           for i, c in enumerate(self._items)}
+        i = self._index.get(address)
+        if i is None:
+            return None
+        if self._all is not None:
+            return self._all[i]
+        item = self._items[i]
+        if type(item) is tuple:
+            item = self._items[i] = _built(item)
+        return item  # type: ignore[return-value]
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    @overload
+    def __getitem__(self, i: int) -> Change: ...
+    @overload
+    def __getitem__(self, i: slice) -> tuple[Change, ...]: ...
+    def __getitem__(self, i: int | slice) -> Change | tuple[Change, ...]:
+        return self._every()[i]
+
+    def __iter__(self) -> Iterator[Change]:
+        return iter(self._every())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Changes):
+            other = other._every()
+        return self._every() == other if isinstance(other, tuple) else NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._every())
+
+    def __repr__(self) -> str:
+        return repr(self._every())
+
+
+def notable(changes: Sequence[Change]) -> Sequence[Change]:
+    """Every change but the untouched clusters' (`Changes.notable`); all of them for any other sequence."""
+    return changes.notable if isinstance(changes, Changes) else changes
+
+
 @dataclass(frozen=True)
 class Cost:
     """Hourly cost of the stack before and after the plan (USD/hour)."""
@@ -131,7 +216,7 @@ class Plan:
     """
 
     stack: str
-    changes: tuple[Change, ...]
+    changes: Sequence[Change]  # a `Changes` from the planner, a tuple from a saved plan
     cost: Cost
     blocked: tuple[str, ...] = ()  # policy violations; a blocked plan cannot be applied (exit 3)
     conflicts: tuple[str, ...] = ()  # creates the engine would refuse (a taken name); cannot be applied (exit 1)
@@ -156,36 +241,46 @@ class Plan:
     storage: StoragePlan | None = None  # volumes, attachments and the step order (plan/storage_planner.py)
 
     @property
+    def notable(self) -> Sequence[Change]:
+        """Every change but the untouched clusters' (no-op, no note, no move, no lifetime): `model.notable`."""
+        return notable(self.changes)
+
+    @property
     def actionable(self) -> tuple[Change, ...]:
-        # The changes whose action is not NOOP; the loop over 10,000 of them in C, not a property call each.
-        return tuple(compress(self.changes, [a is not Action.NOOP for a in map(_ACTION, self.changes)]))
+        # The changes whose action is not NOOP; the loop over the notable ones in C, not a property call each.
+        shown = self.notable
+        return tuple(compress(shown, [a is not Action.NOOP for a in map(_ACTION, shown)]))
 
     @property
     def has_changes(self) -> bool:
+        shown = self.notable
         return (
-            any(a is not Action.NOOP for a in map(_ACTION, self.changes)) or any(map(_MOVED_FROM, self.changes))
+            any(a is not Action.NOOP for a in map(_ACTION, shown)) or any(map(_MOVED_FROM, shown))
             or bool(self.forget)
             or bool(self.state_sync) or bool(self.remember_expired)
             or (self.storage is not None and self.storage.has_changes)
         )
 
     def change(self, address: str) -> Change | None:
+        if isinstance(self.changes, Changes):
+            return self.changes.get(address)
         for c in self.changes:
             if c.address == address:
                 return c
         return None
 
     def count(self, action: Action) -> int:
-        return list(map(_ACTION, self.changes)).count(action)  # Action members are singletons: `is` and `==` agree
+        return list(map(_ACTION, self.notable)).count(action) if action is not Action.NOOP else \
+            list(map(_ACTION, self.changes)).count(action)  # Action members are singletons: `is` and `==` agree
 
     def summary(self) -> dict[str, int]:
-        actions = list(map(_ACTION, self.changes))
+        actions = list(map(_ACTION, self.notable))
         return {
             "add": actions.count(Action.CREATE),
             "change": actions.count(Action.UPDATE),
             "replace": actions.count(Action.REPLACE),
             "destroy": actions.count(Action.DELETE),
-            "move": sum(map(bool, map(_MOVED_FROM, self.changes))),
+            "move": sum(map(bool, map(_MOVED_FROM, self.notable))),
         }
 
 

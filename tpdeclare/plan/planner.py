@@ -14,7 +14,7 @@ from tpdeclare.gc_pause import gc_paused
 from tpdeclare.plan.cost import PriceBook, budget_violation
 from tpdeclare.plan.diff import current_fields, field_changes, recorded_spec
 from tpdeclare.plan.expiry import REASON_EXPIRED, Lifetimes, committed, expiry_blocks
-from tpdeclare.plan.model import Action, Change, Cost, Plan, PlanRequest
+from tpdeclare.plan.model import Action, Change, Changes, Cost, Plan, PlanRequest, Untouched
 from tpdeclare.plan.policy import destroy_policy, renames, taken_names
 from tpdeclare.plan.untouched import untouched
 from tpdeclare.spec.model import ClusterSpec, StackSpec
@@ -72,7 +72,7 @@ def make_plan(
         plan = _Planner(spec, state, observed, options, (now or datetime.now(UTC)).replace(microsecond=0)).plan()
     if expire_only:
         return plan  # lifetimes are clusters' only: `expire` leaves volumes alone
-    if not spec.volumes and not (state and state.volumes) and not any(c.storage for c in spec.clusters.values()):
+    if not spec.volumes and not (state and state.volumes) and not any(map(_STORAGE, spec.clusters.values())):
         return plan  # a stack without storage: plan/storage_planner.py (and its models) is not even imported
     from tpdeclare.plan.storage_planner import add_storage
 
@@ -80,7 +80,8 @@ def make_plan(
                        destroy_all=destroy_all, targets=options.targets)
 
 
-_HOURLY_BEFORE, _HOURLY_AFTER = attrgetter("hourly_before"), attrgetter("hourly_after")
+_HOURLY_BEFORE = attrgetter("hourly_before")
+_STORAGE = attrgetter("storage")
 
 
 class _Planner:
@@ -104,20 +105,27 @@ class _Planner:
         self._apply_moves()
         desired: dict[str, ClusterSpec] = {} if self.options.destroy_all else dict(self.spec.clusters)
         targets, forced = set(self.options.targets), set(self.options.replace)
-        changes: list[Change] = []
+        changes: list[Change] = []  # every change but the untouched clusters' (`Changes.notable`)
+        items: list[Change | Untouched] = []  # all of them in address order, the untouched as their rows
+        hourlies: tuple[list[float | None], list[float | None]] = ([], [])  # before and after, in address order
         forget: list[str] = []
         drop_intents: list[str] = []
         state_sync: list[str] = []
         waits: list[str] = []
         fast = self.observed is None and not self.options.expire_only  # plan/untouched.py may answer
-        for address in sorted(set(desired) | set(self.records)):
-            if targets and address not in targets and self.moved_from.get(address) not in targets:
+        # The loop's own lookups bound once: it runs for every address of the stack.
+        records, moved_from, costs = self.records, self.moved_from, self.costs
+        keep, cost_before, cost_after = items.append, hourlies[0].append, hourlies[1].append
+        for address in sorted(set(desired) | set(records)):
+            if targets and address not in targets and moved_from.get(address) not in targets:
                 continue
-            want, rec = desired.get(address), self.records.get(address)
-            if fast and address not in forced and address not in self.moved_from:
-                kept = untouched(address, want, rec, self.costs)
+            want, rec = desired.get(address), records.get(address)
+            if fast and address not in forced and address not in moved_from:
+                kept = untouched(address, want, rec, costs)
                 if kept is not None:  # nothing to forget, sync, wait for or block: the general path's answer
-                    changes.append(kept)
+                    keep(kept)
+                    cost_before(kept[4])
+                    cost_after(kept[4])
                     continue
             change = self._plan_address(address, want, rec, address in forced)
             if change is None:
@@ -141,14 +149,18 @@ class _Planner:
             if self.moved_from.get(address):
                 change = replace_fields(change, moved_from=self.moved_from[address])
             changes.append(change)
+            items.append(change)
+            hourlies[0].append(change.hourly_before)
+            hourlies[1].append(change.hourly_after)
             self.blocked.extend(destroy_policy(change, self.spec.clusters.get(address), rec, self.options.destroy_all)
                                 if change.reason != REASON_EXPIRED else ())
-        self.blocked.extend(renames(changes, self.records))
+        self.blocked.extend(renames(changes, self.records))  # the untouched are no-ops: no rename among them
         conflicts = taken_names(changes, self.records, self.observed, self.spec.files) if self.observed else []
-        cost, warnings = self._cost(changes)
+        planned = Changes(items, tuple(changes))
+        cost, warnings = self._cost(planned, hourlies)
         return Plan(
             stack=self.spec.stack,
-            changes=tuple(changes),
+            changes=planned,
             cost=cost,
             blocked=tuple(self.blocked),
             conflicts=tuple(conflicts),
@@ -226,12 +238,14 @@ class _Planner:
     def _budget(self) -> float | None:
         return self.options.max_hourly_cost if self.options.max_hourly_cost is not None else self.spec.max_hourly_cost
 
-    def _cost(self, changes: list[Change]) -> tuple[Cost, list[str]]:
-        # The sums of the known hourly costs, in C: leaving out the Nones (and zeros) adds the same floats, and
-        # the start keeps the type `sum(c.hourly_before or 0.0 for c in changes)` had (0 only for no change).
+    def _cost(self, changes: Changes, hourlies: tuple[list[float | None], list[float | None]]
+              ) -> tuple[Cost, list[str]]:
+        # The sums of the known hourly costs (`hourlies`: every change's, in address order), in C: leaving out the
+        # Nones (and zeros) adds the same floats, and the start keeps the type `sum(c.hourly_before or 0.0 for c
+        # in changes)` had (0 only for no change).
         zero = 0.0 if changes else 0
-        before_total = sum(filter(None, map(_HOURLY_BEFORE, changes)), zero)
-        after_total = sum(filter(None, map(_HOURLY_AFTER, changes)), zero)
+        before_total = sum(filter(None, hourlies[0]), zero)
+        after_total = sum(filter(None, hourlies[1]), zero)
         if self.options.targets or self.options.expire_only:  # clusters left out still cost money: on both sides
             planned = {c.address for c in changes}
             for address, rec in self.records.items():
@@ -241,8 +255,11 @@ class _Planner:
                     after_total += hourly
         # Unpriced: a side that counts towards the totals but whose type has no price. A side left out on
         # purpose (a cluster deleted outside, an intent never made) is not.
+        # An untouched cluster of a type with no price is unpriced too: then every change is looked at, in order
+        # (the Nones of `hourlies` beyond the notable changes' are the untouched ones').
+        unpriced_untouched = hourlies[0].count(None) > list(map(_HOURLY_BEFORE, changes.notable)).count(None)
         unpriced = tuple(
-            c.address for c in changes
+            c.address for c in (changes if unpriced_untouched else changes.notable)
             if (c.after and c.hourly_after is None)
             or (c.before and c.hourly_before is None and self._counts_before(c))
         )

@@ -44,7 +44,8 @@ def lifetime_line(c: Change, e: Expiry) -> str:
 
 def with_lifetime(plan: Plan) -> list[tuple[Change, Expiry]]:
     # Those with an expiry, found in C (an Expiry is always true); then the pairs, for those few only.
-    return [(c, c.expiry) for c in compress(plan.changes, map(_EXPIRY, plan.changes)) if c.expiry is not None]
+    shown = plan.notable  # an untouched cluster has no lifetime
+    return [(c, c.expiry) for c in compress(shown, map(_EXPIRY, shown)) if c.expiry is not None]
 
 
 _EXPIRY = attrgetter("expiry")

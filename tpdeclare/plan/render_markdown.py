@@ -27,7 +27,7 @@ def render_markdown(plan: Plan) -> str:
                     else f"; {dollars(e.spend)} until then")
             out.append(f"> - `{c.address}` {when(e)}{tail}")
         out.append("")
-    danger = [c for c in plan.changes if c.action in (Action.DELETE, Action.REPLACE)]
+    danger = [c for c in plan.notable if c.action in (Action.DELETE, Action.REPLACE)]
     if danger:
         out.append("> [!WARNING]")
         out.append("> **This plan destroys clusters:**")
@@ -61,7 +61,7 @@ def render_markdown(plan: Plan) -> str:
         out.append("")
         out.append(f"**Until expiry:** {committed.split(': ', 1)[1]}")
     out.append("")
-    rows = [c for c in plan.changes if c.is_change]
+    rows = [c for c in plan.notable if c.is_change]
     if rows:
         lifetimes = any(c.expiry is not None for c in rows)
         out.append("| action | cluster | instance | nodes | cost before | cost after |"
@@ -77,7 +77,7 @@ def render_markdown(plan: Plan) -> str:
                 + (f" {lifetime_line(c, c.expiry) if c.expiry else '–'} |" if lifetimes else "")
             )
         out.append("")
-    made = [c.address for c in plan.changes if unknown_after_apply(c)]
+    made = [c.address for c in plan.notable if unknown_after_apply(c)]
     if made:
         out.append(f"Outputs of {', '.join(f'`{a}`' for a in made)} (cluster ID, instances, IP addresses, SSH "
                    "command) will be known after apply: `tpdeclare output` shows them.")

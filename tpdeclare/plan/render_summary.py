@@ -30,7 +30,7 @@ def render_summary(plan: Plan, palette: Palette | None = None) -> str:
         line = (f"{c.action.value:<3} {c.address:<{width}}  {_WORDS[c.action]:<7}  {what:<12}  "
                 f"{_cost(c):<21}  {_why(c)}").rstrip()
         lines.append(p.paint(_COLOURS[c.action], line))
-    for c in plan.changes:
+    for c in plan.notable:
         if c.moved_from:
             lines.append(f"    {c.address}: moved from {c.moved_from}")
     storage = []
@@ -43,7 +43,7 @@ def render_summary(plan: Plan, palette: Palette | None = None) -> str:
         storage += [f"{a.link.glyph:<3} {a.link.value} storage.{a.volume} / {a.cluster}: {a.restart_note}"
                     for a in plan.storage.attachments if all(st.key != a.key for st in plan.storage.order)]
         lines.extend(storage)
-    if rows or storage or any(c.moved_from for c in plan.changes):
+    if rows or storage or any(c.moved_from for c in plan.notable):
         lines.append("")
     lines.append(p.bold(summary_line(plan)) if plan.has_changes else
                  p.bold("No changes.") + " Your clusters match the configuration.")

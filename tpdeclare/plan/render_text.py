@@ -72,7 +72,7 @@ def render_text(plan: Plan, palette: Palette | None = None) -> str:
 
     p = palette or Palette(False)
     lines: list[str] = []
-    shown = [c for c in plan.changes if c.action is not Action.NOOP or c.moved_from or c.notes]
+    shown = [c for c in plan.notable if c.action is not Action.NOOP or c.moved_from or c.notes]
     top = top_lines(plan)
     if top:
         lines.extend([p.paint("33", line) for line in top] + [""])

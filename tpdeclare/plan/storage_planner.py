@@ -49,7 +49,6 @@ class _StoragePlanner:
                  observed: ObservedVolumes | None, forced: set[str], destroy_all: bool, targets: set[str]):
         self.plan, self.spec, self.records, self.observed = plan, spec, records, observed
         self.forced, self.destroy_all, self.targets = forced, destroy_all, targets
-        self.clusters = {c.address: c for c in plan.changes}
         self.cluster_ids = {r.cluster_id: a for a, r in (state.resources.items() if state else ()) if r.cluster_id}
         self.blocked: list[str] = []
         self.conflicts: list[str] = []
@@ -73,7 +72,7 @@ class _StoragePlanner:
         # edit of it waits first too), and every attach of it waits for that.
         waits = tuple(v.address for v in volumes if v.action in (Action.NOOP, Action.UPDATE) and not self.conflicts
                       and (rec := self.records.get(v.address)) is not None and rec.status == CREATING)
-        order = order_steps(self.plan.changes, volumes, steps, waits)
+        order = order_steps(self.plan.notable, volumes, steps, waits)  # an untouched cluster's change is no step
         storage = StoragePlan(volumes=tuple(volumes), attachments=tuple(steps), order=order,
                               monthly_before=round(sum(v.monthly_before for v in volumes), 6),
                               monthly_after=round(sum(v.monthly_after for v in volumes), 6), waits=waits)
@@ -190,7 +189,7 @@ class _StoragePlanner:
             volume_goes = vol.action in (Action.REPLACE, Action.DELETE)
             kept_id = vol.storage_id if vol.action in (Action.NOOP, Action.UPDATE) else None
             for cluster, cluster_id in sorted(current.items()):
-                change = self.clusters.get(cluster)
+                change = self.plan.change(cluster)
                 if self.cluster_ids.get(cluster_id) != cluster:
                     continue  # that cluster is gone from state (destroyed, expired, forgotten): nothing to detach
                 if change is not None and (change.action is Action.CREATE
@@ -206,7 +205,7 @@ class _StoragePlanner:
                        else f"cluster {cluster} no longer lists it")
                 steps.append(AttachmentStep(Link.DETACH, address, cluster, cluster_id, vol.storage_id, why))
             for cluster in serving.get(address, ()):
-                change = self.clusters.get(cluster)
+                change = self.plan.change(cluster)
                 if change is None or change.action is Action.DELETE:
                     continue  # targeted out, or destroyed (an expired cluster): nothing to attach to
                 fresh = change.action in (Action.CREATE, Action.REPLACE)

@@ -16,7 +16,7 @@ from typing import Any
 
 from tpdeclare.fields import MANAGED_FIELDS
 from tpdeclare.plan.cost import PriceBook
-from tpdeclare.plan.model import Action, Change
+from tpdeclare.plan.model import Untouched
 from tpdeclare.spec.model import ClusterSpec
 from tpdeclare.state.model import READY, Record
 
@@ -26,7 +26,6 @@ _STR = frozenset({str})
 # itself). recorded_as_wanted names the fields in this order:
 assert MANAGED_FIELDS == ("instance_type", "num_nodes", "container", "name", "deletion_protection", "public_keys")
 _IN_TABLE_ORDER = itemgetter(*MANAGED_FIELDS)
-_NOOP = vars(Change("", Action.NOOP, None, None)).copy()  # every field's default: new fields come along
 
 
 def recorded_as_wanted(recorded: tuple[Any, ...], wanted: tuple[Any, ...]) -> bool:
@@ -48,8 +47,9 @@ def recorded_as_wanted(recorded: tuple[Any, ...], wanted: tuple[Any, ...]) -> bo
             and _STR.issuperset(map(type, w_keys)))
 
 
-def untouched(address: str, want: ClusterSpec | None, rec: Record | None, costs: PriceBook) -> Change | None:
-    """The plan's no-op Change at `address` for a ready cluster recorded exactly as `want`, else None.
+def untouched(address: str, want: ClusterSpec | None, rec: Record | None, costs: PriceBook) -> Untouched | None:
+    """The plan's no-op change at `address` for a ready cluster recorded exactly as `want`, as the compact row
+    `model.Changes` keeps (its Change is built only when read), else None.
 
     The caller has ruled out what it alone knows: --replace of this address, a move to it, a refresh and
     `expire_only` (`destroy_all` wants nothing: `want` is None)."""
@@ -62,14 +62,10 @@ def untouched(address: str, want: ClusterSpec | None, rec: Record | None, costs:
         recorded = _IN_TABLE_ORDER(spec)
     except KeyError:  # a field missing from the record (it reads as null): the general path decides
         return None
-    after = want.fields()
-    if not recorded_as_wanted(recorded, _IN_TABLE_ORDER(after)):
+    # want.fields() in the field table's order, without building its dict
+    wanted = (want.instance_type, want.num_nodes, want.container, want.name, want.deletion_protection,
+              list(want.public_keys))
+    if not recorded_as_wanted(recorded, wanted):
         return None
-    hourly = costs(after)  # = costs(before): the same instance type and node count, of the same types
-    fields = _NOOP.copy()  # Change(...) with these fields, 4x faster than its frozen __init__
-    fields["address"], fields["cluster_id"], fields["desired"] = address, rec.cluster_id, want
-    fields["before"], fields["after"] = dict(zip(MANAGED_FIELDS, recorded, strict=True)), after  # current_fields
-    fields["hourly_before"] = fields["hourly_after"] = hourly
-    change: Change = object.__new__(Change)
-    object.__setattr__(change, "__dict__", fields)
-    return change
+    # = costs(want.fields()) = costs(before): the same instance type and node count, of the same types
+    return address, rec.cluster_id, want, recorded, costs.of(want.instance_type, want.num_nodes)

@@ -20,7 +20,6 @@ Adding a top-level section (say `storage:`): describe it in the schema, write `s
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Iterable, Mapping
 
@@ -102,7 +101,7 @@ def _assemble(files: list[ParsedFile], report: Reporter) -> StackSpec | None:
         max_hourly_cost=float(settings.budget.value) if settings.budget is not None else None,
         prices={kind: float(s.value) for kind, s in settings.prices.items()},
         files=tuple(f.path for f in files),
-        content_hash=content_hash((_hash_name(f), f.raw) for f in files),
+        sources=tuple((_hash_name(f), f.raw) for f in files),
         outputs=outputs,
         volumes=volumes,
         backend=backend,
@@ -115,6 +114,8 @@ def _hash_name(f: ParsedFile) -> str:
 
 def content_hash(named_bytes: Iterable[tuple[str, bytes]]) -> str:
     """sha256 over (file name, bytes) pairs in sorted order: the same specs hash the same from any directory."""
+    import hashlib  # not at start-up: OpenSSL's set-up, for a hash only saved plans need
+
     digest = hashlib.sha256()
     for name, raw in sorted(named_bytes):
         encoded = name.encode("utf-8", "surrogateescape")

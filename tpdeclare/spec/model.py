@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from tpdeclare.cluster_outputs import reference
@@ -133,7 +134,15 @@ class StackSpec:
     max_hourly_cost: float | None = None
     prices: dict[str, float] = field(default_factory=dict)  # GPU/CPU kind -> USD per unit-hour overrides
     files: tuple[str, ...] = ()  # the spec files, as given on the command line
-    content_hash: str = ""  # sha256 over the files' bytes (names + contents), for saved plans
+    # (hashed name, bytes) of each file, for `content_hash`: hashed only when a saved plan is written or applied
+    sources: tuple[tuple[str, bytes], ...] = field(default=(), repr=False)
     outputs: dict[str, OutputRef] = field(default_factory=dict)  # `outputs:` name -> reference, in order
     volumes: dict[str, VolumeSpec] = field(default_factory=dict)  # `storage:` address -> volume, in order
     backend: S3Backend | None = None  # `backend:`; None: the local state file
+
+    @cached_property
+    def content_hash(self) -> str:
+        """sha256 over the files' bytes (names + contents), for saved plans; "" for a stack read from no file."""
+        from tpdeclare.spec.loader import content_hash  # hashlib, and the hash, only when asked
+
+        return content_hash(self.sources) if self.sources else ""

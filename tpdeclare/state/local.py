@@ -16,7 +16,6 @@ drops the journal, which it has just folded in. It implements tpdeclare.state.st
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import threading
 from collections.abc import Collection, Iterator, Sequence
@@ -178,6 +177,8 @@ class LocalStateStore:
 
     def content_hash(self) -> str:
         """sha256 (hex) of the snapshot's bytes followed by the journal's: what a saved plan binds."""
+        import hashlib  # not at start-up: OpenSSL's set-up, for saved plans only
+
         with self._io:
             h = hashlib.sha256()
             h.update(self._read_bytes(self.paths.target) or b"")
