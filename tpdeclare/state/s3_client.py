@@ -81,9 +81,11 @@ class S3Client:
             if creds is not None:
                 frozen = creds.get_frozen_credentials()
                 self._secrets = tuple(v for v in (frozen.access_key, frozen.secret_key, frozen.token) if v)
-            return session.client("s3", endpoint_url=endpoint, region_name=self.location.region, config=config)
+            client = session.client("s3", endpoint_url=endpoint, region_name=self.location.region, config=config)
         except Exception as exc:  # noqa: BLE001 - botocore raises many kinds; all mean "cannot reach S3"
             raise self._error("cannot set up the S3 client", exc) from None
+        client.meta.events.register("before-sign.s3.PutObject", _no_expect_continue)
+        return client
 
     # -- the error boundary ---------------------------------------------------------------------
 
@@ -189,6 +191,13 @@ class S3Client:
         """Whether the bucket keeps object versions."""
         answer = self._call("cannot read the versioning of", "get_bucket_versioning")
         return bool(answer.get("Status") == "Enabled")
+
+
+def _no_expect_continue(request: Any, **_: Any) -> None:
+    """Send a PUT's body with its headers. botocore asks for `Expect: 100-continue` on every PutObject: the body
+    then waits for the server's "100 Continue", one more round trip per PUT, on the path of every journal
+    append. It saves sending a large body that a server refuses; a state object or lease is small."""
+    del request.headers["Expect"]  # botocore's HTTPHeaders: no error when absent
 
 
 def _code_and_status(exc: BaseException) -> tuple[str | None, int | None]:
