@@ -101,6 +101,7 @@ def test_a_store_that_ignores_conditional_writes_is_refused(tmp_path, sandbox, s
 def test_without_boto3_the_error_names_the_extra(tmp_path, s3_env, moto_s3, bucket):
     spec(tmp_path, moto_s3, bucket)
     blocker = write(tmp_path / "noboto" / "boto3" / "__init__.py", "raise ImportError('no boto3 here')\n")
+    write(tmp_path / "noboto" / "botocore" / "__init__.py", "raise ImportError('no botocore here')\n")
     env = {**s3_env, "PYTHONPATH": f"{blocker.parent.parent}:{s3_env['PYTHONPATH']}"}
     proc = subprocess.run([sys.executable, "-m", "tpdeclare", "plan", "team.yaml"], cwd=tmp_path, env=env,
                           capture_output=True, text=True, timeout=60)
