@@ -58,3 +58,20 @@ def test_412_is_a_failed_precondition_and_404_is_absent():
 
 def test_redact_removes_anything_shaped_like_a_key_id():
     assert redact(f"x {KEY_ID} y ASIAXXXXXXXXXXXXXXXX z") == "x <redacted> y <redacted> z"
+
+
+def test_a_put_sends_its_body_at_once_not_after_a_100_continue(monkeypatch, moto_s3, bucket):
+    """botocore asks for `Expect: 100-continue` on every PutObject; the client made here does not (one round
+    trip less per journal append), and the object still arrives whole."""
+    from s3_fixtures import CREDENTIALS
+
+    for name, value in CREDENTIALS.items():
+        monkeypatch.setenv(name, value)
+    client = S3Client(S3Location(bucket=bucket, key="t.json", endpoint_url=moto_s3.url, region="us-east-1"))
+    sent: list[dict[str, str]] = []
+    client._client.meta.events.register("before-send.s3.PutObject",
+                                        lambda request, **_: sent.append(dict(request.headers)))
+    etag = client.put("t.json", b'{"a": 1}\n', if_absent=True)
+    assert len(sent) == 1 and not any(h.lower() == "expect" for h in sent[0])
+    got = client.get("t.json")
+    assert got is not None and got.data == b'{"a": 1}\n' and got.etag == etag
