@@ -98,7 +98,20 @@ def test_a_deferred_change_on_a_store_without_a_window_is_durable_at_once(path):
     assert LocalStateStore(path).read().resources["a"].status == "ready"
 
 
-def test_an_apply_on_a_windowed_store_writes_two_batches_per_wave_and_every_intent_before_its_post(path):
+def test_flush_makes_what_was_deferred_durable(path):
+    store = WindowedStore(LocalStateStore(path), window=HOUR)
+    recorder = Recorder(store, State(stack="research"))
+    recorder.expect(1)
+    recorder.flush()  # nothing queued: no append
+    assert store.batch_sizes == []
+    recorder.put(rec("a", "creating"), wait=False)
+    recorder.put(rec("a", "ready"), wait=False)
+    recorder.flush()
+    assert store.batch_sizes == [2] and recorder.durable_serial == recorder.serial == 2
+    assert LocalStateStore(path).read().resources["a"].status == "ready"
+
+
+def test_an_apply_on_a_windowed_store_writes_one_batch_per_wave_and_every_intent_before_its_post(path):
     from tpdeclare.plan.planner import make_plan
 
     from plan_helpers import cluster, stack
@@ -122,7 +135,37 @@ def test_an_apply_on_a_windowed_store_writes_two_batches_per_wave_and_every_inte
     runner.start()
     assert finished([runner]), "a commit window waited for an operation that was not coming"
     assert outcome["result"].added == 23 and not not_durable
-    # Each wave of 5: one append of the intents (with the last wave's "ready"s), one of the cluster IDs.
-    assert len(store.batch_sizes) == 2 * 5
+    # The fake's clusters are up at the first poll: each wave of 5 is one append of its intents, with the
+    # last wave's cluster IDs and "ready"s; the last wave's ride with the checkpoint.
+    assert len(store.batch_sizes) == 5
     recorder.checkpoint()
     assert {r.status for r in LocalStateStore(path).read().resources.values()} == {"ready"}
+
+
+def test_a_cluster_id_is_durable_before_a_poll_that_says_wait_is_followed(path):
+    from tpdeclare.plan.planner import make_plan
+
+    from plan_helpers import cluster, stack
+    from test_executor import FakeClient, executor_for, on_disk
+
+    client = FakeClient(polls_to_finish=2)  # the first poll says PROCESSING (no Retry-After): polling waits
+    polls: dict[str, int] = {}
+    not_durable: list[str] = []
+
+    def before_poll(request_id):
+        polls[request_id] = polls.get(request_id, 0) + 1
+        if polls[request_id] == 2:
+            ids = {r.request_id for r in on_disk(path).resources.values()}
+            if request_id not in ids:
+                not_durable.append(request_id)
+
+    client.hooks = {"request_info": before_poll}
+    store = WindowedStore(LocalStateStore(path), window=HOUR)
+    recorder = Recorder(store, State(stack="demo"))
+    plan = make_plan(stack(*(cluster(f"c{i:02d}") for i in range(7))), None)
+    outcome: dict[str, object] = {}
+    runner = threading.Thread(target=lambda: outcome.update(result=executor_for(client, recorder, parallelism=3)
+                                                             .run(plan)), daemon=True)
+    runner.start()
+    assert finished([runner]), "a commit window waited for an operation that was not coming"
+    assert outcome["result"].added == 7 and len(polls) == 7 and not not_durable

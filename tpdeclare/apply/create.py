@@ -1,8 +1,10 @@
 """The create protocol (DESIGN §5): intent before the POST, the name as the idempotency key, adopt only what is ours.
 
 - The intent (`pending`, name, intent id) is durable before `POST /cluster/create` leaves; the 202's cluster
-  and request IDs are durable (`creating`) before polling starts; polling ends `ready`, or `tainted` with
-  the server's words.
+  and request IDs (`creating`) are durable before polling waits, or ride with "ready" in the next batch
+  when the polls find the cluster up at once (until then a killed run leaves the intent, which the next run
+  resolves by name, as it does for a run killed between the 202 and its write); polling ends `ready`, or
+  `tainted` with the server's words.
 - An ambiguous answer (lost connection, timeout, 5xx) is never guessed at: the name is looked up, and the
   cluster adopted if it is ours, else the create is sent again (names are unique, so a late first request
   cannot make a second cluster). A 2xx whose body cannot be read is never followed by another POST in the
@@ -35,6 +37,7 @@ if TYPE_CHECKING:
     from tpdeclare.api.client import ClusterInfo
 
 CREATE_ATTEMPTS = 4  # POSTs per create (each ambiguous one is followed by a lookup by name)
+FLUSH_AFTER = 1.0  # seconds a create's cluster ID may wait, unwritten, for its "ready" while polls say "at once"
 
 
 class Creator:
@@ -113,8 +116,11 @@ class Creator:
                 instance_ids=tuple(res.instance_ids), request_id=res.request_id, intent_id=intent.intent_id,
                 created_at=intent.created_at, updated_at=utcnow_iso(),
             )
-            ctx.recorder.put(rec)  # durable before polling
-            self.wait_created(rec, started)
+            # Queued, not waited for: a store with a commit window writes it with this create's "ready" and the
+            # next wave's intents (one PUT per wave, not two) when the cluster is up at once; it is made durable
+            # as soon as a poll says to wait (below). A local store writes it at once.
+            ctx.recorder.put(rec, wait=False)
+            self.wait_created(rec, started, flush_first=True)
             return
         found = self.find_ours(address, intent, candidates)
         if found is not None:
@@ -244,9 +250,20 @@ class Creator:
         self.ctx.report(f"{address}: Still creating (started by an earlier run)... [id={rec.cluster_id}]")
         self.wait_created(rec, self.ctx.clock())
 
-    def wait_created(self, rec: Record, started: float) -> None:
-        """Poll until the cluster is up: ready, or tainted with the server's words."""
-        on_poll = self.poll.progress(rec.address, "creating", started)
+    def wait_created(self, rec: Record, started: float, *, flush_first: bool = False) -> None:
+        """Poll until the cluster is up: ready, or tainted with the server's words. `flush_first`: the record
+        may not be durable yet; make it so before the polls wait for the cluster (`_before_a_wait`)."""
+        progress = self.poll.progress(rec.address, "creating", started)
+        on_poll = progress
+        if flush_first:
+            queued, flushed = self.ctx.clock(), [False]
+
+            def on_poll(info: object) -> None:
+                if not flushed[0] and _before_a_wait(info, self.ctx.clock() - queued):
+                    flushed[0] = True
+                    self.ctx.recorder.flush()
+                progress(info)
+
         what = f"{rec.address} ({rec.cluster_id}) to be created"
         info = None
         if rec.request_id:
@@ -261,7 +278,8 @@ class Creator:
             if seen is not None and seen.instance_ids:
                 rec = replace(rec, instance_ids=tuple(seen.instance_ids))
         if ok:
-            # Needs no wait: the cluster ID is durable, and a run killed before this is written sees it ready.
+            # Needs no wait: a run killed before this is written sees the cluster ready (by its durable ID, or
+            # by its name when the ID rode in the same batch).
             self.ctx.recorder.put(replace(rec, status=READY, updated_at=utcnow_iso()), wait=False)
             self.ctx.report(f"{rec.address}: Creation complete after {elapsed_text(self.ctx.clock() - started)} "
                             f"[id={rec.cluster_id}]")
@@ -320,6 +338,14 @@ class Creator:
                 f"it lands late ({int(grace - age) + 1}s left)"
             )
             ctx.sleep(min(ctx.pace.late_create_poll, max(0.1, grace - age)))
+
+
+def _before_a_wait(info: object, queued_for: float) -> bool:
+    """Whether a poll's answer means waiting: the cluster is not up, and the engine did not say to ask again
+    at once (Retry-After: 0), or it has said so for FLUSH_AFTER seconds already."""
+    if getattr(info, "is_terminal", False):
+        return False
+    return getattr(info, "retry_after", None) != 0 or queued_for >= FLUSH_AFTER
 
 
 def _shape(rec: Record) -> tuple[object, int]:

@@ -13,8 +13,8 @@ A store with a `commit_window` (the S3 store: every append is a request) has eac
 long for more changes before it writes, so that one PUT carries a whole wave of concurrent operations.
 When the executor has said how many operations are in flight (`expect`), the window closes as soon as
 that many callers wait in the queue: every operation of the wave has reached its step. There, a change
-nothing depends on (a create's "ready") may be queued without waiting (`put(..., wait=False)`): it rides
-with the next batch or the checkpoint.
+nothing depends on yet (a create's cluster ID and "ready") may be queued without waiting (`put(...,
+wait=False)`): it rides with the next batch or the checkpoint, or `flush()` makes it durable when it is due.
 """
 
 from __future__ import annotations
@@ -184,6 +184,13 @@ class Recorder:
             if record.cluster_id:
                 self._addresses[record.cluster_id] = to_address
             self._enqueue(lambda serial: _change().move(serial, from_address, to_address), to_address)
+
+    def flush(self) -> None:
+        """Return once every change made so far is durable (leading a batch if needed): what `wait=False`
+        queued, when something now depends on it."""
+        with self._cond:
+            if self._durable < self._serial:
+                self._wait_durable(self._serial, "the state")
 
     def checkpoint(self) -> None:
         """Write the whole current state as the snapshot (the store then drops its journal)."""
