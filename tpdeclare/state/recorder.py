@@ -143,8 +143,9 @@ class Recorder:
         A record that would not read back (a bug, or what an engine sent) is refused at once with
         a StateError, before anything changes: a damaged record is never stored. `wait=False`, on a
         store with a commit window, returns at once: the change rides with the next batch (or the
-        checkpoint). Only for a change nothing depends on being durable, such as a create's "ready",
-        which a run killed before it is written learns again from the engine (the cluster ID is durable)."""
+        checkpoint, or `flush()`). Only for a change nothing depends on being durable yet, such as a create's
+        cluster ID and "ready", which a run killed before they are written learns again from the engine (by
+        the ID, or by the name of the durable intent)."""
         problems = codec.record_problems(record)
         if problems:
             raise codec.refuse_to_store(f"the record at {record.address!r}", problems)
