@@ -367,6 +367,18 @@ def test_404_unknown_cluster_or_request(make_sandbox):
     _raises(NotFound, f"Request {UNKNOWN_REQUEST} not found", lambda: client.request_info(UNKNOWN_REQUEST))
 
 
+def test_a_storage_refusal_gets_a_hint_about_volumes_not_clusters(make_sandbox):
+    sandbox = make_sandbox()
+    client = sandbox.client(sleep=RecordingSleep())
+    made = client.create_storage(size_gb=10, name="kept", deletion_protection=True)
+    err = _raises(Conflict, "", lambda: client.delete_storage(made.storage_id))
+    assert err.status == 409 and "volume" in err.hint and "deletion protection" in err.hint
+    missing = _raises(NotFound, "", lambda: client.storage_info("s-00000000"))
+    assert "no such volume" in missing.hint
+    clusters = _raises(NotFound, "", lambda: client.cluster_info(UNKNOWN_CLUSTER))
+    assert "no such cluster" in clusters.hint and "volume" not in clusters.hint
+
+
 def test_409_protected_delete_is_refused_and_nothing_changes(make_sandbox):
     sandbox = make_sandbox()
     client = sandbox.client(sleep=RecordingSleep())

@@ -52,6 +52,14 @@ STATUS_HINTS = {
     422: "the server rejected the request body; the TensorPool API may have changed: check for a newer tpdeclare",
     429: "the API is rate limiting this key; wait a minute and run again",
 }
+# The storage endpoints' own words where the cluster ones would mislead (/storage/...).
+STORAGE_STATUS_HINTS = {
+    400: "the server rejected the request's parameters (for a volume: also a name already taken, a shrink, or an "
+         "attach to a single-node GPU cluster)",
+    404: "no such volume, cluster or request: it may have been deleted outside tpdeclare",
+    409: "the volume's or the cluster's state forbids this now (a volume still being created or attached, deletion "
+         "protection on, a cluster not running): run plan again to see what changed",
+}
 SERVER_ERROR_HINT = "TensorPool's server failed; try again later"
 MALFORMED_HINT = "the TensorPool API may have changed; check for a newer tpdeclare, or report this answer"
 NETWORK_HINT = "check the network and the engine URL (--engine / TENSORPOOL_ENGINE)"
@@ -219,7 +227,7 @@ def status_error(method: str, path: str, answer: Answer, secret: Secret, *, summ
         cls = ServerError
     else:
         cls = ApiStatusError
-    hint = STATUS_HINTS.get(status)
+    hint = (STORAGE_STATUS_HINTS.get(status) if path.startswith("/storage/") else None) or STATUS_HINTS.get(status)
     if hint is None and 500 <= status < 600:
         hint = SERVER_ERROR_HINT
     if hint is None and 300 <= status < 400:
