@@ -60,7 +60,7 @@ def test_a_lost_acquire_answer_is_resolved_by_reading_the_lock_back(new_store, m
 
 def test_an_expired_lease_is_taken_over_and_said_so(new_store, clock):
     dead = new_store()
-    lease = S3Lease(dead.client, dead.location.lock_key, 30, state_name=dead.name, clock=clock, heartbeat=False)
+    lease = S3Lease(dead.client, dead.lock_key, 30, state_name=dead.name, clock=clock, heartbeat=False)
     lease.acquire("tpdeclare apply")  # never renewed, never released: its holder died
     clock.now += 31
     told = []
@@ -124,7 +124,7 @@ def test_release_never_deletes_another_runs_lock(new_store, clock):
         with second.lock("tpdeclare apply") as theirs:
             lease.lost.clear()  # the first run has not noticed yet, and releases
             lease.release()
-            got = second.client.get(second.location.lock_key)
+            got = second.client.get(second.lock_key)
             assert got is not None and Lease.from_bytes(got.data).info.id == theirs.info.id
 
 
@@ -157,7 +157,7 @@ def test_a_write_whose_answer_was_lost_is_not_taken_for_a_conflict_silently(new_
 def test_the_lock_record_names_its_holder(new_store):
     store = new_store()
     with store.lock("tpdeclare apply") as held:
-        got = store.client.get(store.location.lock_key)
+        got = store.client.get(store.lock_key)
         lease = Lease.from_bytes(got.data)
         assert isinstance(lease.info, LockInfo) and lease.info == held.info
         assert lease.expires_at == held.expires_at

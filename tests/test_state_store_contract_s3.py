@@ -33,7 +33,7 @@ class TestS3StateStore(StateStoreContract):
             info = LockInfo(id="stale-0001", host="elsewhere", pid=999_999, command="tpdeclare apply",
                             since="2026-01-01T00:00:00Z")
             lease = Lease(info, time.time() - 3600)
-            store.client.put(store.location.lock_key, lease.to_bytes(), if_absent=True)
+            store.client.put(store.lock_key, lease.to_bytes(), if_absent=True)
             return info.id
         return leave
 

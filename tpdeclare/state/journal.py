@@ -20,7 +20,7 @@ import json
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 from tpdeclare.errors import StateError
 from tpdeclare.identifiers import ADDRESS, ENGINE_ID, STACK
@@ -64,20 +64,16 @@ class Change:
             raise ValueError(f"a malformed {self.op.value!r} change at serial {self.serial}")
 
     @classmethod
-    def put_volume(cls, serial: int, volume: VolumeRecord) -> Change:
-        return cls(serial, ChangeOp.PUT_VOLUME, volume.address, volume=volume)
+    def put(cls, serial: int, item: Record | VolumeRecord) -> Change:
+        """Store a cluster's record, or a volume's (`put-volume`), at its address."""
+        if isinstance(item, VolumeRecord):
+            return cls(serial, ChangeOp.PUT_VOLUME, item.address, volume=item)
+        return cls(serial, ChangeOp.PUT, item.address, record=item)
 
     @classmethod
-    def remove_volume(cls, serial: int, address: str) -> Change:
-        return cls(serial, ChangeOp.REMOVE_VOLUME, address)
-
-    @classmethod
-    def put(cls, serial: int, record: Record) -> Change:
-        return cls(serial, ChangeOp.PUT, record.address, record=record)
-
-    @classmethod
-    def remove(cls, serial: int, address: str) -> Change:
-        return cls(serial, ChangeOp.REMOVE, address)
+    def remove(cls, serial: int, address: str, *, volume: bool = False) -> Change:
+        """Forget the cluster's record at `address`, or with `volume` the volume's (`remove-volume`)."""
+        return cls(serial, ChangeOp.REMOVE_VOLUME if volume else ChangeOp.REMOVE, address)
 
     @classmethod
     def move(cls, serial: int, address: str, to: str) -> Change:
@@ -94,8 +90,7 @@ class Change:
         return out
 
 
-@dataclass(frozen=True)
-class JournalHeader:
+class JournalHeader(NamedTuple):
     """A journal's first line: the state it belongs to."""
 
     stack: str
@@ -206,14 +201,14 @@ def _volume_entry(doc: dict[str, Any], serial: int, op: str, address: str, line:
     if "record" in doc or "to" in doc:
         raise _error(source, line, f"a '{op}' entry carries a 'record' or 'to'")
     if op == "remove-volume":
-        return Change.remove_volume(serial, address)
+        return Change.remove(serial, address, volume=True)
     if volume_address(address) in dropping:
         return None
     found = check_volume(address, doc["volume"], f"line {line}: volume")
     if found:
         problems.extend(found)
         return None
-    return Change.put_volume(serial, VolumeRecord.from_json(address, doc["volume"]))
+    return Change.put(serial, VolumeRecord.from_json(address, doc["volume"]))
 
 
 def _spans(data: bytes) -> tuple[list[tuple[int, int]], int]:

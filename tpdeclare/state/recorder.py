@@ -111,8 +111,8 @@ class Recorder:
             return dict(self._volumes)
 
     def get_volume(self, address: str) -> VolumeRecord | None:
-        with self._cond:
-            return self._volumes.get(address)
+        """The volume record at `address`, or None (a stack has few volumes: read from a copy)."""
+        return self.volumes().get(address)
 
     # -- changes --------------------------------------------------------------------------------
 
@@ -126,7 +126,7 @@ class Recorder:
         with self._cond:
             self._refuse_if_failed(volume.address)
             self._volumes[volume.address] = volume
-            self._enqueue(lambda serial: _change().put_volume(serial, volume), volume.address)
+            self._enqueue(lambda serial: _change().put(serial, volume), volume.address)
 
     def remove_volume(self, address: str) -> None:
         """Forget the volume record at `address` (a no-op if there is none); returns once durable."""
@@ -135,7 +135,7 @@ class Recorder:
             if address not in self._volumes:
                 return
             del self._volumes[address]
-            self._enqueue(lambda serial: _change().remove_volume(serial, address), address)
+            self._enqueue(lambda serial: _change().remove(serial, address, volume=True), address)
 
     def put(self, record: Record, *, wait: bool = True) -> None:
         """Store `record` at its address; returns once the change is durable (StateError if not).

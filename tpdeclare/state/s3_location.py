@@ -32,10 +32,6 @@ class S3Location:
         return f"{SCHEME}{self.bucket}/{self.key}"
 
     @property
-    def lock_key(self) -> str:
-        return f"{self.key}.lock"
-
-    @property
     def prefix(self) -> str:
         """The key's folder (what the conditional-write probe's result is cached for, with the bucket)."""
         return self.key.rsplit("/", 1)[0] + "/" if "/" in self.key else ""

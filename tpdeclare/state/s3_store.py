@@ -51,6 +51,10 @@ class S3StateStore:
                  sleep: Callable[[float], None] = time.sleep, probe_cache: Path | None = None,
                  on_takeover: Takeover | None = None, heartbeat: bool = True):
         self.location = location
+        # Its objects: the snapshot, the journal segments, the backups and the lock object.
+        self.key = location.key
+        self.journal_prefix, self.backup_prefix = f"{location.key}.journal/", f"{location.key}.backup/"
+        self.lock_key = f"{location.key}.lock"
         self.client = client if client is not None else S3Client(location)
         self._clock = clock
         self._sleep = sleep
@@ -75,18 +79,6 @@ class S3StateStore:
     @property
     def name(self) -> str:
         return self.location.url
-
-    @property
-    def key(self) -> str:
-        return self.location.key
-
-    @property
-    def journal_prefix(self) -> str:
-        return f"{self.key}.journal/"
-
-    @property
-    def backup_prefix(self) -> str:
-        return f"{self.key}.backup/"
 
     def probed(self) -> ProbeResult:
         """The bucket's conditional-write probe (tpdeclare.state.s3_probe), run once per bucket and prefix."""
@@ -289,7 +281,7 @@ class S3StateStore:
     @contextlib.contextmanager
     def lock(self, command: str, timeout: float = 0.0, *, on_wait: OnWait | None = None) -> Iterator[S3Lease]:
         result = self.probed()
-        lease = S3Lease(self.client, self.location.lock_key, self.location.lock_ttl, state_name=self.name,
+        lease = S3Lease(self.client, self.lock_key, self.location.lock_ttl, state_name=self.name,
                         clock=self._clock, sleep=self._sleep, delete_if_match=result.delete_if_match,
                         heartbeat=self._heartbeat)
         lease.on_lost = self.on_lost
@@ -302,4 +294,4 @@ class S3StateStore:
             lease.release()
 
     def force_unlock(self, lock_id: str) -> LockInfo:
-        return force_unlock(self.client, self.location.lock_key, lock_id, state_name=self.name, clock=self._clock)
+        return force_unlock(self.client, self.lock_key, lock_id, state_name=self.name, clock=self._clock)
