@@ -112,10 +112,8 @@ def test_flush_makes_what_was_deferred_durable(path):
 
 
 def test_an_apply_on_a_windowed_store_writes_one_batch_per_wave_and_every_intent_before_its_post(path):
-    from tpdeclare.plan.planner import make_plan
 
-    from plan_helpers import cluster, stack
-    from test_executor import FakeClient, executor_for, on_disk
+    from test_executor import FakeClient, on_disk
 
     client = FakeClient()
     not_durable: list[str] = []
@@ -126,15 +124,8 @@ def test_an_apply_on_a_windowed_store_writes_one_batch_per_wave_and_every_intent
             not_durable.append(name)
 
     client.hooks = {"create": before_create}
-    store = WindowedStore(LocalStateStore(path), window=HOUR)  # only a complete wave closes a window in time
-    recorder = Recorder(store, State(stack="demo"))
-    plan = make_plan(stack(*(cluster(f"c{i:02d}") for i in range(23))), None)
-    outcome: dict[str, object] = {}
-    runner = threading.Thread(target=lambda: outcome.update(result=executor_for(client, recorder, parallelism=5)
-                                                             .run(plan)), daemon=True)
-    runner.start()
-    assert finished([runner]), "a commit window waited for an operation that was not coming"
-    assert outcome["result"].added == 23 and not not_durable
+    store, recorder, result = _windowed_apply(path, client, clusters=23, parallelism=5)
+    assert result.added == 23 and not not_durable
     # The fake's clusters are up at the first poll: each wave of 5 is one append of its intents, with the
     # last wave's cluster IDs and "ready"s; the last wave's ride with the checkpoint.
     assert len(store.batch_sizes) == 5
@@ -143,10 +134,8 @@ def test_an_apply_on_a_windowed_store_writes_one_batch_per_wave_and_every_intent
 
 
 def test_a_cluster_id_is_durable_before_a_poll_that_says_wait_is_followed(path):
-    from tpdeclare.plan.planner import make_plan
 
-    from plan_helpers import cluster, stack
-    from test_executor import FakeClient, executor_for, on_disk
+    from test_executor import FakeClient, on_disk
 
     client = FakeClient(polls_to_finish=2)  # the first poll says PROCESSING (no Retry-After): polling waits
     polls: dict[str, int] = {}
@@ -160,12 +149,24 @@ def test_a_cluster_id_is_durable_before_a_poll_that_says_wait_is_followed(path):
                 not_durable.append(request_id)
 
     client.hooks = {"request_info": before_poll}
+    _, _, result = _windowed_apply(path, client, clusters=7, parallelism=3)
+    assert result.added == 7 and len(polls) == 7 and not not_durable
+
+
+def _windowed_apply(path, client, *, clusters: int, parallelism: int):
+    """Apply `clusters` new clusters through a store whose commit window only a complete wave closes in time
+    (an hour): (the store, the recorder, the result); fails if a window waited for an operation not coming."""
+    from tpdeclare.plan.planner import make_plan
+
+    from plan_helpers import cluster, stack
+    from test_executor import executor_for
+
     store = WindowedStore(LocalStateStore(path), window=HOUR)
     recorder = Recorder(store, State(stack="demo"))
-    plan = make_plan(stack(*(cluster(f"c{i:02d}") for i in range(7))), None)
+    plan = make_plan(stack(*(cluster(f"c{i:02d}") for i in range(clusters))), None)
     outcome: dict[str, object] = {}
-    runner = threading.Thread(target=lambda: outcome.update(result=executor_for(client, recorder, parallelism=3)
-                                                             .run(plan)), daemon=True)
+    runner = threading.Thread(target=lambda: outcome.update(
+        result=executor_for(client, recorder, parallelism=parallelism).run(plan)), daemon=True)
     runner.start()
     assert finished([runner]), "a commit window waited for an operation that was not coming"
-    assert outcome["result"].added == 7 and len(polls) == 7 and not not_durable
+    return store, recorder, outcome["result"]
