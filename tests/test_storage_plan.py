@@ -203,3 +203,11 @@ def test_a_plan_saved_before_volume_waits_existed_still_decodes():
     saved = encode_plan(make_plan(stack(dataclasses.replace(TRAINER, num_nodes=3), volumes={"data": DATA}), st))
     del saved["storage"]["waits"]
     assert decode_plan(json.loads(json.dumps(saved))).storage.waits == ()
+
+
+def test_an_attach_to_a_cluster_an_earlier_run_left_creating_waits_for_it():
+    rec = record(TRAINER, "c-1", status=CREATING)
+    st = with_volumes(state(rec), vrecord(status=CREATING))
+    plan = make_plan(stack(TRAINER, volumes={"data": DATA}), st)
+    assert plan.waits == ("trainer",)
+    assert ("attach:data:trainer", ("volume:data", "wait:trainer")) in keys(plan)

@@ -11,7 +11,7 @@ from tpdeclare.apply.polling import Poller
 from tpdeclare.apply.step_graph import run_graph
 from tpdeclare.apply.volumes import VolumeOps
 from tpdeclare.plan.model import Action, Plan
-from tpdeclare.plan.ordering import cluster_step, volume_step
+from tpdeclare.plan.ordering import cluster_step, volume_step, wait_step
 from tpdeclare.plan.storage_model import AttachmentStep
 from tpdeclare.state.volumes import volume_address
 
@@ -35,7 +35,7 @@ def run_in_order(plan: Plan, cluster_work: Sequence[tuple[str, Callable[[], None
     labels: dict[str, str] = {}
     waits = set(plan.waits)
     for address, call, counter in cluster_work:
-        key = f"wait:{address}" if counter == "waited" and address in waits else cluster_step(address)
+        key = wait_step(address) if counter == "waited" and address in waits else cluster_step(address)
         if key in tasks:
             key = f"{key}#{len(tasks)}"
         labels[key] = address

@@ -1,10 +1,10 @@
 """Orders a plan's steps by their dependencies (create a volume before attaching it; detach before a replace
 or a destroy; re-attach after), as a DAG whose steps name what they wait for. Pure.
 
-Steps: `cluster:ADDR` (a cluster's create, replace or destroy), `volume:ADDR` (a volume's create,
-replace or destroy, or the wait for one an earlier run left being created), `attach:V:C` and `detach:V:C`.
-Steps with no dependency either way are left out: they run as before, in parallel. Edits in place depend
-on nothing.
+Steps: `cluster:ADDR` (a cluster's create, replace or destroy), `volume:ADDR` (a volume's create, replace or
+destroy, or the wait for one an earlier run left being created), `attach:V:C`, `detach:V:C` and `wait:ADDR` (a
+cluster an earlier run left being created). Steps with no dependency either way are left out: they run as
+before, in parallel. Edits in place depend on nothing.
 """
 
 from __future__ import annotations
@@ -25,10 +25,18 @@ def volume_step(address: str) -> str:
     return f"volume:{address}"
 
 
+def wait_step(address: str) -> str:
+    return f"wait:{address}"  # waiting for a cluster an earlier run left being created
+
+
 def order_steps(clusters: Sequence[Change], volumes: Sequence[VolumeChange],
-                attachments: Sequence[AttachmentStep], waits: Iterable[str] = ()) -> tuple[Step, ...]:
+                attachments: Sequence[AttachmentStep], waits: Iterable[str] = (),
+                cluster_waits: Iterable[str] = ()) -> tuple[Step, ...]:
     """Every step that waits for another or is waited for, each after all it depends on. `waits`: the volumes an
-    earlier run left being created; their `volume:ADDR` step waits until each is ready, and attaches follow it."""
+    earlier run left being created; their `volume:ADDR` step waits until each is ready, and attaches follow it.
+    `cluster_waits`: the clusters an earlier run left being created; an attach to one follows its `wait:ADDR`
+    (the engine attaches only to a running cluster)."""
+    waited_clusters = set(cluster_waits)
     structural_clusters = {c.address for c in clusters if c.action in _STRUCTURAL}
     structural_volumes = {v.address for v in volumes if v.action in _STRUCTURAL}
     made_ready = structural_volumes | set(waits)
@@ -53,6 +61,8 @@ def order_steps(clusters: Sequence[Change], volumes: Sequence[VolumeChange],
                 need(a.key, volume_step(a.volume))
             if a.cluster in structural_clusters:
                 need(a.key, cluster_step(a.cluster))
+            elif a.cluster in waited_clusters:
+                need(a.key, wait_step(a.cluster))
             detach = f"{Link.DETACH.value}:{a.volume}:{a.cluster}"
             if detach in detaches:
                 need(a.key, detach)

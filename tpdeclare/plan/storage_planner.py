@@ -72,7 +72,8 @@ class _StoragePlanner:
         # edit of it waits first too), and every attach of it waits for that.
         waits = tuple(v.address for v in volumes if v.action in (Action.NOOP, Action.UPDATE) and not self.conflicts
                       and (rec := self.records.get(v.address)) is not None and rec.status == CREATING)
-        order = order_steps(self.plan.notable, volumes, steps, waits)  # an untouched cluster's change is no step
+        # an untouched cluster's change is no step; a cluster still being created is waited for before an attach
+        order = order_steps(self.plan.notable, volumes, steps, waits, self.plan.waits)
         storage = StoragePlan(volumes=tuple(volumes), attachments=tuple(steps), order=order,
                               monthly_before=round(sum(v.monthly_before for v in volumes), 6),
                               monthly_after=round(sum(v.monthly_after for v in volumes), 6), waits=waits)
