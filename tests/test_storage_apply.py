@@ -159,7 +159,9 @@ def test_a_volume_an_earlier_run_left_creating_is_waited_for_before_its_attach(p
         request_id=made.request_id if known_request else None)}))
     plan, result, state = apply(path, client, SPEC)
     assert plan.storage.waits == ("data",)
-    assert not result.failures and result.linked == 1 and result.waited == 1
+    assert not result.failures and result.linked == 1 and result.volumes_waited == 1 and result.waited == 0
+    assert result.line().endswith("; Volumes: 0 added, 0 changed, 0 replaced, 0 destroyed, 1 attach/detach, "
+                                  "1 finished from an earlier run")
     assert [c[0] for c in client.calls].count("create_storage") == 1  # only the earlier run's
     assert state.volumes["data"].status == READY
     assert state.volumes["data"].attached == {"trainer": state.resources["trainer"].cluster_id}
@@ -180,3 +182,16 @@ def test_a_volume_left_creating_that_fails_is_tainted_and_its_attach_not_started
     assert result.blocked_by == {"attach storage.data to trainer": "storage.data"}
     assert state.volumes["data"].status == TAINTED
     assert not [c for c in client.calls if c[0] == "attach_storage"]
+
+
+def test_a_volume_left_creating_that_someone_destroys_ends_its_wait_saying_so(path):
+    client = StorageFake()
+    apply(path, client, stack(cluster("trainer", "8xH200", num_nodes=2)))
+    made = client.create_storage(size_gb=500, name="demo-data")
+    client.volumes[made.storage_id]["status"] = "DESTROYING"
+    left = LocalStateStore(path).read()
+    LocalStateStore(path).write(dataclasses.replace(left, volumes={"data": VolumeRecord(
+        "data", CREATING, "demo-data", {**DATA.fields(), "prevent_destroy": False}, storage_id=made.storage_id)}))
+    _, result, _ = apply(path, client, SPEC)
+    assert "is being destroyed by someone else" in result.failures["storage.data"]
+    assert result.blocked_by == {"attach storage.data to trainer": "storage.data"}

@@ -44,6 +44,7 @@ class ApplyResult:
     volumes_changed: int = 0
     volumes_replaced: int = 0
     volumes_destroyed: int = 0
+    volumes_waited: int = 0  # volumes left `creating` by an earlier run that this run saw finish
     failures: dict[str, str] = field(default_factory=dict)
     not_started: list[str] = field(default_factory=list)
     succeeded: list[str] = field(default_factory=list)  # addresses whose change (or wait) finished, sorted
@@ -56,10 +57,12 @@ class ApplyResult:
         if self.waited:
             text += f", {self.waited} finished from an earlier run"
         volumes = (self.volumes_added, self.volumes_changed, self.volumes_replaced, self.volumes_destroyed)
-        if any(volumes) or self.linked:
+        if any(volumes) or self.linked or self.volumes_waited:
             text += (f"; Volumes: {volumes[0]} added, {volumes[1]} changed, {volumes[2]} replaced, {volumes[3]} "
                      f"destroyed, {self.linked} attach{'es' if self.linked != 1 else ''}/detach"
                      f"{'es' if self.linked != 1 else ''}")
+            if self.volumes_waited:
+                text += f", {self.volumes_waited} finished from an earlier run"
         return text
 
 

@@ -87,6 +87,8 @@ def _volume_summary(result: ApplyResult) -> dict[str, Any]:
     """The volumes' counts (issue 15), present only when the run touched a volume or an attachment."""
     counts = {"added": result.volumes_added, "changed": result.volumes_changed, "replaced": result.volumes_replaced,
               "destroyed": result.volumes_destroyed, "attachments_changed": result.linked}
+    if result.volumes_waited:  # present only when it happened: earlier documents keep their keys
+        counts["waited"] = result.volumes_waited
     return {"volumes": counts} if any(counts.values()) else {}
 
 

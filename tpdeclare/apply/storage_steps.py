@@ -50,7 +50,8 @@ def run_in_order(plan: Plan, cluster_work: Sequence[tuple[str, Callable[[], None
         key = volume_step(address)
         if key not in tasks:  # (an edit of the volume waits for it itself)
             labels[key] = volume_address(address)
-            tasks[key] = partial(run_one, volume_address(address), partial(ops.wait_earlier, address), "waited")
+            tasks[key] = partial(run_one, volume_address(address), partial(ops.wait_earlier, address),
+                                  "volumes_waited")
     for a in plan.storage.attachments:
         labels[a.key] = attachment_label(a)
         tasks[a.key] = partial(run_one, attachment_label(a), partial(ops.link, a), "linked")

@@ -171,6 +171,10 @@ class VolumeOps:
             if seen is None or seen.is_destroyed:
                 raise errors.ApiError(f"{shown}: {rec.storage_id} disappeared while it was being created",
                                       hint="the next run forgets it and creates it again")
+            if seen.status.upper() == "DESTROYING":
+                raise errors.ApiError(f"{shown}: {rec.storage_id} is being destroyed by someone else while it was "
+                                      "being created", hint="the next run forgets it once it is gone and creates "
+                                                            "it again")
             if seen.is_ready:
                 return None
             if seen.is_failed:
