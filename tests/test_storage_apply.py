@@ -147,16 +147,25 @@ def test_a_detach_of_a_volume_already_detached_is_settled_by_reading_it(path):
     assert not result.failures and after.volumes["data"].attached == {}
 
 
-@pytest.mark.parametrize("known_request", [True, False], ids=["request-known", "adopted-by-name"])
-def test_a_volume_an_earlier_run_left_creating_is_waited_for_before_its_attach(path, known_request):
-    # The engine refuses to attach a volume that is not READY: the plan must wait for it first.
+def left_creating(path, *, known_request=False, engine_status=None):
+    """The trainer applied, and the volume `data` left `creating` in state by an earlier run, as the engine makes
+    it (or with `engine_status`): (the fake, the create's answer)."""
     client = StorageFake()
     apply(path, client, stack(cluster("trainer", "8xH200", num_nodes=2)))
     made = client.create_storage(size_gb=500, name="demo-data")
+    if engine_status is not None:
+        client.volumes[made.storage_id]["status"] = engine_status
     left = LocalStateStore(path).read()
     LocalStateStore(path).write(dataclasses.replace(left, volumes={"data": VolumeRecord(
         "data", CREATING, "demo-data", {**DATA.fields(), "prevent_destroy": False}, storage_id=made.storage_id,
         request_id=made.request_id if known_request else None)}))
+    return client, made
+
+
+@pytest.mark.parametrize("known_request", [True, False], ids=["request-known", "adopted-by-name"])
+def test_a_volume_an_earlier_run_left_creating_is_waited_for_before_its_attach(path, known_request):
+    # The engine refuses to attach a volume that is not READY: the plan must wait for it first.
+    client, made = left_creating(path, known_request=known_request)
     plan, result, state = apply(path, client, SPEC)
     assert plan.storage.waits == ("data",)
     assert not result.failures and result.linked == 1 and result.volumes_waited == 1 and result.waited == 0
@@ -170,13 +179,7 @@ def test_a_volume_an_earlier_run_left_creating_is_waited_for_before_its_attach(p
 
 
 def test_a_volume_left_creating_that_fails_is_tainted_and_its_attach_not_started(path):
-    client = StorageFake()
-    apply(path, client, stack(cluster("trainer", "8xH200", num_nodes=2)))
-    made = client.create_storage(size_gb=500, name="demo-data")
-    client.volumes[made.storage_id]["status"] = "FAILED"
-    left = LocalStateStore(path).read()
-    LocalStateStore(path).write(dataclasses.replace(left, volumes={"data": VolumeRecord(
-        "data", CREATING, "demo-data", {**DATA.fields(), "prevent_destroy": False}, storage_id=made.storage_id)}))
+    client, _ = left_creating(path, engine_status="FAILED")
     _, result, state = apply(path, client, SPEC)
     assert "the create FAILED" in result.failures["storage.data"]
     assert result.blocked_by == {"attach storage.data to trainer": "storage.data"}
@@ -185,13 +188,7 @@ def test_a_volume_left_creating_that_fails_is_tainted_and_its_attach_not_started
 
 
 def test_a_volume_left_creating_that_someone_destroys_ends_its_wait_saying_so(path):
-    client = StorageFake()
-    apply(path, client, stack(cluster("trainer", "8xH200", num_nodes=2)))
-    made = client.create_storage(size_gb=500, name="demo-data")
-    client.volumes[made.storage_id]["status"] = "DESTROYING"
-    left = LocalStateStore(path).read()
-    LocalStateStore(path).write(dataclasses.replace(left, volumes={"data": VolumeRecord(
-        "data", CREATING, "demo-data", {**DATA.fields(), "prevent_destroy": False}, storage_id=made.storage_id)}))
+    client, _ = left_creating(path, engine_status="DESTROYING")
     _, result, _ = apply(path, client, SPEC)
     assert "is being destroyed by someone else" in result.failures["storage.data"]
     assert result.blocked_by == {"attach storage.data to trainer": "storage.data"}
