@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -9,6 +10,13 @@ import pytest
 
 TESTS = Path(__file__).resolve().parent
 sys.path.insert(0, str(TESTS))
+
+# The suite starts hundreds of Python processes (CLI runs, sandbox servers, kill and signal trials, xdist
+# workers). With PYTHONDONTWRITEBYTECODE set, as on our machines, each one recompiles every tpdeclare module
+# it imports; let them share the ordinary, git-ignored __pycache__ instead. This runs before xdist starts its
+# workers, so they inherit it too.
+os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+sys.dont_write_bytecode = False
 
 
 def pytest_addoption(parser):
