@@ -1004,7 +1004,7 @@ _headers = st.dictionaries(
 _calls = st.sampled_from(["health", "create", "poll", "wait", "list", "info", "edit", "delete"])
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(status=_statuses, body=_bodies, headers=_headers, call=_calls, reason=st.none() | st.text(max_size=20))
 def test_property_the_client_only_raises_tpdeclare_errors(status, body, headers, call, reason):
     adapter = FakeAdapter([Reply(status, raw=body, headers=headers, reason=reason)])

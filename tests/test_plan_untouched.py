@@ -108,7 +108,7 @@ def _both(monkeypatch, spec, current, kw):
     return fast, slow
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
 def test_the_fast_path_plans_exactly_what_the_general_path_plans(monkeypatch, data):
     spec, current = data.draw(specs_and_states())

@@ -186,7 +186,7 @@ _values = st.recursive(
 _fields = st.fixed_dictionaries({name: _values for name in MANAGED_FIELDS})
 
 
-@settings(max_examples=1500, deadline=None)
+@settings(max_examples=600, deadline=None)
 @given(_fields, _fields, st.booleans())
 def test_field_changes_are_deepdiffs(before, after, copy):
     """DeepDiff (order of list items ignored) is the oracle for which fields changed."""

@@ -106,7 +106,7 @@ def _bodies(model: type[BaseModel]) -> st.SearchStrategy[Any]:
 def test_request_validation_is_pydantics_lax_mode(name):
     model = MODELS[name]
 
-    @settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
     @given(_bodies(model))
     def check(data):
         assert _ours(name, data) == _pydantic(model, data)
@@ -215,7 +215,7 @@ auth_headers = st.one_of(
 )
 
 
-@settings(max_examples=800, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(method=methods, path=paths, query=queries, headers=auth_headers, body=raw_bodies,
        dialect=st.sampled_from(sorted(PRESETS)), setup=st.booleans())
 def test_no_input_gives_a_500(method, path, query, headers, body, dialect, setup):

@@ -138,7 +138,7 @@ _DOC = st.fixed_dictionaries({}, optional={
 _JSONSCHEMA = Draft202012Validator(SCHEMA)
 
 
-@settings(max_examples=800, deadline=None)
+@settings(max_examples=400, deadline=None)
 @given(doc=_DOC | st.dictionaries(_NAMES, _ANY, max_size=5))
 def test_fast_checker_agrees_with_jsonschema(doc):
     assert is_valid_fast(doc) == _JSONSCHEMA.is_valid(doc), doc
