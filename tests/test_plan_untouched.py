@@ -2,8 +2,10 @@
 
 Random stacks and states, the states drawn near the specs (most records exactly as wanted, some off by a
 value, a type, a status, a missing or extra key), with random options (targets, --replace, moves, refresh,
-destroy, expire): the plan made with the fast path and the one made with it switched off are equal, their
-reprs too (types, dict key order), and so are their text and JSON renderings.
+destroy, expire), and for a refresh an engine drawn near the state (most clusters shown as recorded, some gone,
+off by a value or a type, missing a field, and clusters outside the state holding the spec's names): the plan
+made with the fast path and the one made with it switched off are equal, their reprs too (types, dict key
+order), and so are their text and JSON renderings.
 """
 
 from __future__ import annotations
@@ -13,12 +15,13 @@ from datetime import UTC, datetime
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from tpdeclare.fields import OBSERVABLE_FIELDS
 from tpdeclare.plan import planner
 from tpdeclare.plan.model import Action
 from tpdeclare.plan.planner import make_plan
 from tpdeclare.plan.render_json import render_json
 from tpdeclare.plan.render_text import render_text
-from tpdeclare.plan.untouched import recorded_as_wanted, untouched
+from tpdeclare.plan.untouched import recorded_as_wanted, seen_as_recorded, untouched
 from tpdeclare.spec.model import Lifetime
 from tpdeclare.state.model import READY, RecordStatus
 
@@ -41,11 +44,13 @@ ODD_VALUES = {
 
 
 @st.composite
-def specs_and_states(draw):
+def specs_and_states(draw, settled=False):
+    """A stack and a state near it; `settled`: every record ready and exactly as wanted, no lifetimes."""
     clusters = []
     for address in draw(st.lists(st.sampled_from(ADDRESSES), unique=True, max_size=6)):
-        life = draw(st.sampled_from([None, None, None, Lifetime(expires_after=3600), Lifetime(expires_after=10 ** 8),
-                                     Lifetime(expires_at="2026-11-27T11:00:00Z")]))
+        life = None if settled else draw(st.sampled_from([
+            None, None, None, Lifetime(expires_after=3600), Lifetime(expires_after=10 ** 8),
+            Lifetime(expires_at="2026-11-27T11:00:00Z")]))
         clusters.append(cluster(
             address, draw(st.sampled_from(TYPES)), num_nodes=draw(st.sampled_from([1, 1, 2])),
             container=draw(st.sampled_from([None, "img:1"])), deletion_protection=draw(st.booleans()),
@@ -56,6 +61,9 @@ def specs_and_states(draw):
     for i, c in enumerate(clusters):
         if draw(st.integers(0, 9)) == 0:
             continue  # not recorded: a create
+        if settled:
+            records.append(record(c, cluster_id=f"c-{i:04d}"))
+            continue
         overrides = {}
         for name in draw(st.lists(st.sampled_from(sorted(ODD_VALUES)), unique=True, max_size=2)):
             overrides[name] = draw(st.sampled_from(ODD_VALUES[name]))
@@ -82,8 +90,43 @@ def specs_and_states(draw):
     return stack(*clusters, moves=moves), state(*records)
 
 
+# What an engine may show for a field instead of the recorded value: equal but of another type, or other.
+SEEN_ODD = {
+    "instance_type": ["1xH100", "8xH200", None, 1],
+    "num_nodes": [1, 2, True, 1.0, 2.0, None],
+    "container": [None, "img:1", "", False],
+    "name": ["x", None, 0],
+    "deletion_protection": [True, False, 0, 1, None],
+}
+
+
 @st.composite
-def options(draw, records):
+def observed_near(draw, records, names):
+    """cluster ID -> observed fields, as plan_session's refresh passes them, drawn near the records."""
+    observed = {}
+    for r in records:
+        if not r.cluster_id:
+            continue
+        kind = draw(st.integers(0, 5))
+        if kind == 0:
+            continue  # gone from the engine
+        seen = {f: r.spec.get(f) for f in OBSERVABLE_FIELDS}
+        seen.update(status=draw(st.sampled_from(["running", "provisioning", "failed"])),
+                    created_at=draw(st.sampled_from(["2026-11-27T09:00:00Z", None])))
+        if kind in (1, 2):  # changed outside tpdeclare
+            field = draw(st.sampled_from(sorted(SEEN_ODD)))
+            seen[field] = draw(st.sampled_from(SEEN_ODD[field]))
+        elif kind == 3:  # the engine leaves a field out
+            seen.pop(draw(st.sampled_from(OBSERVABLE_FIELDS)))
+        observed[r.cluster_id] = seen
+    for i, name in enumerate(draw(st.lists(st.sampled_from(names + ["outside"]), max_size=2))):
+        observed[f"c-outside-{i}"] = {"name": name, "instance_type": "1xH100", "num_nodes": 1, "container": None,
+                                      "deletion_protection": False, "status": "running", "created_at": None}
+    return observed
+
+
+@st.composite
+def options(draw, records, names=()):
     ids = [r.cluster_id for r in records if r.cluster_id]
     kw = {}
     if draw(st.integers(0, 4)) == 0:
@@ -93,6 +136,8 @@ def options(draw, records):
     if draw(st.integers(0, 4)) == 0:
         kw["observed"] = {cid: {"name": "x", "instance_type": "1xH100", "num_nodes": 1}
                           for cid in draw(st.lists(st.sampled_from(ids), unique=True)) if ids} if ids else {}
+    elif draw(st.integers(0, 2)) == 0:
+        kw["observed"] = draw(observed_near(records, list(names)))
     kw["destroy_all"] = draw(st.integers(0, 9)) == 0
     kw["expire_only"] = not kw["destroy_all"] and draw(st.integers(0, 9)) == 0
     if draw(st.booleans()):
@@ -112,8 +157,20 @@ def _both(monkeypatch, spec, current, kw):
 @given(data=st.data())
 def test_the_fast_path_plans_exactly_what_the_general_path_plans(monkeypatch, data):
     spec, current = data.draw(specs_and_states())
-    kw = data.draw(options(list(current.resources.values())))
+    kw = data.draw(options(list(current.resources.values()), [c.name for c in spec.clusters.values()]))
     fast, slow = _both(monkeypatch, spec, current, kw)
+    assert fast == slow
+    assert repr(fast) == repr(slow)
+    assert render_text(fast) == render_text(slow)
+    assert render_json(fast) == render_json(slow)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_a_refresh_of_a_settled_state_plans_exactly_what_the_general_path_plans(monkeypatch, data):
+    spec, current = data.draw(specs_and_states(settled=True))
+    observed = data.draw(observed_near(list(current.resources.values()), [c.name for c in spec.clusters.values()]))
+    fast, slow = _both(monkeypatch, spec, current, {"observed": observed})
     assert fast == slow
     assert repr(fast) == repr(slow)
     assert render_text(fast) == render_text(slow)
@@ -130,6 +187,30 @@ def test_a_stack_recorded_as_wanted_is_all_fast_path_and_the_same_plan(monkeypat
     fast, slow = _both(monkeypatch, spec, current, {})
     assert fast == slow and repr(fast) == repr(slow) and not fast.has_changes
     assert {c.action for c in fast.changes} == {Action.NOOP}
+
+
+def test_a_refreshed_stack_shown_as_recorded_is_all_fast_path_and_the_same_plan(monkeypatch):
+    clusters = [cluster(f"c{i}", TYPES[i % len(TYPES)], container="img:1" if i % 2 else None) for i in range(20)]
+    current = state(*(record(c, cluster_id=f"c-{i:04d}") for i, c in enumerate(clusters)))
+    observed = {r.cluster_id: {**{f: r.spec[f] for f in OBSERVABLE_FIELDS}, "status": "running",
+                               "created_at": None} for r in current.resources.values()}
+    for c in clusters:
+        assert untouched(c.address, c, current.resources[c.address], planner.PriceBook({}), observed) is not None
+    fast, slow = _both(monkeypatch, stack(*clusters), current, {"observed": observed})
+    assert fast == slow and repr(fast) == repr(slow) and not fast.has_changes and fast.refreshed
+
+
+@pytest.mark.parametrize("change", [{"num_nodes": True}, {"num_nodes": 2}, {"container": ""}, {"name": "other"},
+                                    {"deletion_protection": 0}, {"instance_type": "8xH200"}])
+def test_a_refreshed_cluster_changed_outside_goes_the_general_way(change):
+    want = cluster("nb")
+    rec = record(want, cluster_id="c-1")
+    seen = {**{f: rec.spec[f] for f in OBSERVABLE_FIELDS}, **change}
+    assert not seen_as_recorded(tuple(rec.spec[f] for f in OBSERVABLE_FIELDS), seen)
+    assert untouched("nb", want, rec, planner.PriceBook({}), {"c-1": seen}) is None
+    assert untouched("nb", want, rec, planner.PriceBook({}), {}) is None  # gone from the engine
+    del seen[next(iter(change))]  # a field the engine leaves out keeps the recorded value
+    assert untouched("nb", want, rec, planner.PriceBook({}), {"c-1": seen}) is not None
 
 
 @pytest.mark.parametrize("field,value", [

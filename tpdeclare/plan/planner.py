@@ -112,16 +112,16 @@ class _Planner:
         drop_intents: list[str] = []
         state_sync: list[str] = []
         waits: list[str] = []
-        fast = self.observed is None and not self.options.expire_only  # plan/untouched.py may answer
+        fast = not self.options.expire_only  # plan/untouched.py may answer
         # The loop's own lookups bound once: it runs for every address of the stack.
-        records, moved_from, costs = self.records, self.moved_from, self.costs
+        records, moved_from, costs, observed = self.records, self.moved_from, self.costs, self.observed
         keep, cost_before, cost_after = items.append, hourlies[0].append, hourlies[1].append
         for address in sorted(set(desired) | set(records)):
             if targets and address not in targets and moved_from.get(address) not in targets:
                 continue
             want, rec = desired.get(address), records.get(address)
             if fast and address not in forced and address not in moved_from:
-                kept = untouched(address, want, rec, costs)
+                kept = untouched(address, want, rec, costs, observed)
                 if kept is not None:  # nothing to forget, sync, wait for or block: the general path's answer
                     keep(kept)
                     cost_before(kept[4])
