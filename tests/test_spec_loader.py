@@ -7,6 +7,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from tpdeclare.diagnostics import Diagnostic
 from tpdeclare.spec import yaml_compose
 from tpdeclare.spec.loader import content_hash, load_stack
@@ -370,3 +372,28 @@ def test_clusters_and_places_built_without_their_init_are_what_their_init_builds
             assert rebuilt == value and repr(rebuilt) == repr(value) and hash(rebuilt) == hash(value)
             with pytest.raises(dataclasses.FrozenInstanceError):
                 value.address = "x" if isinstance(value, ClusterSpec) else None  # type: ignore[misc]
+
+
+def _nesting_bound_by_lines(raw: bytes) -> int:
+    """The nesting bound written plainly: every line break YAML reads, then the longest indentation prefix."""
+    flow = raw.count(b"[") + raw.count(b"{")
+    for brk in (b"\r", b"\xc2\x85", b"\xe2\x80\xa8", b"\xe2\x80\xa9"):
+        raw = raw.replace(brk, b"\n")
+    prefix = max(len(line) - len(line.lstrip(b" \t?:-")) for line in raw.split(b"\n"))
+    if prefix >= yaml_compose._DEEP_PREFIX_COLUMNS:
+        return flow + 2 * max(map(len, raw.split(b"\n"))) + 2
+    return flow + 2 * yaml_compose._DEEP_PREFIX_COLUMNS + 2
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from([b" ", b" " * 16, b"- ", b"? ", b": ", b"\t", b"a" * 20, b"[", b"{", b"\n", b"\r",
+                                 b"\xc2\x85", b"\xe2\x80\xa8", b"\xe2\x80\xa9", "é".encode()]), max_size=80))
+def test_the_nesting_bound_sees_every_deep_prefix(parts):
+    raw = b"".join(parts)
+    assert yaml_compose._nesting_bound(raw) == _nesting_bound_by_lines(raw)
+
+
+@pytest.mark.parametrize("raw", [b"- " * 32 + b"a" * 9, b"x\n" + b" " * 64 + b"a" * 9, b"x\r" + b"-" * 64 + b"a" * 9,
+                                 b"x\xe2\x80\xa8" + b"?" * 70, b" " * 63 + b"a" * 20 + b"\n" + b" " * 63 + b"a"])
+def test_the_nesting_bound_at_the_edges(raw):
+    assert yaml_compose._nesting_bound(raw) == _nesting_bound_by_lines(raw)

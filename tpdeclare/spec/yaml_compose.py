@@ -30,7 +30,10 @@ _SHALLOW_BOUND = 500 if _CParser is not None else 200
 # A line whose indentation and block indicators (`- `, `? `, `: `) run this long could open many block
 # collections; real specs indent less than 20 columns.
 _DEEP_PREFIX_COLUMNS = 64
-_DEEP_PREFIX = re.compile(rb"(?m)^[ \t?:-]{%d}" % _DEEP_PREFIX_COLUMNS)
+# Such a line is the first one, or follows a line break: searching for the break first lets the regex engine
+# skip ahead at C speed (`(?m)^` would try every byte of the file; 5 ms of a 10,000-cluster plan).
+_DEEP_FIRST_LINE = re.compile(rb"[ \t?:-]{%d}" % _DEEP_PREFIX_COLUMNS)
+_DEEP_LATER_LINE = re.compile(rb"\n[ \t?:-]{%d}" % _DEEP_PREFIX_COLUMNS)
 # Line breaks PyYAML reads besides LF (CR, NEL, LS, PS in UTF-8): a line must not hide behind them.
 _OTHER_BREAKS = (b"\r", b"\xc2\x85", b"\xe2\x80\xa8", b"\xe2\x80\xa9")
 
@@ -114,10 +117,10 @@ def _nesting_bound(raw: bytes) -> int:
     so block nesting is at most twice the longest such prefix, plus two.
     """
     flow = raw.count(b"[") + raw.count(b"{")
-    for brk in _OTHER_BREAKS:
+    for brk in _OTHER_BREAKS if not raw.isascii() else _OTHER_BREAKS[:1]:  # the others are not ASCII
         if brk in raw:
             raw = raw.replace(brk, b"\n")
-    if _DEEP_PREFIX.search(raw):
+    if _DEEP_FIRST_LINE.match(raw) or _DEEP_LATER_LINE.search(raw):
         return flow + 2 * max(map(len, raw.split(b"\n"))) + 2
     return flow + 2 * _DEEP_PREFIX_COLUMNS + 2
 
