@@ -8,6 +8,7 @@ rewrite.
 from __future__ import annotations
 
 import ipaddress
+import unicodedata
 
 import pytest
 from hypothesis import given, settings
@@ -59,3 +60,31 @@ def test_the_fast_path_agrees_with_ipaddress(word):
 
 def test_an_address_holding_the_key_is_dropped():
     assert reader()._ip(KEY) is None and reader()._shown_word(f"up {KEY}") is None
+
+
+def shown_word_checked(value: object) -> str | None:
+    """The shown word by the checks written out (the parser answers the common case in one look)."""
+    if not isinstance(value, str) or not value.strip() or len(value) > 64:
+        return None
+    if any(unicodedata.category(ch) in {"Cc", "Cf", "Cs", "Co", "Zl", "Zp"} for ch in value):
+        return None
+    if KEY in value:
+        return None
+    return value.strip()
+
+
+WORDS = ["running", " RUNNING ", "", " ", "\t", "run\x00ning", "run\x7f", "ok\u200b", "ünïcode", "x" * 64, "x" * 65,
+         " " + "x" * 63, KEY, f"a{KEY}b", "tp-display-\u200bkey-0042", "a\nb", "\u2028", 7, None, True, ["running"],
+         "\xa0ready\xa0"]
+
+
+@pytest.mark.parametrize("word", WORDS, ids=repr)
+def test_a_shown_word_is_what_the_checks_decide(word):
+    assert reader()._shown_word(word) == shown_word_checked(word)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(st.text(max_size=70), st.text(alphabet=" \t\n\x00\x7fab-_.:\u200b", max_size=70),
+                 st.sampled_from(WORDS)))
+def test_the_shown_word_fast_path_agrees_with_the_checks(word):
+    assert reader()._shown_word(word) == shown_word_checked(word)
