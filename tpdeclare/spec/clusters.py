@@ -24,6 +24,8 @@ from tpdeclare.spec.ssh_keys import check_public_keys
 
 _KNOWN_TYPES = frozenset(INSTANCE_TYPES)
 _MULTI_NODE = frozenset(MULTI_NODE_TYPES)
+_STR = frozenset({str})
+_NOTHING_IGNORED: frozenset[str] = frozenset()
 
 
 def declared_addresses(files: list[ParsedFile]) -> set[str]:
@@ -92,9 +94,11 @@ class _ClusterChecks:
         protection = get("deletion_protection", default("deletion_protection", False))
         keys = get("public_keys", default("public_keys", ()))
         lifecycle: dict[str, Any] = {}
-        for source in (default("lifecycle"), get("lifecycle")):
-            if isinstance(source, dict):
-                lifecycle.update(source)
+        sources = (default("lifecycle"), get("lifecycle"))
+        if sources != (None, None):  # most clusters have no lifecycle block, nor a default one
+            for source in sources:
+                if isinstance(source, dict):
+                    lifecycle.update(source)
         prevent = lifecycle.get("prevent_destroy", False)
         ignore = lifecycle.get("ignore_changes", ())
         # A cluster's own lifetime replaces the default's whole (`lifetime: null` opts out of it).
@@ -107,7 +111,7 @@ class _ClusterChecks:
             or not (container is None or isinstance(container, str))
             or not isinstance(protection, bool)
             or not isinstance(keys, (list, tuple))
-            or not all(isinstance(k, str) for k in keys)
+            or not (_STR.issuperset(map(type, keys)) or all(isinstance(k, str) for k in keys))
             or not isinstance(prevent, bool)
             or not isinstance(ignore, (list, tuple))
             or isinstance(lifetime, Invalid)
@@ -126,7 +130,7 @@ class _ClusterChecks:
             "deletion_protection": protection,
             "public_keys": tuple(keys),
             "prevent_destroy": prevent,
-            "ignore_changes": frozenset(i for i in ignore if i in FIELDS),
+            "ignore_changes": frozenset(i for i in ignore if i in FIELDS) if ignore else _NOTHING_IGNORED,
             "source": key_ref,
             "lifetime": lifetime,
             "storage": _attached(get("storage")),
