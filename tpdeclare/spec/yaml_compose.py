@@ -10,6 +10,7 @@ YAML path, whatever libyaml version PyYAML was built with; the tree is then shal
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 import yaml
@@ -46,19 +47,32 @@ class _FastResolver(Resolver):
 
     def __init__(self) -> None:
         Resolver.__init__(self)
-        self._memo: dict[str, str] = {}
+        # An instance attribute, found before the method: the composer calls it once per node (80,000 times for
+        # 10,000 clusters), and a closure over its memo costs no bound method and no attribute lookups a call.
+        self.__dict__["resolve"] = self._memoised()
 
     def resolve(self, kind: type[Node], value: Any, implicit: Any) -> str:
-        if kind is ScalarNode:
-            if not implicit[0]:
-                return STR
-            if value and value[0] not in self._firsts and not self._wild:
-                return STR
-            tag = self._memo.get(value)
-            if tag is None:
-                tag = self._memo[value] = str(Resolver.resolve(self, kind, value, implicit))  # type: ignore[no-untyped-call]
-            return tag
-        return SEQ if kind is SequenceNode else MAP
+        return self._memoised()(kind, value, implicit)
+
+    def _memoised(self) -> Callable[[type[Node], Any, Any], str]:
+        memo: dict[str, str] = {}
+        memo_get, firsts, wild, implicit_tag = memo.get, self._firsts, self._wild, Resolver.resolve
+
+        def resolve(kind: type[Node], value: Any, implicit: Any) -> str:
+            if kind is ScalarNode:
+                if not implicit[0]:
+                    return STR
+                tag = memo_get(value)
+                if tag is None:
+                    if value and value[0] not in firsts and not wild:
+                        tag = STR
+                    else:
+                        tag = str(implicit_tag(self, kind, value, implicit))  # type: ignore[no-untyped-call]
+                    memo[value] = tag
+                return tag
+            return SEQ if kind is SequenceNode else MAP
+
+        return resolve
 
     def descend_resolver(self, current_node: Any, current_index: Any) -> None:  # no path resolvers are registered
         pass
