@@ -72,3 +72,19 @@ def test_an_untouched_cluster_of_an_unknown_type_is_still_unpriced(monkeypatch):
         slow = make_plan(stack(*clusters), current, now=NOW)
     assert [c.address for c in fast.notable] == ["c"]
     assert fast.cost.unpriced == slow.cost.unpriced == ("b",) and fast.warnings == slow.warnings
+
+
+def test_an_outline_is_the_built_changes_and_builds_none(monkeypatch):
+    built = []
+    monkeypatch.setattr(model, "_built", lambda row, built_one=model._built: built.append(row[0]) or built_one(row))
+    fast, slow = _both(monkeypatch)
+    built.clear()
+    for address in [f"c{i}" for i in range(6)] + ["nowhere"]:
+        shown = fast.outline(address)
+        assert shown == slow.outline(address)
+        assert shown == (None if slow.change(address) is None else model.outline(slow.change(address)))
+    assert not built  # no Change of an untouched cluster was built for its outline
+    assert [fast.outline(c.address) for c in fast.changes] == [model.outline(c) for c in slow.changes]  # once built
+    plain = model.Plan(stack=fast.stack, changes=tuple(slow.changes), cost=fast.cost)  # any other sequence
+    assert [plain.outline(f"c{i}") for i in range(6)] == [model.outline(c) for c in slow.changes]
+    assert model.outline(slow.change("c0")) == (Action.NOOP, True, "c-0000")

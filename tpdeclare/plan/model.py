@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from itertools import compress
 from operator import attrgetter
-from typing import TYPE_CHECKING, Any, overload
+from typing import TYPE_CHECKING, Any, NamedTuple, overload
 
 from tpdeclare.fields import MANAGED_FIELDS, FieldEffect
 from tpdeclare.spec.model import ClusterSpec
@@ -131,12 +131,15 @@ class Changes(Sequence[Change]):
             self._all = tuple(_built(c) if type(c) is tuple else c for c in self._items)  # type: ignore[misc]
         return self._all
 
-    def get(self, address: str) -> Change | None:
-        """The change at `address` (only that one built, when it is an untouched row), or None."""
+    def _position(self, address: str) -> int | None:
         if self._index is None:
             self._index = {(c[0] if type(c) is tuple else c.address): i  # type: ignore[union-attr]
                            for i, c in enumerate(self._items)}
-        i = self._index.get(address)
+        return self._index.get(address)
+
+    def get(self, address: str) -> Change | None:
+        """The change at `address` (only that one built, when it is an untouched row), or None."""
+        i = self._position(address)
         if i is None:
             return None
         if self._all is not None:
@@ -145,6 +148,16 @@ class Changes(Sequence[Change]):
         if type(item) is tuple:
             item = self._items[i] = _built(item)
         return item  # type: ignore[return-value]
+
+    def outline(self, address: str) -> Outline | None:
+        """The change at `address` as its `Outline`, building no Change for an untouched row, or None."""
+        i = self._position(address)
+        if i is None:
+            return None
+        item = self._items[i] if self._all is None else self._all[i]
+        if type(item) is tuple:
+            return Outline(Action.NOOP, True, item[1])  # _built(item): a no-op with the recorded fields as `before`
+        return outline(item)  # type: ignore[arg-type]
 
     def __len__(self) -> int:
         return len(self._items)
@@ -169,6 +182,19 @@ class Changes(Sequence[Change]):
 
     def __repr__(self) -> str:
         return repr(self._every())
+
+
+class Outline(NamedTuple):
+    """What the storage planner reads of a cluster's change: its action, whether it has a `before` (a cluster
+    exists now), and its cluster ID."""
+
+    action: Action
+    has_before: bool
+    cluster_id: str | None
+
+
+def outline(change: Change) -> Outline:
+    return Outline(change.action, change.before is not None, change.cluster_id)
 
 
 def notable(changes: Sequence[Change]) -> Sequence[Change]:
@@ -268,6 +294,13 @@ class Plan:
             if c.address == address:
                 return c
         return None
+
+    def outline(self, address: str) -> Outline | None:
+        """`Outline` of `change(address)`, without building the Change of an untouched cluster."""
+        if isinstance(self.changes, Changes):
+            return self.changes.outline(address)
+        found = self.change(address)
+        return None if found is None else outline(found)
 
     def count(self, action: Action) -> int:
         return list(map(_ACTION, self.notable)).count(action) if action is not Action.NOOP else \

@@ -190,11 +190,11 @@ class _StoragePlanner:
             volume_goes = vol.action in (Action.REPLACE, Action.DELETE)
             kept_id = vol.storage_id if vol.action in (Action.NOOP, Action.UPDATE) else None
             for cluster, cluster_id in sorted(current.items()):
-                change = self.plan.change(cluster)
+                change = self.plan.outline(cluster)  # its action, whether it exists, its ID: no Change built
                 if self.cluster_ids.get(cluster_id) != cluster:
                     continue  # that cluster is gone from state (destroyed, expired, forgotten): nothing to detach
                 if change is not None and (change.action is Action.CREATE
-                                           or (change.action is Action.NOOP and change.before is None)):
+                                           or (change.action is Action.NOOP and not change.has_before)):
                     continue  # its cluster is gone (deleted outside, or an intent): nothing is attached to detach
                 cluster_goes = change is not None and change.action in (Action.REPLACE, Action.DELETE)
                 if not cluster_goes and not volume_goes and (address, cluster) in wanted:
@@ -206,7 +206,7 @@ class _StoragePlanner:
                        else f"cluster {cluster} no longer lists it")
                 steps.append(AttachmentStep(Link.DETACH, address, cluster, cluster_id, vol.storage_id, why))
             for cluster in serving.get(address, ()):
-                change = self.plan.change(cluster)
+                change = self.plan.outline(cluster)
                 if change is None or change.action is Action.DELETE:
                     continue  # targeted out, or destroyed (an expired cluster): nothing to attach to
                 fresh = change.action in (Action.CREATE, Action.REPLACE)
