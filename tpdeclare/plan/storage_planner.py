@@ -13,9 +13,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import replace as replace_fields
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from tpdeclare.api.storage_models import VolumeInfo
 from tpdeclare.fields import FieldEffect
 from tpdeclare.plan.model import Action, Change, FieldChange, Plan
 from tpdeclare.plan.ordering import order_steps
@@ -24,7 +23,10 @@ from tpdeclare.spec.model import VOLUME_FIELDS, StackSpec, VolumeSpec
 from tpdeclare.state.model import CREATING, DELETING, PENDING, TAINTED, State
 from tpdeclare.state.volumes import VolumeRecord, volume_address
 
-ObservedVolumes = Mapping[str, VolumeInfo]  # storage_id -> the engine's view, from one list call
+if TYPE_CHECKING:  # the API's volume models are read only when refreshing (plan_session imports them then)
+    from tpdeclare.api.storage_models import VolumeInfo
+
+    ObservedVolumes = Mapping[str, VolumeInfo]  # storage_id -> the engine's view, from one list call
 
 REASON_NO_CONFIG = "delete_because_no_resource_config"
 REASON_DELETED_OUTSIDE = "create_because_deleted_outside"
