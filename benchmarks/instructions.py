@@ -2,9 +2,9 @@
 """Benchmark 1's ratio counted in instructions: `tpdeclare plan` of 10,000 clusters against its floor, under
 valgrind (deterministic, where wall time on this shared machine moves by ±20 %).
 
-    python benchmarks/instructions.py            # both 10,000-cluster cases (~3 minutes on 2 cores)
+    python benchmarks/instructions.py            # both 10,000-cluster cases (~1 minute on 2 cores)
     python benchmarks/instructions.py --changed 0
-    python benchmarks/instructions.py --changed 0 --volumes 0.1   # 10 % of the clusters with one volume
+    python benchmarks/instructions.py --changed 0 --volumes 0    # no volumes (the default: 10 %, as benchmarks/run)
 
 Each side is one process under `valgrind --tool=callgrind` with PYTHONHASHSEED=0 and the benchmarks' bytecode
 cache (warmed first), the same interpreter and console script as benchmarks/run; the figure is callgrind's
@@ -44,7 +44,8 @@ def _collected(proc: subprocess.Popen[str]) -> int:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--changed", type=float, action="append", help="fraction changed (default: 0 and 0.1)")
-    ap.add_argument("--volumes", type=float, default=0.0, help="fraction of clusters with one volume (default 0)")
+    ap.add_argument("--volumes", type=float, default=0.1,
+                    help="fraction of clusters with one volume (default 0.1: the stacks benchmarks/run plans)")
     args = ap.parse_args()
     if shutil.which("valgrind") is None:
         raise SystemExit("valgrind is not installed")
