@@ -43,6 +43,7 @@ from tpdeclare.api.redaction import Secret, redact
 from tpdeclare.api.server_text import clean, excerpt
 from tpdeclare.api.status_words import UnknownWords
 from tpdeclare.api.vocabulary import JUMPHOST_ID, R_CLUSTER_ID, R_INSTANCE_IDS, R_MESSAGE, R_REQUEST_ID
+from tpdeclare.frozen_values import from_fields
 from tpdeclare.gc_pause import gc_paused
 from tpdeclare.identifiers import is_engine_id
 
@@ -78,8 +79,6 @@ _CHECKS = {
 }
 
 
-_new = object.__new__
-_set_dict = object.__setattr__  # (obj, "__dict__", fields): a frozen dataclass's fields set at once
 MISSING: Any = object()  # a field that is absent (or null where null is not allowed)
 EMPTY: Any = object()  # an empty 2xx body, where one is acceptable
 
@@ -191,8 +190,7 @@ class BodyReader:
         if num_nodes < 1:
             raise ShapeError(f"field '{field_path(where, f.num_nodes)}' should be at least 1, not {num_nodes}")
         text = self._text
-        info: ClusterInfo = _new(ClusterInfo)  # ClusterInfo(...) by its fields, in order, as InstanceInfo below
-        _set_dict(info, "__dict__", {
+        info = from_fields(ClusterInfo, {  # ClusterInfo(...) by its fields, in order, as InstanceInfo below
             "cluster_id": cluster_id,
             "name": text(d, f.cluster_name, where, NAME_CHARS, required=False),
             "instance_type": text(d, f.instance_type, where, WORD_CHARS, required=True),
@@ -236,17 +234,14 @@ class BodyReader:
         """An instance: its ID is required and checked; status and addresses are display-only (see `_shown_word`)."""
         d = json_object(data, where)
         f = self.map.settle("instance", d, where)
-        # InstanceInfo(...) with every field given, in its order, without the frozen __init__'s object.__setattr__
-        # calls (13,000 instances in a list of 10,000 clusters); tests/test_api_parsed_values.py holds both to their
-        # constructors.
-        info: InstanceInfo = _new(InstanceInfo)
-        _set_dict(info, "__dict__", {
+        # InstanceInfo(...) by its fields (13,000 instances in a list of 10,000 clusters);
+        # tests/test_api_parsed_values.py holds both to their constructors.
+        return from_fields(InstanceInfo, {
             "instance_id": self._id(d, f.instance_id, where, required=True),
             "status": self._shown_word(d.get(f.status)),
             "public_ip": self._ip(d.get(f.public_ip)),
             "private_ip": self._ip(d.get(f.private_ip)),
         })
-        return info
 
     # ---------------------------------------------------------------------------------- fields
     def _get(self, d: dict[str, Any], key: str, where: str, kind: str, *, required: bool,

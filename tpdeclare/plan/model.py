@@ -10,6 +10,7 @@ from operator import attrgetter
 from typing import TYPE_CHECKING, Any, NamedTuple, overload
 
 from tpdeclare.fields import MANAGED_FIELDS, FieldEffect
+from tpdeclare.frozen_values import from_fields
 from tpdeclare.spec.model import ClusterSpec
 
 if TYPE_CHECKING:
@@ -106,9 +107,7 @@ def _built(row: Untouched) -> Change:
     fields["address"], fields["cluster_id"], fields["desired"] = address, cluster_id, want
     fields["before"], fields["after"] = dict(zip(MANAGED_FIELDS, recorded, strict=True)), want.fields()
     fields["hourly_before"] = fields["hourly_after"] = hourly
-    change: Change = object.__new__(Change)
-    object.__setattr__(change, "__dict__", fields)
-    return change
+    return from_fields(Change, fields)
 
 
 class Changes(Sequence[Change]):

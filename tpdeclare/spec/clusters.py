@@ -12,6 +12,7 @@ from typing import Any
 
 from tpdeclare.catalog import INSTANCE_TYPES, MULTI_NODE_TYPES
 from tpdeclare.fields import FIELDS
+from tpdeclare.frozen_values import from_fields
 from tpdeclare.spec.instance_types import check_instance_type
 from tpdeclare.spec.lifetimes import Invalid, read_lifetime
 from tpdeclare.spec.model import ClusterSpec, SourceRef
@@ -120,8 +121,7 @@ class _ClusterChecks:
         # ClusterSpec(...) with every field given, in its order, without the frozen __init__'s twelve
         # object.__setattr__ calls (~40 M instructions over 10,000 clusters); tests/test_spec_loader.py checks
         # that this sets exactly the dataclass's fields.
-        spec: ClusterSpec = object.__new__(ClusterSpec)
-        object.__setattr__(spec, "__dict__", {
+        return from_fields(ClusterSpec, {
             "address": address,
             "instance_type": itype,
             "num_nodes": int(num_nodes),
@@ -135,7 +135,6 @@ class _ClusterChecks:
             "lifetime": lifetime,
             "storage": _attached(get("storage")),
         })
-        return spec
 
     def _instance_type_ok(self, itype: Any, f: ParsedFile, ypath: YamlPath, body: dict[str, Any],
                           key_ref: SourceRef) -> bool:

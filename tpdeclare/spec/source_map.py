@@ -6,6 +6,7 @@ from collections.abc import Mapping
 
 from yaml.nodes import Node, ScalarNode
 
+from tpdeclare.frozen_values import from_fields
 from tpdeclare.spec.model import SourceRef
 
 YamlPath = tuple[str | int, ...]  # mapping keys and list indexes, e.g. ("moved", 0, "to")
@@ -32,9 +33,7 @@ class SourceMap:
     def _ref(self, node: Node) -> SourceRef:
         mark = node.start_mark
         # SourceRef(self.file, line, col) without the frozen __init__ (one per cluster of a big stack)
-        ref: SourceRef = object.__new__(SourceRef)
-        object.__setattr__(ref, "__dict__", {"file": self.file, "line": mark.line + 1, "col": mark.column + 1})
-        return ref
+        return from_fields(SourceRef, {"file": self.file, "line": mark.line + 1, "col": mark.column + 1})
 
     def key(self, path: YamlPath) -> SourceRef | None:
         """Where the mapping key that ends `path` is written; None for list items, the root or unknown paths."""
