@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import gc
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+import yaml.nodes
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from tpdeclare.diagnostics import Diagnostic
@@ -305,6 +307,27 @@ def test_source_map_points_at_keys_and_values():
     assert smap.value(("clusters", "t", "empty")) == SourceRef("f.yaml", 6, 5)  # an empty value: its key
     assert smap.locate(("clusters", "t", "missing", "deeper")) == SourceRef("f.yaml", 2, 3)
     assert smap.value(()) == SourceRef("f.yaml", 1, 1)
+
+
+@pytest.mark.parametrize("libyaml", [True, False], ids=["libyaml", "pure-python"])
+def test_the_source_map_keeps_places_not_the_node_tree(libyaml, monkeypatch):
+    """A big stack's node trees are most of its loading memory: each is freed once its file is built."""
+    if not libyaml:
+        monkeypatch.setattr(yaml_compose, "_CParser", None)
+
+    def nodes() -> int:
+        gc.collect()
+        return sum(isinstance(o, yaml.nodes.Node) for o in gc.get_objects())
+
+    before = nodes()
+    doc = load_yaml(b"base: &b\n  kept:\n  size: 2\nclusters:\n  t:\n    <<: *b\n    size: 3\n    list: [1, {a: }]\n",
+                    "f.yaml")
+    assert doc.diagnostics == [] and nodes() <= before
+    smap = doc.source_map
+    assert smap.value(("clusters", "t", "kept")) == SourceRef("f.yaml", 2, 3)  # merged and empty: its key
+    assert smap.value(("clusters", "t", "size")) == SourceRef("f.yaml", 7, 11)  # the mapping's own key wins
+    assert smap.value(("clusters", "t", "list", 1, "a")) == SourceRef("f.yaml", 8, 16)
+    assert ("clusters", "t", "list", 0) in smap and ("clusters", "t", "nope") not in smap
 
 
 def test_scalars_are_plain_json_values():

@@ -3,54 +3,59 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-
-from yaml.nodes import Node, ScalarNode
+from typing import Protocol
 
 from tpdeclare.frozen_values import from_fields
 from tpdeclare.spec.model import SourceRef
 
 YamlPath = tuple[str | int, ...]  # mapping keys and list indexes, e.g. ("moved", 0, "to")
 
-_NULL = "tag:yaml.org,2002:null"
+
+
+class Mark(Protocol):
+    """A place in the file as PyYAML records it (0-based); a node's `start_mark`."""
+
+    @property
+    def line(self) -> int: ...
+
+    @property
+    def column(self) -> int: ...
 
 
 class SourceMap:
     """Where each key and value of one YAML file is: YAML path tuple -> `SourceRef` (1-based).
 
     Paths are tuples of mapping keys and list indexes, e.g. ("clusters", "trainer", "num_nodes") or
-    ("moved", 0, "to"). The root mapping's path is (). Refs are made on demand from the recorded nodes.
+    ("moved", 0, "to"). The root mapping's path is (). Refs are made on demand from the recorded marks.
+
+    Only marks are kept, not nodes, so a file's node tree is freed as soon as its values are built (a big
+    stack's trees are most of its loading memory). A value left empty (`key:` and nothing) is recorded at
+    its key's mark, the place a user looks for it.
     """
 
     __slots__ = ("file", "_keys", "_values", "_root")
 
-    def __init__(self, file: str, keys: Mapping[YamlPath, Node] | None = None,
-                 values: Mapping[YamlPath, Node] | None = None, root: Node | None = None) -> None:
+    def __init__(self, file: str, keys: Mapping[YamlPath, Mark] | None = None,
+                 values: Mapping[YamlPath, Mark] | None = None, root: Mark | None = None) -> None:
         self.file = file
-        self._keys: Mapping[YamlPath, Node] = keys if keys is not None else {}
-        self._values: Mapping[YamlPath, Node] = values if values is not None else {}
+        self._keys: Mapping[YamlPath, Mark] = keys if keys is not None else {}
+        self._values: Mapping[YamlPath, Mark] = values if values is not None else {}
         self._root = root
 
-    def _ref(self, node: Node) -> SourceRef:
-        mark = node.start_mark
+    def _ref(self, mark: Mark) -> SourceRef:
         # SourceRef(self.file, line, col) without the frozen __init__ (one per cluster of a big stack)
         return from_fields(SourceRef, {"file": self.file, "line": mark.line + 1, "col": mark.column + 1})
 
     def key(self, path: YamlPath) -> SourceRef | None:
         """Where the mapping key that ends `path` is written; None for list items, the root or unknown paths."""
-        node = self._keys.get(tuple(path))
-        return self._ref(node) if node is not None else None
+        mark = self._keys.get(tuple(path))
+        return self._ref(mark) if mark is not None else None
 
     def value(self, path: YamlPath) -> SourceRef | None:
         """Where the value at `path` is written (its key, when the value is left empty); None if unknown."""
         path = tuple(path)
-        node = self._values.get(path) if path else self._root
-        if node is None:
-            return None
-        if node.__class__ is ScalarNode and node.value == "" and node.tag == _NULL:
-            key = self._keys.get(path)
-            if key is not None:
-                return self._ref(key)
-        return self._ref(node)
+        mark = self._values.get(path) if path else self._root
+        return self._ref(mark) if mark is not None else None
 
     def locate(self, path: YamlPath, *, prefer_key: bool = False) -> SourceRef:
         """The best known place for `path`: itself (key or value), else its nearest recorded ancestor."""

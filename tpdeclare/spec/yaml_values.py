@@ -1,8 +1,9 @@
 """From a YAML node tree to plain Python values, deciding what is allowed and recording where each value was.
 
 Plain data only: strings, numbers, booleans, null, lists and mappings. No Python or other custom tags,
-no duplicate keys, aliases counted (no "billion laughs"), nesting bounded. Every key's and value's node
-is recorded by YAML path on the way, so the source map costs no second pass.
+no duplicate keys, aliases counted (no "billion laughs"), nesting bounded. Every key's and value's place
+(its node's start mark, not the node) is recorded by YAML path on the way, so the source map costs no
+second pass and does not keep the node tree alive.
 
 Choices worth knowing:
 - Mapping keys are taken as their text: `on:`, `1:` and `null:` are the keys "on", "1" and "null".
@@ -21,7 +22,7 @@ from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from tpdeclare.diagnostics import Diagnostic
-from tpdeclare.spec.source_map import YamlPath, dotted
+from tpdeclare.spec.source_map import Mark, YamlPath, dotted
 from tpdeclare.spec.yaml_errors import YamlAbort, node_kind, short, too_deep
 from tpdeclare.spec.yaml_tags import (
     BOOL,
@@ -44,14 +45,14 @@ _CONSTRUCTOR = SafeConstructor()
 
 
 class ValueBuilder:
-    """Builds Python values from a node tree, recording each key's and value's node by YAML path."""
+    """Builds Python values from a node tree, recording each key's and value's place by YAML path."""
 
     def __init__(self, file: str, max_alias_nodes: int, max_depth: int) -> None:
         self.file = file
         self.max_alias_nodes = max_alias_nodes
         self.max_depth = max_depth
-        self.keys: dict[YamlPath, Node] = {}
-        self.values: dict[YamlPath, Node] = {}
+        self.keys: dict[YamlPath, Mark] = {}
+        self.values: dict[YamlPath, Mark] = {}
         self.diagnostics: list[Diagnostic] = []
         self._seen: set[int] = set()  # collection nodes built at least once (a second build is an alias)
         self._active: set[int] = set()  # collection nodes being built (seeing one again is a cycle)
@@ -126,7 +127,7 @@ class ValueBuilder:
         index = 0
         for item in node.value:
             sub = path + (index,)
-            values[sub] = item
+            values[sub] = item.start_mark
             if item.__class__ is ScalarNode and item.tag == STR:
                 append(item.value)
             else:
@@ -153,17 +154,23 @@ class ValueBuilder:
             key = key_node.value
             sub = path + (key,)
             if key in result:
-                first = keys[sub].start_mark
+                first = keys[sub]
                 self._error(key_node,
                             f"duplicate key '{key}': first defined at line {first.line + 1}, column {first.column + 1}",
                             hint="YAML would silently keep only one of them; delete or rename one", path=sub)
                 continue
-            keys[sub] = key_node
-            values[sub] = value_node
-            if value_node.__class__ is ScalarNode and value_node.tag == STR:
-                result[key] = value_node.value
+            keys[sub] = key_mark = key_node.start_mark
+            if value_node.__class__ is ScalarNode:
+                tag = value_node.tag
+                if tag == STR:
+                    values[sub] = value_node.start_mark
+                    result[key] = value_node.value
+                    continue
+                # `key:` with nothing after it: the value's place is its key's (its own mark is past the line)
+                values[sub] = key_mark if tag == NULL and value_node.value == "" else value_node.start_mark
             else:
-                result[key] = value(value_node, sub, depth)
+                values[sub] = value_node.start_mark
+            result[key] = value(value_node, sub, depth)
         if merges:
             self._merge(result, merges, path, depth)
         return result

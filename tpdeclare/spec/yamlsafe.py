@@ -70,7 +70,7 @@ def load_yaml(
         ))
     if not isinstance(root, MappingNode):
         mark = root.start_mark
-        return YamlDocument(None, SourceMap(file, root=root), [Diagnostic(
+        return YamlDocument(None, SourceMap(file, root=mark), [Diagnostic(
             f"the top level must be a mapping (key: value lines), not {node_kind(root)}",
             file=file, line=mark.line + 1, col=mark.column + 1,
             hint="start with `clusters:` (see examples/cluster.yaml)",
@@ -81,7 +81,7 @@ def load_yaml(
     except YamlAbort as abort:
         builder.diagnostics.append(abort.diagnostic)
         data = None
-    smap = SourceMap(file, builder.keys, builder.values, root)
+    smap = SourceMap(file, builder.keys, builder.values, root.start_mark)
     if builder.diagnostics:
         return YamlDocument(None, smap, builder.diagnostics)
     return YamlDocument(data, smap, [])
