@@ -112,3 +112,17 @@ def test_the_fast_reader_reads_volumes_and_a_duplicate_key_among_them_goes_to_th
     assert read_fast(json.loads(doubled), doubled) is None
     with pytest.raises(StateError, match="duplicate key 'storage_id'"):
         parse_state(doubled, source="s.json")
+
+
+def test_a_volume_status_that_is_no_word_is_named_not_a_traceback():
+    for status, words in (([], "expected a string, got array"), ({}, "expected a string, got object"),
+                          (7, "expected a string, got integer 7"), ("expired", "unknown status 'expired'")):
+        doc = {"format_version": 1, "tool_version": "0.1.0", "stack": "st", "engine": None, "lineage": "l-1",
+               "serial": 1, "resources": {}, "volumes": {"a": {**volume().to_json(), "status": status}}}
+        raw = json.dumps(doc).encode()
+        try:
+            parse_state(raw, source="s.json")
+        except StateError as exc:
+            assert f"volumes.a.status: {words}" in str(exc)
+        else:
+            raise AssertionError(f"status {status!r} was accepted")

@@ -51,9 +51,11 @@ def _volume_problems(address: str, data: Any, path: str) -> list[Problem]:
         return problems
     problems += rules._keys(data, path, VOLUME_KEYS, REQUIRED_VOLUME_KEYS, address)
     status = data.get("status")
-    if "status" in data and status not in _STATUSES:
-        problems.append(Problem(child(path, "status"), f"unknown status {status!r} (expected one of "
-                                                       f"{', '.join(sorted(_STATUSES))})", address))
+    known = isinstance(status, str) and status in _STATUSES  # (a list or an object is no status, and unhashable)
+    if "status" in data and not known:
+        problems.append(Problem(child(path, "status"), (
+            f"unknown status {status!r} (expected one of {', '.join(sorted(_STATUSES))})" if isinstance(status, str)
+            else f"expected a string, got {shown(status)}"), address))
     if "name" in data and not is_text(data["name"]):
         problems.append(Problem(child(path, "name"), f"expected a non-empty string, got {shown(data['name'])}",
                                 address))
@@ -78,7 +80,7 @@ def _volume_problems(address: str, data: Any, path: str) -> list[Problem]:
             if not ADDRESS.fullmatch(cluster):
                 problems.append(Problem(where, "expected a cluster address as the key", address))
             problems += _id_problem(cluster_id, where, address, nullable=False)
-    if status in _NEEDS_ID and data.get("storage_id") is None:
+    if known and status in _NEEDS_ID and data.get("storage_id") is None:
         problems.append(Problem(child(path, "storage_id"), f"a {status!r} record needs its storage_id, got null",
                                 address))
     return problems
