@@ -386,15 +386,15 @@ def test_the_fast_path_reads_what_the_careful_path_reads(document):
 
 @pytest.mark.parametrize("values", [["a\nb"], ["c-1\nc-2"], ["", "x"], ["x", "y\n"]])
 def test_a_value_holding_a_newline_cannot_pass_for_two(values):
-    assert not fast_read._lines_match(fast_read._IDS, values, fast_read._Strings())
-    assert fast_read._lines_match(fast_read._IDS, ["a", "b"], fast_read._Strings())
+    assert not fast_read.lines_match(fast_read.ID_LINES, values, fast_read.Strings())
+    assert fast_read.lines_match(fast_read.ID_LINES, ["a", "b"], fast_read.Strings())
 
 
 @settings(max_examples=500, deadline=None)
 @given(st.from_regex(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z", fullmatch=True)
        | st.text(alphabet="0123456789-T:Z", min_size=20, max_size=20))
 def test_the_fast_time_check_is_the_timestamp_rule(value):
-    assert fast_read._times([value], fast_read._Strings()) == rules.is_timestamp(value)
+    assert fast_read.times([value], fast_read.Strings()) == rules.is_timestamp(value)
 
 
 leaves = (st.none() | st.booleans() | st.integers(-3, 70) | st.floats(allow_nan=False, allow_infinity=False) | texts

@@ -21,11 +21,14 @@ import re
 from collections.abc import Sequence
 from itertools import chain, compress, repeat
 from operator import is_, is_not, itemgetter
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tpdeclare.identifiers import ADDRESS, ENGINE_ID, STACK
 from tpdeclare.state import rules
 from tpdeclare.state.model import FORMAT_VERSION, Record, RecordStatus, State
+
+if TYPE_CHECKING:
+    from tpdeclare.state.volumes import VolumeRecord
 
 _TOP = frozenset(rules.TOP_KEYS)
 _COLUMNS = ("cluster_id", "created_at", "instance_ids", "intent_id", "name", "request_id", "spec", "status",
@@ -33,8 +36,8 @@ _COLUMNS = ("cluster_id", "created_at", "instance_ids", "intent_id", "name", "re
 _SPEC_COLUMNS = tuple(sorted(rules.SPEC_KEYS))
 _NOTED_COLUMNS = (*_COLUMNS[:4], "message", *_COLUMNS[4:])
 _RECORD, _NOTED, _SPEC = frozenset(_COLUMNS), frozenset(_NOTED_COLUMNS), frozenset(_SPEC_COLUMNS)
-_BY_VALUE = {s.value: s for s in RecordStatus}
-_STATUS_WORDS = frozenset(_BY_VALUE) - {RecordStatus.EXPIRED.value}  # memories of expiries: the careful path
+BY_VALUE = {s.value: s for s in RecordStatus}
+_STATUS_WORDS = frozenset(BY_VALUE) - {RecordStatus.EXPIRED.value}  # memories of expiries: the careful path
 _SETTERS = tuple(getattr(Record, name).__set__ for name in (
     "address", "status", "name", "spec", "cluster_id", "instance_ids", "request_id", "intent_id", "created_at",
     "updated_at", "message", "expired_at", "lifetime"))
@@ -45,11 +48,11 @@ def _lines(pattern: re.Pattern[str]) -> re.Pattern[str]:
     return re.compile(f"(?:(?:{pattern.pattern})\n)*")
 
 
-_ADDRESSES, _STACKS, _IDS, _TIMES = _lines(ADDRESS), _lines(STACK), _lines(ENGINE_ID), _lines(rules.TIMESTAMP)
+ADDRESS_LINES, _STACKS, ID_LINES, _TIMES = _lines(ADDRESS), _lines(STACK), _lines(ENGINE_ID), _lines(rules.TIMESTAMP)
 _LATE_DAY = re.compile(r"-(?:29|30|31)T")  # the days a month may not have (a literal start: found fast)
 
 
-class _Strings:
+class Strings:
     """The strings counted in the document so far (keys and values), for the duplicate-key proof."""
 
     def __init__(self) -> None:
@@ -63,17 +66,17 @@ class _Strings:
         return True
 
 
-def _present(values: Sequence[Any]) -> list[Any]:
+def present(values: Sequence[Any]) -> list[Any]:
     """The values that are not None, in order."""
     return list(compress(values, map(is_not, values, repeat(None))))
 
 
-def _texts(values: Sequence[Any], strings: _Strings) -> bool:
+def texts(values: Sequence[Any], strings: Strings) -> bool:
     """Every value is rules.is_text: a non-empty printable string."""
     return strings.typed(values) and (not values or (min(map(len, values)) >= 1 and "".join(values).isprintable()))
 
 
-def _lines_match(lines: re.Pattern[str], values: Sequence[Any], strings: _Strings) -> bool:
+def lines_match(lines: re.Pattern[str], values: Sequence[Any], strings: Strings) -> bool:
     """Every value is a str matching the pattern of `lines` (a value holding a newline cannot pass for two)."""
     if not strings.typed(values):
         return False
@@ -81,21 +84,21 @@ def _lines_match(lines: re.Pattern[str], values: Sequence[Any], strings: _String
     return text.count("\n") == len(values) and lines.fullmatch(text) is not None
 
 
-def _distinct(rule: rules.Rule, values: Sequence[Any], strings: _Strings) -> bool:
+def _distinct(rule: rules.Rule, values: Sequence[Any], strings: Strings) -> bool:
     """Every value keeps `rule`, checked once per distinct value (for columns that repeat a few values)."""
     return strings.typed(values) and all(rule(v) is None for v in set(values))
 
 
-def _times(values: Sequence[Any], strings: _Strings) -> bool:
+def times(values: Sequence[Any], strings: Strings) -> bool:
     """Every value is null or an RFC 3339 time with a timezone on a real day (rules.is_timestamp)."""
-    times = _present(values)
-    if not _lines_match(_TIMES, times, strings):
+    times = present(values)
+    if not lines_match(_TIMES, times, strings):
         return False
     text = "\n".join(times)
     return all(rules.is_timestamp(f"{text[late.start() - 7:late.end()]}00:00:00Z") for late in _LATE_DAY.finditer(text))
 
 
-def _columns(data: list[dict[str, Any]], canonical: tuple[str, ...],
+def columns_of(data: list[dict[str, Any]], canonical: tuple[str, ...],
              keys: frozenset[str]) -> list[Sequence[Any]] | None:
     """The columns of `data` (objects that must hold exactly `keys`) in `canonical` order, else None."""
     first = tuple(data[0])
@@ -109,10 +112,10 @@ def _columns(data: list[dict[str, Any]], canonical: tuple[str, ...],
         return None
 
 
-def _spec_ok(specs: Sequence[Any], strings: _Strings, record_names: Sequence[str]) -> bool:
+def _spec_ok(specs: Sequence[Any], strings: Strings, record_names: Sequence[str]) -> bool:
     if set(map(type, specs)) != {dict}:
         return False
-    columns = _columns(list(specs), _SPEC_COLUMNS, _SPEC)
+    columns = columns_of(list(specs), _SPEC_COLUMNS, _SPEC)
     if columns is None:
         return False
     images, protect, itypes, names, nodes, prevent, keys = columns
@@ -123,14 +126,14 @@ def _spec_ok(specs: Sequence[Any], strings: _Strings, record_names: Sequence[str
         return False
     same_names = list(names) == list(record_names)  # as the executor records them: then checked once
     if not (_distinct(rules.SPEC_RULES["instance_type"], itypes, strings)
-            and (strings.typed(names) if same_names else _texts(names, strings))
-            and _distinct(rules.SPEC_RULES["container"], _present(images), strings)):
+            and (strings.typed(names) if same_names else texts(names, strings))
+            and _distinct(rules.SPEC_RULES["container"], present(images), strings)):
         return False
     return set(map(type, keys)) == {list} and _distinct(rules.PUBLIC_KEY_RULE, list(chain.from_iterable(keys)), strings)
 
 
 def _records_ok(data: list[dict[str, Any]], columns: list[Sequence[Any]], messages: Sequence[Any],
-                strings: _Strings) -> bool:
+                strings: Strings) -> bool:
     cluster_ids, created, instance_ids, intent_ids, names, request_ids, specs, statuses, updated = columns
     try:
         if not _STATUS_WORDS.issuperset(statuses):
@@ -138,43 +141,43 @@ def _records_ok(data: list[dict[str, Any]], columns: list[Sequence[Any]], messag
     except TypeError:  # an unhashable status
         return False
     strings.count += len(statuses) + sum(map(len, data))  # the statuses and every key
-    if not (_texts(names, strings) and _spec_ok(specs, strings, names)) or set(map(type, instance_ids)) != {list}:
+    if not (texts(names, strings) and _spec_ok(specs, strings, names)) or set(map(type, instance_ids)) != {list}:
         return False
-    ids = _present(cluster_ids)
-    for values in (ids, _present(request_ids), _present(intent_ids), list(chain.from_iterable(instance_ids))):
-        if not _lines_match(_IDS, values, strings):
+    ids = present(cluster_ids)
+    for values in (ids, present(request_ids), present(intent_ids), list(chain.from_iterable(instance_ids))):
+        if not lines_match(ID_LINES, values, strings):
             return False
     if len(set(ids)) != len(ids):
         return False  # one cluster at two addresses
     if set(compress(statuses, map(is_, cluster_ids, repeat(None)))) & rules.NEEDS_CLUSTER_ID:
         return False  # a record past `pending` without its cluster
-    if not (_times(created, strings) and _times(updated, strings)):
+    if not (times(created, strings) and times(updated, strings)):
         return False
-    notes = _present(messages)
+    notes = present(messages)
     return strings.typed(notes)
 
 
-def _top_ok(doc: dict[str, Any], strings: _Strings) -> bool:
+def _top_ok(doc: dict[str, Any], strings: Strings) -> bool:
     if doc.keys() != _TOP or type(doc["format_version"]) is not int or doc["format_version"] != FORMAT_VERSION:
         return False
     serial, engine = doc["serial"], doc["engine"]
     if type(serial) is not int or serial < 0 or type(doc["resources"]) is not dict:
         return False
     strings.count += len(doc)  # the keys
-    if not (strings.typed([doc["tool_version"]]) and _lines_match(_STACKS, [doc["stack"]], strings)
-            and _lines_match(_IDS, [doc["lineage"]], strings)):
+    if not (strings.typed([doc["tool_version"]]) and lines_match(_STACKS, [doc["stack"]], strings)
+            and lines_match(ID_LINES, [doc["lineage"]], strings)):
         return False
-    return engine is None or _texts([engine], strings)
+    return engine is None or texts([engine], strings)
 
 
 def read_fast(doc: Any, raw: bytes | None) -> State | None:
     """The State `doc` (decoded from `raw` by the C scanner) holds, if it keeps every rule; else None.
 
     `raw` None: `doc` was built in memory (a state about to be written), so no key can have been lost."""
-    strings = _Strings()
-    volumes: dict[str, Any] | None = None
+    strings = Strings()
+    volumes: dict[str, VolumeRecord] | None = None
     if type(doc) is dict and "volumes" in doc:  # volume records (issue 15): checked by their rules, counted here
-        volumes = _volumes(doc["volumes"], strings)
+        volumes = _volume_records(doc["volumes"], strings)
         if volumes is None:
             return None
         doc = {k: v for k, v in doc.items() if k != "volumes"}
@@ -184,7 +187,7 @@ def read_fast(doc: Any, raw: bytes | None) -> State | None:
     addresses, data = list(resources), list(resources.values())
     records: dict[str, Record] = {}
     if data:
-        if set(map(type, data)) != {dict} or not _lines_match(_ADDRESSES, addresses, strings):
+        if set(map(type, data)) != {dict} or not lines_match(ADDRESS_LINES, addresses, strings):
             return None
         found = _record_columns(data)
         if found is None:
@@ -198,9 +201,7 @@ def read_fast(doc: Any, raw: bytes | None) -> State | None:
     state = State(stack=doc["stack"], lineage=doc["lineage"], serial=doc["serial"], resources=records,
                   tool_version=doc["tool_version"], engine=doc["engine"])
     if volumes is not None:
-        from tpdeclare.state.volumes import VolumeRecord
-
-        state = dataclasses.replace(state, volumes={a: VolumeRecord.from_json(a, d) for a, d in volumes.items()})
+        state = dataclasses.replace(state, volumes=volumes)
     return state
 
 
@@ -225,15 +226,24 @@ def read_trusted(doc: Any) -> State | None:
         return None
 
 
-def _volumes(volumes: Any, strings: _Strings) -> dict[str, Any] | None:
-    """The state's `volumes` when every record keeps its rules (else None: the careful path says what is wrong),
-    with every string in it counted (the "volumes" key too) for the duplicate-key proof."""
+def _volume_records(volumes: Any, strings: Strings) -> dict[str, VolumeRecord] | None:
+    """The state's volume records when every one keeps its rules (else None: the careful path says what is wrong),
+    with every string in `volumes` counted (the "volumes" key too) for the duplicate-key proof: a column at a time
+    in dump_state's layout (tpdeclare.state.fast_volumes), else one record at a time."""
+    from tpdeclare.state.fast_volumes import volume_records
+
+    counted = Strings()
+    records = volume_records(volumes, counted)
+    if records is not None:
+        strings.count += counted.count
+        return records
     from tpdeclare.state.volume_rules import check_volumes
+    from tpdeclare.state.volumes import VolumeRecord
 
     if type(volumes) is not dict or not volumes or check_volumes(volumes):
         return None  # (an empty `volumes` is never written: the careful path judges it)
     strings.count += 1 + _count_strings(volumes)
-    return volumes
+    return {a: VolumeRecord.from_json(a, d) for a, d in volumes.items()}
 
 
 def _count_strings(value: Any) -> int:
@@ -249,10 +259,10 @@ def _record_columns(data: list[dict[str, Any]]) -> tuple[list[Sequence[Any]], Se
     """The nine columns of the records, and their messages (a tenth key a record may keep)."""
     noted = sum(map(dict.__contains__, data, repeat("message")))
     if not noted:
-        columns = _columns(data, _COLUMNS, _RECORD)
+        columns = columns_of(data, _COLUMNS, _RECORD)
         return None if columns is None else (columns, [None] * len(data))
     if noted == len(data):
-        columns = _columns(data, _NOTED_COLUMNS, _NOTED)
+        columns = columns_of(data, _NOTED_COLUMNS, _NOTED)
         return None if columns is None else (columns[:4] + columns[5:], columns[4])
     if sum(map(len, data)) != len(_COLUMNS) * len(data) + noted:
         return None
@@ -267,7 +277,7 @@ def _build(addresses: list[str], columns: list[Sequence[Any]], messages: Sequenc
     own checks would find nothing left, and skipping them makes building 3× faster."""
     cluster_ids, created, instance_ids, intent_ids, names, request_ids, specs, statuses, updated = columns
     unset = [None] * len(addresses)  # expired_at and lifetime: a record on this path has neither
-    values: tuple[Sequence[Any], ...] = (addresses, list(map(_BY_VALUE.__getitem__, statuses)), names, specs,
+    values: tuple[Sequence[Any], ...] = (addresses, list(map(BY_VALUE.__getitem__, statuses)), names, specs,
                                          cluster_ids, list(map(tuple, instance_ids)), request_ids, intent_ids,
                                          created, updated, messages, unset, unset)
     records = list(map(object.__new__, repeat(Record, len(addresses))))
