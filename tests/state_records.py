@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import copy
 import zlib
+from collections.abc import Sequence
 from typing import Any
 
 from tpdeclare.state.model import Record
@@ -25,3 +27,16 @@ def record(address: str, status: str = "ready", *, name: str | None = None, spec
     if status != "pending":
         fields.setdefault("cluster_id", f"c-{zlib.crc32(address.encode()):08x}")
     return Record(address=address, status=status, name=name, spec=spec or spec_of(name=name), **fields)
+
+
+def set_at(target: Any, path: Sequence[str], value: Any) -> None:
+    """Set the value at `path` in nested objects to a copy of `value` (KeyError deletes it); nothing when a
+    parent on the way is missing or no object. How the damage tests break one field of a state document."""
+    *parents, last = path
+    for key in parents:
+        target = target.get(key) if isinstance(target, dict) else None
+    if isinstance(target, dict):
+        if value is KeyError:
+            target.pop(last, None)
+        else:
+            target[last] = copy.deepcopy(value)  # (a shared value set twice could come to hold itself)

@@ -14,7 +14,7 @@ from tpdeclare.state.codec import dump_state, parse_state
 from tpdeclare.state.model import FORMAT_VERSION, STATUSES, Record, State
 from tpdeclare.state.strict_json import MAX_DEPTH, decode
 
-from state_records import KEY, record, spec_of
+from state_records import KEY, record, set_at, spec_of
 
 SRC = "state/research.json"
 RM_TRAINER = "[fix: `tpdeclare state rm trainer`]"
@@ -412,15 +412,7 @@ def test_the_fast_path_never_accepts_what_the_careful_path_refuses(document, dam
     paths += [(k,) for k in document]
     damaged = copy.deepcopy(document)
     for index, value in damage:
-        *parents, last = paths[index % len(paths)]
-        target = damaged
-        for key in parents:
-            target = target.get(key) if isinstance(target, dict) else None
-        if isinstance(target, dict):
-            if value is KeyError:
-                target.pop(last, None)
-            else:
-                target[last] = value
+        set_at(damaged, paths[index % len(paths)], value)
     raw = json.dumps(damaged).encode()
     fast = fast_read.read_fast(decode(raw, source=SRC, what="state file", hint=""), raw)
     if fast is not None:

@@ -13,7 +13,7 @@ from tpdeclare.state import codec, fast_read, fast_volumes, rules
 from tpdeclare.state.codec import dump_state, parse_state
 from tpdeclare.state.strict_json import decode
 
-from state_records import KEY
+from state_records import KEY, set_at
 
 SRC = "state/st.json"
 ids = st.from_regex(r"[A-Za-z0-9][A-Za-z0-9_-]{0,12}", fullmatch=True)
@@ -83,15 +83,7 @@ def test_the_fast_volume_path_never_accepts_what_the_careful_path_refuses(docume
     paths += [("volumes", a, "attached", c) for a in document["volumes"] for c in document["volumes"][a]["attached"]]
     damaged = copy.deepcopy(document)
     for index, value in damage:
-        *parents, last = paths[index % len(paths)]
-        target = damaged
-        for key in parents:
-            target = target.get(key) if isinstance(target, dict) else None
-        if isinstance(target, dict):
-            if value is KeyError:
-                target.pop(last, None)
-            else:
-                target[last] = copy.deepcopy(value)  # (a shared leaf set twice could hold itself)
+        set_at(damaged, paths[index % len(paths)], value)
     for raw in (json.dumps(damaged).encode(), json.dumps(damaged, sort_keys=True, indent=2).encode()):
         read = fast(raw)
         if read is not None:
@@ -113,16 +105,7 @@ CLUSTER_VOLUME = {"attached": {"trainer": "c-1"}, "created_at": None, "intent_id
 
 
 def _set(path: str, value):
-    def damage(volume: dict) -> None:
-        *parents, last = path.split(".")
-        target = volume
-        for key in parents:
-            target = target[key]
-        if value is KeyError:
-            del target[last]
-        else:
-            target[last] = value
-    return damage
+    return lambda volume: set_at(volume, path.split("."), value)
 
 
 DAMAGES = {
