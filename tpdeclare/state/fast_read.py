@@ -91,15 +91,15 @@ def _distinct(rule: rules.Rule, values: Sequence[Any], strings: Strings) -> bool
 
 def times(values: Sequence[Any], strings: Strings) -> bool:
     """Every value is null or an RFC 3339 time with a timezone on a real day (rules.is_timestamp)."""
-    times = present(values)
-    if not lines_match(_TIMES, times, strings):
+    stamps = present(values)
+    if not lines_match(_TIMES, stamps, strings):
         return False
-    text = "\n".join(times)
+    text = "\n".join(stamps)
     return all(rules.is_timestamp(f"{text[late.start() - 7:late.end()]}00:00:00Z") for late in _LATE_DAY.finditer(text))
 
 
 def columns_of(data: list[dict[str, Any]], canonical: tuple[str, ...],
-             keys: frozenset[str]) -> list[Sequence[Any]] | None:
+               keys: frozenset[str]) -> list[Sequence[Any]] | None:
     """The columns of `data` (objects that must hold exactly `keys`) in `canonical` order, else None."""
     first = tuple(data[0])
     if first == canonical and list(chain.from_iterable(map(dict.keys, data))) == list(first) * len(data):
