@@ -18,10 +18,10 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from itertools import chain, compress, repeat
 from operator import is_, is_not, itemgetter
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from tpdeclare.identifiers import ADDRESS, ENGINE_ID, STACK
 from tpdeclare.state import rules
@@ -30,6 +30,7 @@ from tpdeclare.state.model import FORMAT_VERSION, Record, RecordStatus, State
 if TYPE_CHECKING:
     from tpdeclare.state.volumes import VolumeRecord
 
+T = TypeVar("T")
 _TOP = frozenset(rules.TOP_KEYS)
 _COLUMNS = ("cluster_id", "created_at", "instance_ids", "intent_id", "name", "request_id", "spec", "status",
             "updated_at")  # a record's keys as dump_state writes them: sorted (`message` is the tenth)
@@ -280,7 +281,13 @@ def _build(addresses: list[str], columns: list[Sequence[Any]], messages: Sequenc
     values: tuple[Sequence[Any], ...] = (addresses, list(map(BY_VALUE.__getitem__, statuses)), names, specs,
                                          cluster_ids, list(map(tuple, instance_ids)), request_ids, intent_ids,
                                          created, updated, messages, unset, unset)
-    records = list(map(object.__new__, repeat(Record, len(addresses))))
-    for setter, column in zip(_SETTERS, values, strict=True):
-        any(map(setter, records, column))  # each returns None: `any` runs them all, in C
-    return dict(zip(addresses, records, strict=True))
+    return from_columns(Record, _SETTERS, addresses, values)
+
+
+def from_columns(cls: type[T], setters: Sequence[Callable[[T, Any], None]], addresses: list[str],
+                 values: Sequence[Sequence[Any]]) -> dict[str, T]:
+    """address -> an instance of the slotted `cls` per address, each slot set by its setter from its column."""
+    built: list[T] = list(map(object.__new__, repeat(cls, len(addresses))))
+    for setter, column in zip(setters, values, strict=True):
+        any(map(setter, built, column))  # each returns None: `any` runs them all, in C
+    return dict(zip(addresses, built, strict=True))

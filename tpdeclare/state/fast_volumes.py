@@ -3,15 +3,15 @@
 The volumes' counterpart of tpdeclare.state.fast_read's record columns, for the layout dump_state writes
 (sorted keys, no `message`). Any other layout answers None, and the caller checks one volume at a time
 (state/volume_rules.py); a column that breaks a rule answers None too, and the careful path then names the
-problem. So this path may refuse a good document but never accepts a bad one (tests/test_storage_state.py
+problem. So this path may refuse a good document but never accepts a bad one (tests/test_state_fast_volumes.py
 checks both paths agree on generated and damaged documents).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from itertools import chain, repeat
-from operator import is_not
+from itertools import chain, compress, repeat
+from operator import is_, is_not
 from typing import Any
 
 from tpdeclare.state.fast_read import (
@@ -20,6 +20,7 @@ from tpdeclare.state.fast_read import (
     ID_LINES,
     Strings,
     columns_of,
+    from_columns,
     lines_match,
     present,
     texts,
@@ -65,7 +66,7 @@ def volume_records(volumes: Any, strings: Strings) -> dict[str, VolumeRecord] | 
             return None
     if len(set(ids)) != len(ids):
         return None  # one volume at two addresses
-    if any(status in _NEEDS_ID and sid is None for status, sid in zip(statuses, storage_ids, strict=True)):
+    if set(compress(statuses, map(is_, storage_ids, repeat(None)))) & _NEEDS_ID:
         return None  # a record past `pending` without its volume
     if not (times(created, strings) and times(updated, strings)):
         return None
@@ -101,7 +102,4 @@ def _build(addresses: list[str], columns: list[Sequence[Any]]) -> dict[str, Volu
     values: tuple[Sequence[Any], ...] = (addresses, list(map(BY_VALUE.__getitem__, statuses)), names, specs,
                                          storage_ids, attached, request_ids, intent_ids, created, updated,
                                          [None] * len(addresses))
-    records = list(map(object.__new__, repeat(VolumeRecord, len(addresses))))
-    for setter, column in zip(_SETTERS, values, strict=True):
-        any(map(setter, records, column))  # each returns None: `any` runs them all, in C
-    return dict(zip(addresses, records, strict=True))
+    return from_columns(VolumeRecord, _SETTERS, addresses, values)
