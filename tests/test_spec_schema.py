@@ -247,3 +247,15 @@ def test_patterns_read_the_same_in_ecmascript_unicode_mode():
     in_node = json.loads(proc.stdout)
     in_python = {w: [re.search(p, s) is not None for s in _PROBES] for w, p in patterns.items()}
     assert in_node == in_python
+
+
+def test_a_string_test_remembers_only_what_passed_and_answers_the_same_each_time():
+    from tpdeclare.spec import fast_schema
+
+    check = fast_schema.compile_schema({"type": ["string", "null"], "pattern": "^a+$", "maxLength": 3})
+    for _ in range(2):  # the second time from what it remembers
+        assert [check(x) for x in ("a", "aaa", "aaaa", "b", "ab", "", None, 1, ["a"])] == [
+            True, True, False, False, False, False, True, False, False]
+    many = [f"{'a' * (i % 3 + 1)}" for i in range(3)] + [f"x{i}" for i in range(fast_schema._PASSED_BOUND + 10)]
+    wide = fast_schema.compile_schema({"type": "string", "pattern": "^[a-z0-9]+$"})
+    assert all(map(wide, many)) and all(map(wide, many)) and not wide("X") and not wide("X")

@@ -27,6 +27,9 @@ _STRING_KEYS = frozenset({"type", "pattern", "minLength", "maxLength"}) | ANNOTA
 _NUMBER_KEYS = frozenset({"type", "minimum", "maximum", "exclusiveMinimum"}) | ANNOTATIONS
 
 
+_PASSED_BOUND = 4096  # strings remembered as valid per string test
+
+
 class Unsupported(Exception):
     """The schema uses a keyword the fast checker does not implement."""
 
@@ -170,14 +173,25 @@ def _specialised(schema: Mapping[str, Any], pattern: Callable[[str], object] | N
     keys = schema.keys()
     if kind in ("string", ["string", "null"]) and keys <= _STRING_KEYS:
         nullable = kind != "string"
+        # The strings that passed, up to a bound: a spec repeats its instance types, images and keys, and the
+        # test is a function of the string alone (a set lookup is cheaper than the pattern's search).
+        passed: set[str] = set()
 
         def check_string(x: Any) -> bool:
             if type(x) is not str:
                 return nullable and x is None
+            if x in passed:
+                return True
             n = len(x)
             if n < min_len or (max_len is not None and n > max_len):
                 return False
-            return pattern is None or pattern(x) is not None
+            if pattern is None:
+                return True
+            if pattern(x) is None:
+                return False
+            if len(passed) < _PASSED_BOUND:
+                passed.add(x)
+            return True
 
         return check_string
     if kind == "boolean" and keys <= ANNOTATIONS | {"type"}:
