@@ -212,7 +212,7 @@ def read_trusted(doc: Any) -> State | None:
     caller checks it after all)."""
     if type(doc) is not dict or type(doc.get("resources")) is not dict:
         return None
-    from tpdeclare.state.volumes import VolumeRecord
+    from tpdeclare.state.fast_volumes import trusted_volumes
 
     resources: dict[str, Any] = doc["resources"]
     addresses, data = list(resources), list(resources.values())
@@ -222,7 +222,7 @@ def read_trusted(doc: Any) -> State | None:
             a: Record.from_json(a, d) for a, d in resources.items()}
         return State(stack=doc["stack"], lineage=doc["lineage"], serial=doc["serial"], resources=records,
                      tool_version=doc.get("tool_version", ""), engine=doc.get("engine"),
-                     volumes={a: VolumeRecord.from_json(a, d) for a, d in (doc.get("volumes") or {}).items()})
+                     volumes=trusted_volumes(doc.get("volumes") or {}))
     except (KeyError, TypeError, ValueError, AttributeError):
         return None
 
