@@ -19,7 +19,7 @@ from operator import attrgetter
 from typing import Any
 
 from tpdeclare.plan.cost import PriceBook
-from tpdeclare.plan.model import Action, Change, Cost, Expiry, notable
+from tpdeclare.plan.model import CREATE, DELETE, NOOP, REPLACE, Change, Cost, Expiry, notable
 from tpdeclare.spec.model import ClusterSpec, Lifetime
 from tpdeclare.spec.time_values import format_instant, format_span, later, parse_instant, read_time
 from tpdeclare.state.model import DELETING, EXPIRED, PENDING, Record
@@ -48,16 +48,16 @@ class Lifetimes:
         the lifetime's end. None: plan the address as usual (an `expired` record then counts as none)."""
         if rec is not None and rec.status == EXPIRED:
             if want is None:
-                return Change(address, Action.NOOP, None, None,
+                return Change(address, NOOP, None, None,
                               notes=(f"the record that it expired ({rec.lifetime}) is forgotten: it left the spec",))
             if not forced and want.lifetime is not None and want.lifetime.key == rec.lifetime:
-                return Change(address, Action.NOOP, None, None, notes=(remembered(address, rec),))
+                return Change(address, NOOP, None, None, notes=(remembered(address, rec),))
         if want is None or want.lifetime is None or (rec is not None and rec.status not in (PENDING, EXPIRED)):
             return None
         expiry = self.expiry(want.lifetime, None, self.costs(want.fields()), planned=True)
         if not expiry.expired:
             return None
-        return Change(address, Action.NOOP, None, None, expiry=expiry,
+        return Change(address, NOOP, None, None, expiry=expiry,
                       notes=(f"not created: its lifetime ended at {expiry.expires_at}, before it could be created",))
 
     # -- after it ----------------------------------------------------------------------------------
@@ -67,14 +67,14 @@ class Lifetimes:
         if want is None:
             return change
         if want.lifetime is None:
-            return self._again(change, rec, forced, None) if change.action is Action.CREATE else change
+            return self._again(change, rec, forced, None) if change.action is CREATE else change
         life = want.lifetime
-        if change.action is Action.CREATE:
+        if change.action is CREATE:
             if rec is not None and rec.status not in (PENDING, EXPIRED):  # deleted outside; its clock still runs
                 ended = self.expiry(life, read_time(rec.created_at), None, planned=False)
                 if ended.expired:
                     self.remember.append(change.address)
-                    return Change(change.address, Action.NOOP, None, None, cluster_id=rec.cluster_id, expiry=ended,
+                    return Change(change.address, NOOP, None, None, cluster_id=rec.cluster_id, expiry=ended,
                                   notes=(f"{rec.cluster_id} is gone from the engine, and its lifetime ended at "
                                          f"{ended.expires_at}: it is recorded as expired, not created again",))
             return self._again(replace(change, expiry=self.expiry(life, None, change.hourly_after, planned=True)),
@@ -82,7 +82,7 @@ class Lifetimes:
         if rec is None or rec.status in (PENDING, EXPIRED):
             return change
         created = self.created(rec, seen)
-        current = self.expiry(life, created, change.hourly_after if change.action is not Action.REPLACE
+        current = self.expiry(life, created, change.hourly_after if change.action is not REPLACE
                               else change.hourly_before, planned=False)
         if current.expires_at is None:
             self.warnings.append(
@@ -92,7 +92,7 @@ class Lifetimes:
             return replace(change, expiry=current)
         if current.expired:
             return self._destroy(change, want, rec, current)
-        if change.action is Action.REPLACE:  # the new cluster's lifetime starts when it is created
+        if change.action is REPLACE:  # the new cluster's lifetime starts when it is created
             return replace(change, expiry=self.expiry(life, None, change.hourly_after, planned=True))
         return replace(change, expiry=current)
 
@@ -114,7 +114,7 @@ class Lifetimes:
         lift = bool(before.get("deletion_protection")) and not want.deletion_protection and bool(rec.cluster_id)
         if lift:
             notes.append("the spec turns deletion protection off: it is turned off first")
-        return Change(change.address, Action.DELETE, change.before, None, reason=REASON_EXPIRED, notes=tuple(notes),
+        return Change(change.address, DELETE, change.before, None, reason=REASON_EXPIRED, notes=tuple(notes),
                       cluster_id=rec.cluster_id, hourly_before=change.hourly_before, moved_from=change.moved_from,
                       lift_protection=lift, expiry=replace(expiry, spend=0.0))
 
@@ -130,7 +130,7 @@ class Lifetimes:
         expiry = None
         if want is not None and want.lifetime is not None:
             expiry = self.expiry(want.lifetime, self.created(rec, seen), change.hourly_before, planned=False)
-        return Change(change.address, Action.NOOP, current, current, cluster_id=rec.cluster_id,
+        return Change(change.address, NOOP, current, current, cluster_id=rec.cluster_id,
                       hourly_before=change.hourly_before, hourly_after=change.hourly_before,
                       moved_from=change.moved_from, expiry=expiry)
 

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from tpdeclare.plan.model import Action, Change
+from tpdeclare.plan.model import CREATE, DELETE, REPLACE, Change
 from tpdeclare.plan.storage_model import AttachmentStep, Link, Step, VolumeChange
 
-_STRUCTURAL = (Action.CREATE, Action.REPLACE, Action.DELETE)
+_STRUCTURAL = (CREATE, REPLACE, DELETE)
 
 
 def cluster_step(address: str) -> str:

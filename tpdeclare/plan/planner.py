@@ -14,7 +14,19 @@ from tpdeclare.gc_pause import gc_paused
 from tpdeclare.plan.cost import PriceBook, budget_violation
 from tpdeclare.plan.diff import current_fields, field_changes, recorded_spec
 from tpdeclare.plan.expiry import REASON_EXPIRED, Lifetimes, committed, expiry_blocks
-from tpdeclare.plan.model import Action, Change, Changes, Cost, Plan, PlanRequest, Untouched
+from tpdeclare.plan.model import (
+    CREATE,
+    DELETE,
+    NOOP,
+    REPLACE,
+    UPDATE,
+    Change,
+    Changes,
+    Cost,
+    Plan,
+    PlanRequest,
+    Untouched,
+)
 from tpdeclare.plan.policy import destroy_policy, renames, taken_names
 from tpdeclare.plan.untouched import untouched
 from tpdeclare.spec.model import ClusterSpec, StackSpec
@@ -135,7 +147,7 @@ class _Planner:
                 if rec.status == PENDING:
                     drop_intents.append(address)
             if (
-                want is not None and rec is not None and change.action in (Action.NOOP, Action.UPDATE)
+                want is not None and rec is not None and change.action in (NOOP, UPDATE)
                 and rec.status not in (PENDING, EXPIRED) and not self.options.expire_only
                 and bool(rec.spec.get("prevent_destroy")) != want.prevent_destroy
             ):
@@ -143,7 +155,7 @@ class _Planner:
                 change = replace_fields(change, notes=change.notes + (
                     f"lifecycle.prevent_destroy: {str(bool(rec.spec.get('prevent_destroy'))).lower()} -> "
                     f"{str(want.prevent_destroy).lower()} (recorded in state)",))
-            if change.action is Action.NOOP and address not in forget and rec is not None and rec.status == CREATING \
+            if change.action is NOOP and address not in forget and rec is not None and rec.status == CREATING \
                     and not self.options.expire_only:
                 waits.append(address)
             if self.moved_from.get(address):
@@ -198,7 +210,7 @@ class _Planner:
             kept = self.lifetimes.expire_only(change, want, rec, current, self._seen(rec) if rec else None)
             if kept is not None and blocks:  # protection keeps it: say so, and leave it as it is
                 self.protected_expired.extend(blocks)
-                kept = replace_fields(kept, action=Action.NOOP, after=kept.before, hourly_after=kept.hourly_before,
+                kept = replace_fields(kept, action=NOOP, after=kept.before, hourly_after=kept.hourly_before,
                                       reason=None, lift_protection=False,
                                       notes=tuple(b.split(": ", 1)[1] for b in blocks))
             return kept
@@ -230,7 +242,7 @@ class _Planner:
         at an address the spec no longer has; or an intent whose cluster would be born expired."""
         if want is None:
             return rec.status in (PENDING, EXPIRED) or self._gone_outside(rec)
-        return rec.status == PENDING and change.action is Action.NOOP
+        return rec.status == PENDING and change.action is NOOP
 
     def _gone_outside(self, rec: Record) -> bool:
         return self.observed is not None and rec.status != PENDING and self._seen(rec) is None
@@ -283,7 +295,7 @@ class _Planner:
         hourly_after = self.costs(after)
         if rec is None:
             assert want is not None
-            return Change(address, Action.CREATE, None, after, hourly_after=hourly_after, desired=want)
+            return Change(address, CREATE, None, after, hourly_after=hourly_after, desired=want)
         gone_outside = self._gone_outside(rec)
         before = current_fields(rec, self._seen(rec))
         hourly_before = None if rec.status == PENDING or gone_outside else self.costs(before)
@@ -291,19 +303,19 @@ class _Planner:
         if want is None:
             if rec.status == PENDING:
                 # An interrupted create that recovery did not find: nothing exists to destroy.
-                return Change(address, Action.NOOP, None, None,
+                return Change(address, NOOP, None, None,
                               notes=("an interrupted create never reached the engine; its intent will be dropped",))
             if gone_outside:
-                return Change(address, Action.NOOP, None, None, cluster_id=rec.cluster_id,
+                return Change(address, NOOP, None, None, cluster_id=rec.cluster_id,
                               notes=(f"{rec.cluster_id or 'the cluster'} no longer exists on the engine; "
                                      f"it will be forgotten",))
-            return Change(action=Action.DELETE, before=before, after=None, reason=REASON_NO_CONFIG, **common)
+            return Change(action=DELETE, before=before, after=None, reason=REASON_NO_CONFIG, **common)
         if rec.status == PENDING:
-            return Change(address, Action.CREATE, None, after, reason=REASON_RETRY_CREATE,
+            return Change(address, CREATE, None, after, reason=REASON_RETRY_CREATE,
                           notes=("an interrupted create was not found on the engine; it will be created again",),
                           hourly_after=hourly_after, desired=want)
         if gone_outside:
-            return Change(address, Action.CREATE, before, after, reason=REASON_DELETED_OUTSIDE,
+            return Change(address, CREATE, before, after, reason=REASON_DELETED_OUTSIDE,
                           notes=(f"{rec.cluster_id} was deleted outside tpdeclare; it will be created again",),
                           cluster_id=rec.cluster_id, hourly_after=hourly_after, desired=want)
         assert after is not None
@@ -316,7 +328,7 @@ class _Planner:
         diffs = field_changes(before, after, want.ignore_changes)
         if not diffs and not force_replace and rec.status != TAINTED and rec.status != DELETING:
             # The common case, and the one to keep cheap on a large stack: nothing to do.
-            return Change(address, Action.NOOP, before, after, cluster_id=rec.cluster_id,
+            return Change(address, NOOP, before, after, cluster_id=rec.cluster_id,
                           hourly_before=common["hourly_before"], hourly_after=hourly_after, desired=want)
         acted = [d for d in diffs if d.effect is not FieldEffect.IGNORED]
         replace_paths = tuple(d.field for d in acted if d.effect is FieldEffect.REPLACE)
@@ -340,8 +352,8 @@ class _Planner:
             reason = REASON_CANNOT_UPDATE if replace_paths else REASON_REQUESTED
             extra = () if replace_paths else (f"replace requested with --replace {address}",)
         else:
-            action = Action.UPDATE if any(d.effect is FieldEffect.IN_PLACE for d in acted) else Action.NOOP
+            action = UPDATE if any(d.effect is FieldEffect.IN_PLACE for d in acted) else NOOP
             return Change(action=action, notes=tuple(notes), **shared)
         lift = bool(before.get("deletion_protection")) and not want.deletion_protection and bool(rec.cluster_id)
-        return Change(action=Action.REPLACE, reason=reason, notes=tuple(notes) + extra, lift_protection=lift,
+        return Change(action=REPLACE, reason=reason, notes=tuple(notes) + extra, lift_protection=lift,
                       **shared)

@@ -5,24 +5,24 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from tpdeclare.plan.model import Action, Change
+from tpdeclare.plan.model import CREATE, DELETE, REPLACE, Change
 from tpdeclare.spec.model import ClusterSpec
 from tpdeclare.state.model import PENDING, Record
 
-_PARTICIPLE = {Action.DELETE: "destroyed", Action.REPLACE: "replaced"}
+_PARTICIPLE = {DELETE: "destroyed", REPLACE: "replaced"}
 
 
 def destroy_policy(change: Change, want: ClusterSpec | None, rec: Record | None, destroy_all: bool) -> list[str]:
     """Why this destroy or replace may not go ahead: prevent_destroy or deletion protection."""
-    if change.action not in (Action.DELETE, Action.REPLACE) or rec is None or rec.status == PENDING:
+    if change.action not in (DELETE, REPLACE) or rec is None or rec.status == PENDING:
         return []
-    verb = "destroy" if change.action is Action.DELETE else "replace"
+    verb = "destroy" if change.action is DELETE else "replace"
     removed = want is None  # gone from the spec: only the recorded lifecycle speaks for it
     undo = (
         f"put '{change.address}' back in the spec with {{setting}} and apply, then remove it"
         if removed
         else "set {setting} in the spec and apply first"
-        if destroy_all or change.action is Action.DELETE
+        if destroy_all or change.action is DELETE
         else "set {setting} in the spec"
     )
     out = []
@@ -35,7 +35,7 @@ def destroy_policy(change: Change, want: ClusterSpec | None, rec: Record | None,
         out.append(
             f"{change.address}: deletion protection is on for {rec.cluster_id}, so it cannot be "
             f"{_PARTICIPLE[change.action]}; {undo.format(setting='deletion_protection: false')}"
-            + (" (the plan then turns protection off before replacing it)" if change.action is Action.REPLACE
+            + (" (the plan then turns protection off before replacing it)" if change.action is REPLACE
                and not removed and not destroy_all else "")
         )
     return out
@@ -49,13 +49,13 @@ def renames(changes: Iterable[Change], records: Mapping[str, Record]) -> list[st
     destroyed = {
         records[c.address].name: c.address
         for c in changes
-        if c.action is Action.DELETE and c.address in records and records[c.address].status != PENDING
+        if c.action is DELETE and c.address in records and records[c.address].status != PENDING
     }
     out: list[str] = []
     if not destroyed:  # nothing destroyed: no rename
         return out
     for c in changes:
-        if c.action is not Action.CREATE or c.desired is None:
+        if c.action is not CREATE or c.desired is None:
             continue
         old = destroyed.get(c.desired.name)
         if old is not None:
@@ -79,7 +79,7 @@ def taken_names(
     files = " ".join(spec_files) or "SPEC"
     out = []
     for c in changes:
-        if c.action is Action.CREATE and c.desired is not None and c.desired.name in held:
+        if c.action is CREATE and c.desired is not None and c.desired.name in held:
             cid = held[c.desired.name]
             out.append(
                 f"{c.address}: the cluster name '{c.desired.name}' is already taken on the engine by {cid}, "

@@ -7,15 +7,15 @@ from typing import Any
 
 from tpdeclare.cluster_outputs import KNOWN_AFTER_APPLY, KNOWN_AFTER_APPLY_TEXT
 from tpdeclare.fields import MANAGED_FIELDS, FieldEffect
-from tpdeclare.plan.model import Action, Change, Plan
+from tpdeclare.plan.model import CREATE, DELETE, NOOP, REPLACE, UPDATE, Change, Plan
 
 _HEADLINE = {
-    Action.CREATE: "will be created",
-    Action.UPDATE: "will be updated in-place",
-    Action.REPLACE: "must be replaced",
-    Action.DELETE: "will be destroyed",
+    CREATE: "will be created",
+    UPDATE: "will be updated in-place",
+    REPLACE: "must be replaced",
+    DELETE: "will be destroyed",
 }
-_COLOURS = {Action.CREATE: "32", Action.UPDATE: "33", Action.REPLACE: "35", Action.DELETE: "31"}
+_COLOURS = {CREATE: "32", UPDATE: "33", REPLACE: "35", DELETE: "31"}
 _EFFECT_TAILS = {
     FieldEffect.REPLACE: " # forces replacement",
     FieldEffect.IGNORED: " # ignored (lifecycle.ignore_changes)",
@@ -49,6 +49,7 @@ def signed_money(value: float) -> str:
 # json.dumps(value, ensure_ascii=False), without building an encoder per call (1.8 µs against 0.09 µs a value)
 _dumps = json.JSONEncoder(ensure_ascii=False).encode
 _dump_str = json.encoder.encode_basestring  # what that encoder does with a str
+_dump_id = json.encoder.encode_basestring_ascii  # json.dumps(a cluster ID), which is a str: what it does with one
 
 
 def _value(field: str, value: Any) -> str:
@@ -72,7 +73,7 @@ def render_text(plan: Plan, palette: Palette | None = None) -> str:
 
     p = palette or Palette(False)
     lines: list[str] = []
-    shown = [c for c in plan.notable if c.action is not Action.NOOP or c.moved_from or c.notes]
+    shown = [c for c in plan.notable if c.action is not NOOP or c.moved_from or c.notes]
     top = top_lines(plan)
     if top:
         lines.extend([p.paint("33", line) for line in top] + [""])
@@ -157,7 +158,7 @@ def cost_line(plan: Plan) -> str:
 def unknown_after_apply(c: Change) -> tuple[str, ...]:
     """The outputs of a change's cluster that only its apply will tell: all of them for a cluster to be created
     (a create, or the new cluster of a replace), none otherwise."""
-    return KNOWN_AFTER_APPLY if c.action in (Action.CREATE, Action.REPLACE) else ()
+    return KNOWN_AFTER_APPLY if c.action in (CREATE, REPLACE) else ()
 
 
 _WIDTH = max(len(f) for f in MANAGED_FIELDS + ("id", "cost", "ssh_command"))  # of the names in a change
@@ -168,7 +169,7 @@ def _render_change(c: Change, p: Palette) -> list[str]:
     colour = _COLOURS.get(c.action, "")
     if c.moved_from:
         out.append(f"  # {c.moved_from} has moved to {c.address}")
-    if c.action is Action.NOOP:
+    if c.action is NOOP:
         for note in c.notes:
             out.append(f"  # {c.address}: {note}")
         return out
@@ -178,16 +179,16 @@ def _render_change(c: Change, p: Palette) -> list[str]:
     glyph = c.action.value
     out.append(p.paint(colour, f"{glyph:>3} cluster \"{c.address}\" {{"))
     width = _WIDTH
-    if c.action is Action.CREATE:
+    if c.action is CREATE:
         out.append(p.paint(colour, f"      + {'id':<{width}} = {KNOWN_AFTER_APPLY_TEXT}"))
-    elif c.action is Action.REPLACE and c.cluster_id:
-        out.append(p.paint("33", f"      ~ {'id':<{width}} = {json.dumps(c.cluster_id)} -> {KNOWN_AFTER_APPLY_TEXT}"))
+    elif c.action is REPLACE and c.cluster_id:
+        out.append(p.paint("33", f"      ~ {'id':<{width}} = {_dump_id(c.cluster_id)} -> {KNOWN_AFTER_APPLY_TEXT}"))
     elif c.cluster_id:
-        out.append(f"        {'id':<{width}} = {json.dumps(c.cluster_id)}")
-    if c.action is Action.CREATE:
+        out.append(f"        {'id':<{width}} = {_dump_id(c.cluster_id)}")
+    if c.action is CREATE:
         for f in MANAGED_FIELDS:
             out.append(p.paint(colour, f"      + {f:<{width}} = {_value(f, (c.after or {}).get(f))}"))
-    elif c.action is Action.DELETE:
+    elif c.action is DELETE:
         for f in MANAGED_FIELDS:
             out.append(p.paint(colour, f"      - {f:<{width}} = {_value(f, (c.before or {}).get(f))}"))
     else:
@@ -208,7 +209,7 @@ def _render_change(c: Change, p: Palette) -> list[str]:
         if hidden:
             out.append(f"        # ({hidden} unchanged attribute{'s' if hidden != 1 else ''} hidden)")
     if unknown_after_apply(c):
-        mark, code = ("+", colour) if c.action is Action.CREATE else ("~", "33")
+        mark, code = ("+", colour) if c.action is CREATE else ("~", "33")
         out.append(p.paint(code, f"      {mark} {'ssh_command':<{width}} = {KNOWN_AFTER_APPLY_TEXT}"))
     out.append(f"        {'cost':<{width}} = {_cost_change(c)}")
     out.append("    }")
@@ -216,11 +217,11 @@ def _render_change(c: Change, p: Palette) -> list[str]:
 
 
 def _cost_change(c: Change) -> str:
-    if c.action is Action.CREATE:
+    if c.action is CREATE:
         return money(c.hourly_after)
-    if c.action is Action.DELETE:
+    if c.action is DELETE:
         return f"{money(c.hourly_before)} -> $0.00/hr"
-    if c.action is Action.REPLACE:
+    if c.action is REPLACE:
         return f"{money(c.hourly_before)} torn down -> {money(c.hourly_after)}"
     return money(c.hourly_after)
 

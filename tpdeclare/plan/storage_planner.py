@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from tpdeclare.fields import FieldEffect
 from tpdeclare.frozen_values import from_fields
-from tpdeclare.plan.model import Action, Change, FieldChange, Plan
+from tpdeclare.plan.model import CREATE, DELETE, NOOP, REPLACE, UPDATE, Change, FieldChange, Plan
 from tpdeclare.plan.ordering import order_steps
 from tpdeclare.plan.storage_model import AttachmentStep, Link, StoragePlan, VolumeChange
 from tpdeclare.spec.model import VOLUME_FIELDS, StackSpec, VolumeSpec
@@ -39,7 +39,7 @@ REASON_RETRY_CREATE = "create_because_interrupted"
 _IN_PLACE = {"size_gb": FieldEffect.IN_PLACE, "name": FieldEffect.IN_PLACE,
              "deletion_protection": FieldEffect.IN_PLACE}
 # Every field's default, new fields included: an unchanged volume's change is these with five of them set.
-_NOOP = vars(VolumeChange("", Action.NOOP, None, None)).copy()
+_NOOP = vars(VolumeChange("", NOOP, None, None)).copy()
 assert VOLUME_FIELDS == ("size_gb", "name", "deletion_protection")  # the order `_unchanged` reads them in
 _STORAGE, _CLUSTER_ID = attrgetter("storage"), attrgetter("cluster_id")
 
@@ -83,7 +83,7 @@ class _StoragePlanner:
         steps = self._attachments(changes, desired)
         # A volume an earlier run left being created and this plan keeps: apply waits for it to be ready (an
         # edit of it waits first too), and every attach of it waits for that.
-        waits = tuple(v.address for v in volumes if v.action in (Action.NOOP, Action.UPDATE) and not self.conflicts
+        waits = tuple(v.address for v in volumes if v.action in (NOOP, UPDATE) and not self.conflicts
                       and (rec := self.records.get(v.address)) is not None and rec.status == CREATING)
         # an untouched cluster's change is no step; a cluster still being created is waited for before an attach
         order = order_steps(self.plan.notable, volumes, steps, waits, self.plan.waits)
@@ -134,25 +134,25 @@ class _StoragePlanner:
         after = want.fields() if want else None
         shown = volume_address(address)
         if rec is None:
-            return VolumeChange(address, Action.CREATE, None, after, desired=want)
+            return VolumeChange(address, CREATE, None, after, desired=want)
         if rec.status == PENDING:
             if want is None:
-                return VolumeChange(address, Action.NOOP, None, None, notes=(
+                return VolumeChange(address, NOOP, None, None, notes=(
                     "an interrupted create never reached the engine; its intent will be dropped",))
-            return VolumeChange(address, Action.CREATE, None, after, reason=REASON_RETRY_CREATE, desired=want,
+            return VolumeChange(address, CREATE, None, after, reason=REASON_RETRY_CREATE, desired=want,
                                 notes=("an interrupted create was not found on the engine; it will be created again",))
         if self._gone_outside(rec):
             if want is None:
-                return VolumeChange(address, Action.NOOP, None, None, storage_id=rec.storage_id, notes=(
+                return VolumeChange(address, NOOP, None, None, storage_id=rec.storage_id, notes=(
                     f"{rec.storage_id} no longer exists on the engine; it will be forgotten",))
-            return VolumeChange(address, Action.CREATE, None, after, reason=REASON_DELETED_OUTSIDE, desired=want,
+            return VolumeChange(address, CREATE, None, after, reason=REASON_DELETED_OUTSIDE, desired=want,
                                 storage_id=rec.storage_id, notes=(
                                     f"{rec.storage_id} was deleted outside tpdeclare (its data with it); a new, "
                                     "empty volume will be created",))
         before = self._current(rec)
         if want is None:
             self._check_destroy(shown, rec, before, "destroy")
-            return VolumeChange(address, Action.DELETE, before, None, reason=REASON_NO_CONFIG,
+            return VolumeChange(address, DELETE, before, None, reason=REASON_NO_CONFIG,
                                 storage_id=rec.storage_id)
         assert after is not None
         diffs = tuple(FieldChange(f, before.get(f), after[f],
@@ -176,7 +176,7 @@ class _StoragePlanner:
                 self._check_destroy(shown, rec, before, "replace")
             elif rec.spec.get("prevent_destroy") or want.prevent_destroy:
                 self._check_destroy(shown, rec, {**before, "deletion_protection": False}, "replace")
-            return VolumeChange(address, Action.REPLACE, replace_paths=("size_gb",) if shrink else (), reason=reason,
+            return VolumeChange(address, REPLACE, replace_paths=("size_gb",) if shrink else (), reason=reason,
                                 notes=notes + extra, lift_protection=lift, **common)
         if shrink is not None:
             why = (f"{shown}: size_gb {shrink.before} -> {shrink.after}: a volume can grow but never shrink; keep "
@@ -186,8 +186,8 @@ class _StoragePlanner:
             else:
                 self.conflicts.append(f"{why}, or replace it with a new, empty volume: --replace {shown} "
                                       "(its data is lost)")
-            return VolumeChange(address, Action.NOOP, notes=notes + ("a shrink is refused",), **common)
-        action = Action.UPDATE if acted else Action.NOOP
+            return VolumeChange(address, NOOP, notes=notes + ("a shrink is refused",), **common)
+        action = UPDATE if acted else NOOP
         return VolumeChange(address, action, notes=notes, **common)
 
     def _check_destroy(self, shown: str, rec: VolumeRecord, before: Mapping[str, Any], verb: str) -> None:
@@ -220,33 +220,33 @@ class _StoragePlanner:
         for address in sorted(changes):
             vol = changes[address]
             current = self._current_links(self.records.get(address))
-            volume_goes = vol.action in (Action.REPLACE, Action.DELETE)
-            kept_id = vol.storage_id if vol.action in (Action.NOOP, Action.UPDATE) else None
+            volume_goes = vol.action in (REPLACE, DELETE)
+            kept_id = vol.storage_id if vol.action in (NOOP, UPDATE) else None
             for cluster, cluster_id in sorted(current.items()):
                 change = outline(cluster)  # its action, whether it exists, its ID: no Change built
                 if self.cluster_ids.get(cluster_id) != cluster:
                     continue  # that cluster is gone from state (destroyed, expired, forgotten): nothing to detach
-                if change is not None and (change.action is Action.CREATE
-                                           or (change.action is Action.NOOP and not change.has_before)):
+                if change is not None and (change.action is CREATE
+                                           or (change.action is NOOP and not change.has_before)):
                     continue  # its cluster is gone (deleted outside, or an intent): nothing is attached to detach
-                cluster_goes = change is not None and change.action in (Action.REPLACE, Action.DELETE)
+                cluster_goes = change is not None and change.action in (REPLACE, DELETE)
                 if not cluster_goes and not volume_goes and (address, cluster) in wanted:
                     continue  # attached, and stays so
-                why = ("the volume is destroyed" if vol.action is Action.DELETE
-                       else "the volume is replaced" if vol.action is Action.REPLACE
-                       else f"cluster {cluster} is replaced" if change and change.action is Action.REPLACE
+                why = ("the volume is destroyed" if vol.action is DELETE
+                       else "the volume is replaced" if vol.action is REPLACE
+                       else f"cluster {cluster} is replaced" if change and change.action is REPLACE
                        else f"cluster {cluster} is destroyed" if cluster_goes
                        else f"cluster {cluster} no longer lists it")
                 steps.append(AttachmentStep(Link.DETACH, address, cluster, cluster_id, vol.storage_id, why))
             for cluster in serving.get(address, ()):
                 change = outline(cluster)
-                if change is None or change.action is Action.DELETE:
+                if change is None or change.action is DELETE:
                     continue  # targeted out, or destroyed (an expired cluster): nothing to attach to
-                fresh = change.action in (Action.CREATE, Action.REPLACE)
+                fresh = change.action in (CREATE, REPLACE)
                 if cluster in current and not fresh and not volume_goes:
                     continue  # attached, and stays so
-                why = ("the new volume" if vol.action in (Action.CREATE, Action.REPLACE) else
-                       f"re-attached after cluster {cluster} is replaced" if change.action is Action.REPLACE
+                why = ("the new volume" if vol.action in (CREATE, REPLACE) else
+                       f"re-attached after cluster {cluster} is replaced" if change.action is REPLACE
                        else f"cluster {cluster} is created" if fresh
                        else "drift: detached outside tpdeclare" if self.records.get(address) is not None
                        and self.observed is not None and cluster in self.records[address].attached
