@@ -9,12 +9,12 @@ text and its `--json`), and by the plan renderers, which show the fields a creat
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from tpdeclare.frozen_values import frozen
 
 REFERENCE_ROOT = "clusters"  # a reference is clusters.<address>.<field>
 
 
-@dataclass(frozen=True)
+@frozen
 class OutputField:
     """One value `tpdeclare output` gives for a cluster."""
 

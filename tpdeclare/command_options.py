@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Literal
 
+from tpdeclare.frozen_values import frozen
 from tpdeclare.options import OutputFormat, PlanningOptions
 
 ValueFormat = Literal["text", "json", "raw"]
 
 
-@dataclass(frozen=True)
+@frozen
 class ExecutionOptions:
     """How to carry a plan out: the options shared by apply and destroy."""
 
@@ -19,18 +20,18 @@ class ExecutionOptions:
     timeout: float = 1800.0  # seconds for the whole apply
 
 
-@dataclass(frozen=True)
+@frozen
 class ValidateOptions:
     specs: tuple[str, ...]
     stacks_of: bool = False  # --stacks-of: the specs are changed files; validate their directories' stacks
 
 
-@dataclass(frozen=True)
+@frozen
 class SchemaOptions:
     out: str | None = None  # --out FILE: write the schema there instead of printing it
 
 
-@dataclass(frozen=True)
+@frozen
 class ApplyOptions:
     specs: tuple[str, ...]  # spec files, or one saved plan file
     planning: PlanningOptions = field(default_factory=PlanningOptions)
@@ -39,7 +40,7 @@ class ApplyOptions:
     json: bool = False  # the run's report as one JSON document on stdout
 
 
-@dataclass(frozen=True)
+@frozen
 class DestroyOptions:
     specs: tuple[str, ...]  # spec files, or none (destroy from the state alone), or a stack name
     targets: tuple[str, ...] = ()
@@ -47,7 +48,7 @@ class DestroyOptions:
     json: bool = False  # the run's report as one JSON document on stdout
 
 
-@dataclass(frozen=True)
+@frozen
 class ExpireOptions:
     """`expire`: destroy the stack's expired clusters (or, with warn_only, only say what ends soon)."""
 
@@ -57,42 +58,42 @@ class ExpireOptions:
     warn_only: bool = False
 
 
-@dataclass(frozen=True)
+@frozen
 class ShowOptions:
     specs: tuple[str, ...]
     output: OutputFormat = "text"
 
 
-@dataclass(frozen=True)
+@frozen
 class RefreshOptions:
     specs: tuple[str, ...]
     auto_approve: bool = False
 
 
-@dataclass(frozen=True)
+@frozen
 class ImportOptions:
     address: str
     cluster_id: str
     specs: tuple[str, ...]
 
 
-@dataclass(frozen=True)
+@frozen
 class OrphansOptions:
     specs: tuple[str, ...]
 
 
-@dataclass(frozen=True)
+@frozen
 class DoctorOptions:
     json: bool = False
 
 
-@dataclass(frozen=True)
+@frozen
 class ForceUnlockOptions:
     lock_id: str  # the lock to break: its ID, as the "state is locked" error names it
     specs: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
+@frozen
 class StateOptions:
     """`state list|show|rm|mv`: which stack's state, and the addresses named."""
 
@@ -100,7 +101,7 @@ class StateOptions:
     addresses: tuple[str, ...] = ()  # show: one; rm: one or more; mv: FROM and TO
 
 
-@dataclass(frozen=True)
+@frozen
 class StatePushOptions:
     """`state push FILE`: the state file to upload, and whether to replace a state of another lineage or a newer one."""
 
@@ -109,7 +110,7 @@ class StatePushOptions:
     specs: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
+@frozen
 class StateMigrateOptions:
     """`state migrate --to s3://BUCKET/KEY SPEC`: where the stack's local state moves to."""
 
@@ -117,7 +118,7 @@ class StateMigrateOptions:
     specs: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
+@frozen
 class OutputOptions:
     """`output`: the words (spec arguments, then at most one name, address or reference) and the format."""
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+
+from tpdeclare.frozen_values import frozen
 
 # Characters that must never reach a terminal raw from a user's input: C0 and C1 controls (an escape
 # sequence, a carriage return hiding what came before), DEL, line and paragraph separators, and the
@@ -22,7 +23,7 @@ def _escape(match: re.Match[str]) -> str:
     return _ESCAPES.get(char) or (f"\\x{ord(char):02x}" if ord(char) < 0x100 else f"\\u{ord(char):04x}")
 
 
-@dataclass(frozen=True)
+@frozen
 class Diagnostic:
     """One problem found in the user's input, with where it is and what to do."""
 

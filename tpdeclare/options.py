@@ -3,13 +3,15 @@ command line (cli.py); the other commands' options are in command_options.py, wh
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Literal
+
+from tpdeclare.frozen_values import frozen
 
 OutputFormat = Literal["text", "json", "markdown", "summary"]
 
 
-@dataclass(frozen=True)
+@frozen
 class GlobalOptions:
     """Options every command takes."""
 
@@ -20,7 +22,7 @@ class GlobalOptions:
     verbose: int = 0
 
 
-@dataclass(frozen=True)
+@frozen
 class PlanningOptions:
     """What to plan: the options shared by plan and apply."""
 
@@ -33,7 +35,7 @@ class PlanningOptions:
     expire_only: bool = False  # `expire`: only the destroys of clusters whose lifetime has ended
 
 
-@dataclass(frozen=True)
+@frozen
 class PlanOptions:
     specs: tuple[str, ...]
     planning: PlanningOptions = field(default_factory=PlanningOptions)

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tpdeclare import errors
 from tpdeclare.atomic_files import atomic_write
+from tpdeclare.frozen_values import frozen
 from tpdeclare.plan.codec import decode_plan, encode_plan
 from tpdeclare.plan.model import Plan
 
@@ -20,7 +20,7 @@ MAGIC = "tpdeclare-plan"
 VERSION = 2
 
 
-@dataclass(frozen=True)
+@frozen
 class SavedPlan:
     """A plan file's contents: the plan, and the state, specs and engine it binds."""
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from tpdeclare.api.retry import parse_retry_after
 from tpdeclare.api.vocabulary import H_DATE, H_RETRY_AFTER
+from tpdeclare.frozen_values import frozen
 
 
-@dataclass(frozen=True)
+@frozen
 class Answer:
     """A complete answer. `status` is None when the transport gave none; `oversized` when the body was
     longer than the client reads (then `body` is empty and was not read to its end)."""

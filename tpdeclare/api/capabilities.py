@@ -8,11 +8,10 @@ DELETE when it does not hold. There is no switch to skip it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from tpdeclare.api.field_mapping import FieldMap, Mapped, shown_keys
 from tpdeclare.api.vocabulary import PATH_CLUSTER_LIST
 from tpdeclare.errors import ApiError
+from tpdeclare.frozen_values import frozen
 
 WHY_DUPLICATES = (
     "tpdeclare finds the clusters it made by name: when the answer to a create is lost (a timeout, a reset, "
@@ -27,7 +26,7 @@ class EngineIncompatible(ApiError):
     """The engine cannot be used safely: its list cannot be read as clusters with an ID and a name."""
 
 
-@dataclass(frozen=True)
+@frozen
 class Lookup:
     """What the list showed: lookup by name works, through these fields."""
 

@@ -10,20 +10,21 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
 from tpdeclare.api import vocabulary as v
 from tpdeclare.api.field_aliases import GROUPS, INFO_WRAPPER, LIST_WRAPPER, pick
 from tpdeclare.api.openapi_cache import CachedDocument, DocumentCache, content_hash
 from tpdeclare.api.openapi_schema import OpenApiDocument
+from tpdeclare.frozen_values import frozen
 
 FETCHED = "fetched"  # read from the engine this run
 CACHED = "cache"  # the cached copy, younger than a day
 REVALIDATED = "revalidated"  # the cached copy, which the engine said is unchanged (304, or the same hash)
 
 
-@dataclass(frozen=True)
+@frozen
 class Fetched:
     """One `GET /openapi.json`: the status and body, or `missing` saying why there is no document."""
 
@@ -33,7 +34,7 @@ class Fetched:
     missing: str | None = None
 
 
-@dataclass(frozen=True)
+@frozen
 class DocumentMapping:
     """What a document says about the answers tpdeclare reads."""
 
@@ -47,7 +48,7 @@ class DocumentMapping:
     fields: dict[str, tuple[str, ...]] = field(default_factory=dict)  # group -> every property it describes
 
 
-@dataclass(frozen=True)
+@frozen
 class Discovered:
     """The outcome of discovery for one run."""
 

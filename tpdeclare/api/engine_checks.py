@@ -18,6 +18,7 @@ from tpdeclare.api.field_aliases import GROUPS, INFO_WRAPPER, LIST_WRAPPER
 from tpdeclare.api.field_mapping import DOCUMENT, FieldMap, Mapped
 from tpdeclare.api.retry import http_date
 from tpdeclare.api.vocabulary import RATE_LIMIT_HEADER_PREFIXES
+from tpdeclare.frozen_values import frozen
 
 if TYPE_CHECKING:
     from tpdeclare.api.client import TensorPoolClient
@@ -32,7 +33,7 @@ _WRAPPERS = {("ClusterListResponse", LIST_WRAPPER.contract_name): LIST_WRAPPER.a
              ("ClusterInfoResponse", INFO_WRAPPER.contract_name): INFO_WRAPPER.attr}
 
 
-@dataclass(frozen=True)
+@frozen
 class Check:
     name: str
     status: str

@@ -14,13 +14,14 @@ and tpdeclare does not guess. A kind check keeps `nodes` (an integer: the node c
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+
+from tpdeclare.frozen_values import frozen
 
 # JSON kinds, as `json_kind` names a value and an OpenAPI schema's `type` names a property.
 ANY = "any"  # a schema property that says nothing about its type
 
 
-@dataclass(frozen=True)
+@frozen
 class Alias:
     """One field tpdeclare reads: its `ResponseFields` attribute, what it is for, and its known names."""
 
@@ -86,7 +87,7 @@ GROUP_ANSWERS = {"cluster": "ClusterInfo (list and info)", "instance": "Instance
                  "edit": "the edit answer"}
 
 
-@dataclass(frozen=True)
+@frozen
 class Picked:
     """What `pick` found: the name to read (None: not found, or ambiguous), and the candidates seen."""
 

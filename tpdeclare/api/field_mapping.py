@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, replace
 from typing import Any
 
 from tpdeclare.api.field_aliases import (
@@ -26,6 +26,7 @@ from tpdeclare.api.field_aliases import (
     pick,
 )
 from tpdeclare.api.vocabulary import BUILTIN_FIELDS, ResponseFields
+from tpdeclare.frozen_values import frozen
 
 CONTRACT = "contract"  # the built-in contract
 DOCUMENT = "document"  # the engine's OpenAPI document
@@ -53,7 +54,7 @@ class TextOnly(ShapeError):
         self.seen = seen  # what the answer held instead, for the refusal
 
 
-@dataclass(frozen=True)
+@frozen
 class Mapped:
     """How one field is read: its wire name (None for a wrapper: the object itself), where that name came
     from, and whether a real answer has shown it."""

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from tpdeclare.api.status_is import StatusIs
 from tpdeclare.api.vocabulary import (
     CLUSTER_DESTROYING,
@@ -16,12 +14,13 @@ from tpdeclare.api.vocabulary import (
     REQUEST_STATUSES,
     REQUEST_TERMINAL,
 )
+from tpdeclare.frozen_values import frozen
 
 __all__ = ["ClusterInfo", "CreateResult", "DeleteResult", "EditResult", "InstanceInfo", "RequestInfo", "SshCommand",
            "login_instance_id"]
 
 
-@dataclass(frozen=True)
+@frozen
 class CreateResult:
     """The 202 answer to POST /cluster/create."""
 
@@ -31,7 +30,7 @@ class CreateResult:
     message: str
 
 
-@dataclass(frozen=True)
+@frozen
 class RequestInfo:
     """One poll of an asynchronous request (GET /request/info/{id})."""
 
@@ -59,7 +58,7 @@ def login_instance_id(cluster_id: str, num_nodes: int, instance_ids: tuple[str, 
     return instance_ids[0] if instance_ids else None
 
 
-@dataclass(frozen=True)
+@frozen
 class InstanceInfo:
     """One instance of a cluster as the API reports it; the addresses are None where the engine gives none."""
 
@@ -69,7 +68,7 @@ class InstanceInfo:
     private_ip: str | None = None
 
 
-@dataclass(frozen=True)
+@frozen
 class ClusterInfo:
     """One cluster as the API reports it (list or info).
 
@@ -102,7 +101,7 @@ class ClusterInfo:
     is_running = StatusIs(CLUSTER_RUNNING)
 
 
-@dataclass(frozen=True)
+@frozen
 class DeleteResult:
     """The 202 answer to DELETE /cluster/{id}."""
 
@@ -111,7 +110,7 @@ class DeleteResult:
     message: str
 
 
-@dataclass(frozen=True)
+@frozen
 class SshCommand:
     """The answer to GET /ssh/{instance_id}: a ready command line to log in, and the server's words."""
 
@@ -120,7 +119,7 @@ class SshCommand:
     message: str
 
 
-@dataclass(frozen=True)
+@frozen
 class EditResult:
     """The answer to PATCH /cluster/edit: the server's words, and the CLUSTER_EDIT request to poll when the
     edit is asynchronous (None: the engine named none)."""

@@ -19,9 +19,10 @@ import json
 import os
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from tpdeclare.frozen_values import frozen
 
 FORMAT_VERSION = 1
 MAX_AGE = 24 * 3600.0
@@ -40,7 +41,7 @@ def content_hash(body: bytes) -> str:
     return hashlib.sha256(body).hexdigest()
 
 
-@dataclass(frozen=True)
+@frozen
 class CachedDocument:
     """One engine's document as last read: when, its ETag, its content hash, and the document itself."""
 

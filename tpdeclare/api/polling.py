@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from tpdeclare.api.failures import seconds_text
 from tpdeclare.api.models import RequestInfo
 from tpdeclare.errors import DeadlineExceeded, PollTimeout
+from tpdeclare.frozen_values import frozen
 
 STILL_RUNNING_HINT = "the request may still finish: the next tpdeclare run picks it up"
 
 
-@dataclass(frozen=True)
+@frozen
 class PollPolicy:
     """How long to wait between polls: the answer's Retry-After, within bounds.
 

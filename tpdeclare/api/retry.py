@@ -5,12 +5,13 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC
 from email.utils import parsedate_to_datetime
 
+from tpdeclare.frozen_values import frozen
 
-@dataclass(frozen=True)
+
+@frozen
 class RetryPolicy:
     """How often and how long an idempotent call is retried.
 

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from tpdeclare.api.status_is import StatusIs
+from tpdeclare.frozen_values import frozen
 
 __all__ = ["VolumeInfo", "VolumeAccepted", "StorageCreateResult", "StorageDeleteResult", "AttachResult", "DetachResult",
            "VOLUME_GONE", "VOLUME_READY"]
@@ -15,7 +14,7 @@ VOLUME_GONE = frozenset({"DESTROYED"})
 VOLUME_READY = frozenset({"READY", "AVAILABLE", "ACTIVE", "RUNNING", "ATTACHED", "COMPLETED"})
 
 
-@dataclass(frozen=True)
+@frozen
 class VolumeInfo:
     """One storage volume as the API reports it (list or info)."""
 
@@ -32,7 +31,7 @@ class VolumeInfo:
     is_failed = StatusIs("FAILED")
 
 
-@dataclass(frozen=True)
+@frozen
 class VolumeAccepted:
     """A 202 about one volume: its ID, the request to poll, the server's words."""
 
@@ -49,7 +48,7 @@ class StorageDeleteResult(VolumeAccepted):
     """The 202 answer to DELETE /storage/{id}."""
 
 
-@dataclass(frozen=True)
+@frozen
 class AttachResult:
     """The 202 answer to POST /storage/attach: one request to poll per cluster attached to."""
 
@@ -58,7 +57,7 @@ class AttachResult:
     message: str
 
 
-@dataclass(frozen=True)
+@frozen
 class DetachResult:
     """The 202 answer to POST /storage/detach."""
 

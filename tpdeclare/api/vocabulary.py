@@ -9,7 +9,7 @@ answers) choose among them, so the client reads another engine's names without t
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from tpdeclare.frozen_values import frozen
 
 # ------------------------------------------------------------------------------------------- endpoints
 PATH_HEALTH = "/health"
@@ -71,7 +71,7 @@ R_STORAGE_ID = "storage_id"
 R_REQUEST_IDS = "request_ids"
 
 
-@dataclass(frozen=True)
+@frozen
 class ResponseFields:
     """The wire names of the fields tpdeclare reads from list, info, request info and edit answers.
 

@@ -9,11 +9,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from tpdeclare.api.protocol import ClusterApi
+from tpdeclare.frozen_values import frozen
 from tpdeclare.interrupt import Stopped
 from tpdeclare.state.recorder import Recorder
 
 
-@dataclass(frozen=True)
+@frozen
 class Pace:
     """How often apply looks again, and how long it allows a killed run's create to land (seconds)."""
 

@@ -9,11 +9,11 @@ its hourly cost at the plan's prices.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from tpdeclare.apply.executor import ApplyResult
 from tpdeclare.diagnostics import printable
+from tpdeclare.frozen_values import frozen
 from tpdeclare.plan.cost import PriceBook
 from tpdeclare.plan.model import Action, Plan
 from tpdeclare.plan.render_lifetimes import hourly
@@ -24,7 +24,7 @@ _WORDS = {Action.CREATE: "create", Action.UPDATE: "update", Action.REPLACE: "rep
 _LIVE = (READY, CREATING, TAINTED, DELETING)  # a cluster exists on the engine (and may bill)
 
 
-@dataclass(frozen=True)
+@frozen
 class Row:
     """One change of the plan and what became of it."""
 
@@ -34,7 +34,7 @@ class Row:
     detail: str | None = None  # the failure, in the server's words where it gave them
 
 
-@dataclass(frozen=True)
+@frozen
 class Running:
     """The clusters the state records after the run, and what they cost per hour together."""
 

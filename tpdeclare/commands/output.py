@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import platform
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -31,6 +30,7 @@ from tpdeclare.commands.output_values import ClusterOutputs, EngineRead, from_re
 from tpdeclare.commands.read_once import read_once
 from tpdeclare.commands.state_locator import find_state
 from tpdeclare.diagnostics import printable
+from tpdeclare.frozen_values import frozen
 from tpdeclare.spec.model import OutputRef, StackSpec
 from tpdeclare.suggestions import did_you_mean
 
@@ -42,7 +42,7 @@ ENGINE_WAIT = 30.0  # seconds `output` waits for the engine in all (retries incl
 SPEC_SUFFIXES = (".yaml", ".yml")
 
 
-@dataclass(frozen=True)
+@frozen
 class Selection:
     """What was asked for: everything, one cluster, or one value (an output or a reference)."""
 

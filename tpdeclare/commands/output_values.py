@@ -11,12 +11,13 @@ cluster is a note on that cluster, never a failure of the run. Nothing here prin
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from tpdeclare import errors
 from tpdeclare.api.models import login_instance_id
 from tpdeclare.catalog import hourly_cost
+from tpdeclare.frozen_values import frozen
 
 if TYPE_CHECKING:
     from tpdeclare.api.models import ClusterInfo
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
 JUMPHOST, NODE = "jumphost", "node"
 
 
-@dataclass(frozen=True)
+@frozen
 class InstanceOutput:
     """One instance as `output` shows it."""
 
@@ -36,7 +37,7 @@ class InstanceOutput:
     private_ip: str | None = None
 
 
-@dataclass(frozen=True)
+@frozen
 class ClusterOutputs:
     """Every output of one address. `record_status` is None for a cluster declared but never applied."""
 
@@ -75,7 +76,7 @@ class ClusterOutputs:
         return getattr(self, field)
 
 
-@dataclass(frozen=True)
+@frozen
 class EngineRead:
     """Whether the engine was read for this run, and if not, why."""
 

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from enum import Enum
 from itertools import compress
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any, NamedTuple, overload
 
 from tpdeclare.fields import MANAGED_FIELDS, FieldEffect
-from tpdeclare.frozen_values import from_fields
+from tpdeclare.frozen_values import from_fields, frozen
 from tpdeclare.spec.model import ClusterSpec
 
 if TYPE_CHECKING:
@@ -48,7 +48,7 @@ _TERRAFORM_ACTIONS: dict[Action, tuple[str, ...]] = {
 }
 
 
-@dataclass(frozen=True)
+@frozen
 class FieldChange:
     """One field whose desired value differs from the current one, and what that causes."""
 
@@ -59,7 +59,7 @@ class FieldChange:
     detail: str | None = None  # for list fields: how the items changed ("1 added, 0 removed")
 
 
-@dataclass(frozen=True)
+@frozen
 class Expiry:
     """A cluster's lifetime as one plan sees it (DESIGN §10): when it ends, what is left, what it costs until then."""
 
@@ -73,7 +73,7 @@ class Expiry:
     protected: bool = False  # expired, but prevent_destroy or deletion_protection keeps it (never destroyed for it)
 
 
-@dataclass(frozen=True)
+@frozen
 class Change:
     """The planned action for one address, with everything the executor needs to carry it out."""
 
@@ -205,7 +205,7 @@ def notable(changes: Sequence[Change]) -> Sequence[Change]:
     return changes.notable if isinstance(changes, Changes) else changes
 
 
-@dataclass(frozen=True)
+@frozen
 class Cost:
     """Hourly cost of the stack before and after the plan (USD/hour)."""
 
@@ -223,7 +223,7 @@ class Cost:
         return round(self.after_hourly - self.before_hourly, 6)
 
 
-@dataclass(frozen=True)
+@frozen
 class PlanRequest:
     """What a plan was asked for (recorded with it, and shown by a saved plan)."""
 
@@ -236,7 +236,7 @@ class PlanRequest:
     expire_only: bool = False  # `tpdeclare expire`: only the destroys of expired clusters
 
 
-@dataclass(frozen=True)
+@frozen
 class Plan:
     """Everything one run intends to do, and the state it was made against.
 

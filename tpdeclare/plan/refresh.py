@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from tpdeclare.fields import OBSERVABLE_FIELDS
+from tpdeclare.frozen_values import frozen
 from tpdeclare.state.model import EXPIRED, PENDING, Record, State
 
 if TYPE_CHECKING:
@@ -31,7 +32,7 @@ def observed_fields(clusters: Iterable[ClusterInfo]) -> dict[str, dict[str, Any]
     }
 
 
-@dataclass(frozen=True)
+@frozen
 class Refreshed:
     """What folding the engine's view into the state changes: the lines to show and the new records."""
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from tpdeclare.frozen_values import frozen
 from tpdeclare.plan.model import Action, FieldChange
 from tpdeclare.spec.model import VolumeSpec
 
@@ -29,7 +29,7 @@ class Link(StrEnum):
         return "+" if self is Link.ATTACH else "-"
 
 
-@dataclass(frozen=True)
+@frozen
 class VolumeChange:
     """The planned action for one volume (address as in `storage:`, shown as `storage.ADDR`)."""
 
@@ -58,7 +58,7 @@ class VolumeChange:
         return monthly_cost((self.after or {}).get("size_gb"))
 
 
-@dataclass(frozen=True)
+@frozen
 class AttachmentStep:
     """Attach a volume to a cluster, or detach it: every one restarts all of the cluster's nodes."""
 
@@ -78,7 +78,7 @@ class AttachmentStep:
         return f"restarts all nodes of cluster {self.cluster}"
 
 
-@dataclass(frozen=True)
+@frozen
 class Step:
     """One unit of work in dependency order: `cluster:ADDR`, `volume:ADDR`, `attach:V:C` or `detach:V:C`;
     `after` names the steps that must finish first."""
@@ -87,7 +87,7 @@ class Step:
     after: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
+@frozen
 class StoragePlan:
     """Everything a plan does to volumes and attachments, and the order of all dependent steps."""
 

@@ -6,6 +6,7 @@ import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from tpdeclare.frozen_values import frozen
 from tpdeclare.sandbox.billing import SpendBound
 from tpdeclare.sandbox.contract import request_schema
 from tpdeclare.sandbox.dialects import Dialect
@@ -15,7 +16,7 @@ from tpdeclare.sandbox.world import JsonDict, WorldSession
 from tpdeclare.sandbox.world_queries import new_id
 
 
-@dataclass(frozen=True)
+@frozen
 class Settings:
     """An engine's fixed configuration."""
 

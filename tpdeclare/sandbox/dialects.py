@@ -22,9 +22,10 @@ and text-only excludes both. `GET /openapi.json` describes exactly what a dialec
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from tpdeclare.errors import TpdeclareError
+from tpdeclare.frozen_values import frozen
 
 CANONICAL_CLUSTER_FIELDS = ("cluster_id", "tp_cluster_name", "instance_type", "num_nodes", "container",
                             "deletion_protection", "status", "instances", "created_at")
@@ -34,7 +35,7 @@ STORAGE_WRAPPER = "storage_info"
 BARE = None  # `info_wrapper` of a dialect whose info is the cluster object itself
 
 
-@dataclass(frozen=True)
+@frozen
 class Dialect:
     """What the sandbox sends where the real API is unknown."""
 

@@ -30,9 +30,10 @@ Example: `*:latency=0.05,500=0.1,503=0.05;create:drop=0.2,429=0.1;provision:fail
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from tpdeclare.errors import TpdeclareError
+from tpdeclare.frozen_values import frozen
 
 ENDPOINTS: tuple[str, ...] = ("health", "healthz", "openapi", "create", "request_info", "list", "info", "edit",
                               "delete", "ssh", "storage_create", "storage_list", "storage_info", "storage_edit",
@@ -52,7 +53,7 @@ GRAMMAR_HELP = (
 )
 
 
-@dataclass(frozen=True)
+@frozen
 class EndpointFaults:
     """The faults that apply to one endpoint."""
 
@@ -74,7 +75,7 @@ class EndpointFaults:
         return None
 
 
-@dataclass(frozen=True)
+@frozen
 class FaultPlan:
     """A parsed fault spec: per-endpoint faults plus the provisioning-failure rate."""
 

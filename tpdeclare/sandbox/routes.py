@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import hmac
 import re
-from dataclasses import dataclass
 from urllib.parse import unquote
+
+from tpdeclare.frozen_values import frozen
 
 # (method, path template, endpoint name)
 ROUTE_TABLE: tuple[tuple[str, str, str], ...] = (
@@ -47,7 +48,7 @@ _ROUTES = tuple(
 )
 
 
-@dataclass(frozen=True)
+@frozen
 class Match:
     """Where a request goes: an endpoint and its path parameters, or the methods the path allows."""
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
 
+from tpdeclare.frozen_values import frozen
 from tpdeclare.spec.schema_copies import find_modeline
 from tpdeclare.spec.sources import SPEC_SUFFIXES
 
@@ -22,7 +22,7 @@ _SNIFF_BYTES = 256 * 1024
 SCHEMA_FILE_NAME = "cluster.schema.json"
 
 
-@dataclass(frozen=True)
+@frozen
 class ChangedStacks:
     """The stacks to validate, in order, and the directories left alone (no tpdeclare spec in them)."""
 

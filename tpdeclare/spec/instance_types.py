@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from tpdeclare.catalog import (
     INSTANCE_TYPES,
@@ -22,6 +21,7 @@ from tpdeclare.catalog import (
     sizes_of,
     suggest_instance_type,
 )
+from tpdeclare.frozen_values import frozen
 from tpdeclare.spec.model import SourceRef
 from tpdeclare.spec.reporting import Reporter
 from tpdeclare.spec.schema import rules
@@ -30,7 +30,7 @@ from tpdeclare.spec.source_map import YamlPath
 _COUNT = re.compile(r"\s*([0-9]+)\s*[xX]\s*(\S*)")
 
 
-@dataclass(frozen=True)
+@frozen
 class Verdict:
     """What to say about one instance type: `severity` None means it is in the catalogue."""
 

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from functools import cached_property
 from typing import Any
 
 from tpdeclare.cluster_outputs import reference
+from tpdeclare.frozen_values import frozen
 from tpdeclare.spec.time_values import format_duration
 
 
-@dataclass(frozen=True)
+@frozen
 class SourceRef:
     """Where a value came from: file, 1-based line and column."""
 
@@ -22,7 +23,7 @@ class SourceRef:
         return f"{self.file}:{self.line}:{self.col}"
 
 
-@dataclass(frozen=True)
+@frozen
 class S3Backend:
     """The spec's `backend: {s3: ...}`: the state object in a bucket."""
 
@@ -34,7 +35,7 @@ class S3Backend:
     source: SourceRef | None = None
 
 
-@dataclass(frozen=True)
+@frozen
 class Lifetime:
     """A cluster's `lifetime:` (DESIGN §10): when tpdeclare destroys it, and how long before that plans warn."""
 
@@ -52,7 +53,7 @@ class Lifetime:
         return f"expires_at {self.expires_at}"
 
 
-@dataclass(frozen=True)
+@frozen
 class ClusterSpec:
     """One desired cluster, with defaults merged and the name resolved."""
 
@@ -84,7 +85,7 @@ class ClusterSpec:
 VOLUME_FIELDS: tuple[str, ...] = ("size_gb", "name", "deletion_protection")
 
 
-@dataclass(frozen=True)
+@frozen
 class VolumeSpec:
     """One desired storage volume (top-level `storage:`), with its name resolved."""
 
@@ -101,7 +102,7 @@ class VolumeSpec:
         return {"size_gb": self.size_gb, "name": self.name, "deletion_protection": self.deletion_protection}
 
 
-@dataclass(frozen=True)
+@frozen
 class Move:
     """A `moved:` entry: rename an address without touching the cluster."""
 
@@ -110,7 +111,7 @@ class Move:
     source: SourceRef | None = None
 
 
-@dataclass(frozen=True)
+@frozen
 class OutputRef:
     """An `outputs:` entry: a name for one output field of one declared cluster (clusters.ADDR.FIELD)."""
 
@@ -124,7 +125,7 @@ class OutputRef:
         return reference(self.address, self.field)
 
 
-@dataclass(frozen=True)
+@frozen
 class StackSpec:
     """A whole stack: every cluster declared across its files."""
 

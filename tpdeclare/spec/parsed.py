@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
+from tpdeclare.frozen_values import frozen
 from tpdeclare.spec.model import SourceRef
 from tpdeclare.spec.reporting import Reporter
 from tpdeclare.spec.schema import rules
@@ -13,7 +13,7 @@ from tpdeclare.spec.source_map import SourceMap, YamlPath
 from tpdeclare.spec.sources import Argument
 
 
-@dataclass(frozen=True)
+@frozen
 class ParsedFile:
     """A spec file that parsed (schema errors or not): its name as given, document, source map and bytes."""
 
@@ -33,7 +33,7 @@ class ParsedFile:
         return self.smap.locate(path)
 
 
-@dataclass(frozen=True)
+@frozen
 class Setting:
     """A stack-wide value (a default, the budget, a price) and where it was set."""
 

@@ -9,11 +9,11 @@ would, and any doubt sends the document to jsonschema. jsonschema is imported on
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
 from tpdeclare.diagnostics import Diagnostic
+from tpdeclare.frozen_values import frozen
 from tpdeclare.resources import load_spec_json
 from tpdeclare.spec.fast_schema import Check, Unsupported, compile_schema
 from tpdeclare.spec.source_map import SourceMap
@@ -27,7 +27,7 @@ def spec_schema() -> dict[str, Any]:
     return schema
 
 
-@dataclass(frozen=True)
+@frozen
 class NameRule:
     """A schema string rule the loader applies to values it makes itself (default names, file stems)."""
 
@@ -38,7 +38,7 @@ class NameRule:
         return 0 < len(value) <= self.max_length and self.pattern.search(value) is not None
 
 
-@dataclass(frozen=True)
+@frozen
 class SchemaRules:
     """The schema's rules the loader needs beyond validation, compiled once."""
 

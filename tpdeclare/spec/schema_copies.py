@@ -16,12 +16,12 @@ import json
 import os
 import re
 import stat
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from tpdeclare import __version__
 from tpdeclare.diagnostics import Diagnostic
+from tpdeclare.frozen_values import frozen
 from tpdeclare.spec.schema import spec_schema
 
 VERSION_KEY = "x-tpdeclare-version"  # which tpdeclare wrote a copy: compared by `validate`
@@ -46,7 +46,7 @@ def schema_text() -> str:
     return json.dumps(stamped, indent=2, ensure_ascii=False) + "\n"
 
 
-@dataclass(frozen=True)
+@frozen
 class Modeline:
     """The schema a spec file's modeline names, and where the name is written."""
 

@@ -7,9 +7,10 @@ where it is set (its instance type, its SSH keys), not again in every cluster th
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
+from tpdeclare.frozen_values import frozen
 from tpdeclare.spec.instance_types import check_instance_type
 from tpdeclare.spec.parsed import ParsedFile, Setting
 from tpdeclare.spec.reporting import Reporter
@@ -17,7 +18,7 @@ from tpdeclare.spec.schema import spec_schema
 from tpdeclare.spec.ssh_keys import check_public_keys
 
 
-@dataclass(frozen=True)
+@frozen
 class StackSettings:
     """What the files set for the whole stack, each with where it was set."""
 

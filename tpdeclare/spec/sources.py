@@ -17,9 +17,9 @@ import os
 import re
 import stat
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 from tpdeclare.diagnostics import Diagnostic
+from tpdeclare.frozen_values import frozen
 from tpdeclare.spec.reporting import Reporter
 from tpdeclare.spec.yaml_errors import too_big
 from tpdeclare.spec.yamlsafe import DEFAULT_MAX_BYTES
@@ -28,7 +28,7 @@ SPEC_SUFFIXES = (".yaml", ".yml")
 _DESCRIPTOR_PATH = re.compile(r"/dev/(?:stdin|fd/[0-9]+)|/proc/(?:self|thread-self|[0-9]+)/fd/[0-9]+")
 
 
-@dataclass(frozen=True)
+@frozen
 class Argument:
     """One spec argument as given: a file, or a directory whose spec files are one stack."""
 
@@ -36,7 +36,7 @@ class Argument:
     is_dir: bool
 
 
-@dataclass(frozen=True)
+@frozen
 class Source:
     """One spec file's bytes, read once, and whether its file name may name the stack."""
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
 
+from tpdeclare.frozen_values import frozen
 from tpdeclare.spec.model import SourceRef
 from tpdeclare.spec.parsed import ParsedFile
 from tpdeclare.spec.reporting import Reporter
@@ -21,7 +21,7 @@ from tpdeclare.spec.schema import rules
 from tpdeclare.spec.sources import Argument
 
 
-@dataclass(frozen=True)
+@frozen
 class _Claim:
     """The stack one argument names, and how."""
 

@@ -8,13 +8,13 @@ decides what is allowed and records where every key and value is on the way. Eve
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import yaml
 from yaml.nodes import MappingNode
 
 from tpdeclare.diagnostics import Diagnostic
+from tpdeclare.frozen_values import frozen
 from tpdeclare.spec.source_map import SourceMap
 from tpdeclare.spec.yaml_compose import compose
 from tpdeclare.spec.yaml_errors import DEPTH_HINT, YamlAbort, node_kind, not_utf8, syntax_diagnostic, too_big
@@ -25,7 +25,7 @@ MAX_ALIAS_NODES = 10_000  # nodes built by expanding aliases (a "billion laughs"
 MAX_DEPTH = 64  # nesting levels of the built value; real specs use 5
 
 
-@dataclass(frozen=True)
+@frozen
 class YamlDocument:
     """One loaded file: its data (None when it had errors), its source map and every problem found."""
 

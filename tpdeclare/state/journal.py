@@ -18,11 +18,11 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, NamedTuple
 
 from tpdeclare.errors import StateError
+from tpdeclare.frozen_values import frozen
 from tpdeclare.identifiers import ADDRESS, ENGINE_ID, STACK
 from tpdeclare.state import codec, rules
 from tpdeclare.state.model import FORMAT_VERSION, Record, State
@@ -43,7 +43,7 @@ class ChangeOp(StrEnum):
     REMOVE_VOLUME = "remove-volume"
 
 
-@dataclass(frozen=True, slots=True)
+@frozen(slots=True)
 class Change:
     """One durable change to the state: put `record` at `address`, remove it, or move it to `to`."""
 
@@ -101,7 +101,7 @@ class JournalHeader(NamedTuple):
                                 "lineage": self.lineage, "stack": self.stack})
 
 
-@dataclass(frozen=True)
+@frozen
 class JournalScan:
     """What a journal file holds: its header, its valid entries, and where valid data ends."""
 

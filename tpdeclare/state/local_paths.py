@@ -13,13 +13,13 @@ from __future__ import annotations
 import errno
 import os
 import stat
-from dataclasses import dataclass
 from pathlib import Path
 
 from tpdeclare.errors import StateError
+from tpdeclare.frozen_values import frozen
 
 
-@dataclass(frozen=True)
+@frozen
 class LocalPaths:
     """The files of one local state. `given` is the path as named (for messages); the rest are real paths."""
 

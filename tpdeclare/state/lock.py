@@ -8,18 +8,18 @@ import json
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from tpdeclare.errors import LockError, StateError
+from tpdeclare.frozen_values import frozen
 from tpdeclare.identifiers import random_uuid
 
 POLL_INTERVAL = 0.1  # seconds between attempts while waiting for --lock-timeout
 
 
-@dataclass(frozen=True)
+@frozen
 class LockInfo:
     """Who holds (or last held) a lock: written into the lock file by the holder."""
 
@@ -49,7 +49,7 @@ class LockInfo:
                 f"lock ID {self.id}")
 
 
-@dataclass(frozen=True)
+@frozen
 class LockWait:
     """A run is about to wait for the state lock: who holds it (if recorded) and for how long it will wait."""
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
+
+from tpdeclare.frozen_values import frozen
 
 if TYPE_CHECKING:
     from tpdeclare.state.volumes import VolumeRecord
@@ -42,7 +44,7 @@ STATUSES: tuple[str, ...] = tuple(s.value for s in RecordStatus)
 _BY_VALUE = {s.value: s for s in RecordStatus}
 
 
-@dataclass(frozen=True, slots=True)
+@frozen(slots=True)
 class Record:
     """What tpdeclare knows of one cluster it manages. Frozen: change it with `dataclasses.replace`."""
 
@@ -116,7 +118,7 @@ def new_lineage() -> str:
     return random_uuid()
 
 
-@dataclass(frozen=True)
+@frozen
 class State:
     """One stack's state: its identity (lineage), version (serial) and records. Frozen: every change
     makes a new State (`with_resources`, `dataclasses.replace`)."""

@@ -14,10 +14,10 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from tpdeclare.errors import StateError
+from tpdeclare.frozen_values import frozen
 from tpdeclare.state.s3_location import S3Location
 
 INSTALL_HINT = 'install the S3 extra: pip install "tpdeclare[s3]"'
@@ -30,7 +30,7 @@ class PreconditionFailed(Exception):
     """The server refused a conditional request (HTTP 412): the object is not as the condition said."""
 
 
-@dataclass(frozen=True)
+@frozen
 class Got:
     """An object read back: its bytes and its ETag (quoted, as the server sent it)."""
 

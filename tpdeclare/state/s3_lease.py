@@ -24,10 +24,10 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from tpdeclare.errors import LockError, StateError
+from tpdeclare.frozen_values import frozen
 from tpdeclare.state.lock import LockInfo, LockWait, OnWait
 from tpdeclare.state.s3_client import PreconditionFailed, S3Client
 
@@ -45,7 +45,7 @@ def parse_iso(text: str) -> float | None:
         return None
 
 
-@dataclass(frozen=True)
+@frozen
 class Lease:
     """A lock object's record: its holder and when the lease ends (epoch seconds)."""
 

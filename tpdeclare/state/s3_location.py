@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 from tpdeclare.errors import TpdeclareError
+from tpdeclare.frozen_values import frozen
 
 DEFAULT_LOCK_TTL = 60  # seconds a lease lasts without renewal
 BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
@@ -17,7 +17,7 @@ def default_key(stack: str) -> str:
     return f"tpdeclare/{stack}.json"
 
 
-@dataclass(frozen=True)
+@frozen
 class S3Location:
     """One state object and how to reach it (never any credential: those stay in boto3's chain)."""
 

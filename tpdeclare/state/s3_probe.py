@@ -16,16 +16,17 @@ from __future__ import annotations
 import json
 import os
 import uuid
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 
 from tpdeclare.errors import StateError
+from tpdeclare.frozen_values import frozen
 from tpdeclare.state.s3_client import PreconditionFailed, S3Client
 
 CACHE_VERSION = 1
 
 
-@dataclass(frozen=True)
+@frozen
 class ProbeResult:
     """What the probe found."""
 

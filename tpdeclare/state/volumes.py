@@ -10,9 +10,10 @@ that cluster's ID.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
+from tpdeclare.frozen_values import frozen
 from tpdeclare.state.model import RecordStatus
 
 VOLUME_PREFIX = "storage."  # how commands name a volume's address beside clusters' (`storage.data`)
@@ -29,7 +30,7 @@ def split_volume_address(text: str) -> str | None:
     return text[len(VOLUME_PREFIX):] if text.startswith(VOLUME_PREFIX) else None
 
 
-@dataclass(frozen=True, slots=True)
+@frozen(slots=True)
 class VolumeRecord:
     """What tpdeclare knows of one volume it manages. Frozen: change it with `dataclasses.replace`."""
 
