@@ -88,8 +88,9 @@ def make_plan(
         return plan  # a stack without storage: plan/storage_planner.py (and its models) is not even imported
     from tpdeclare.plan.storage_planner import add_storage
 
-    return add_storage(plan, spec, state, observed=observed_volumes, replace=options.replace,
-                       destroy_all=destroy_all, targets=options.targets)
+    with gc_paused():  # the same few acyclic objects per volume
+        return add_storage(plan, spec, state, observed=observed_volumes, replace=options.replace,
+                           destroy_all=destroy_all, targets=options.targets)
 
 
 _HOURLY_BEFORE = attrgetter("hourly_before")
