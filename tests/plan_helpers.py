@@ -34,4 +34,27 @@ def state(*records: Record, name: str = "demo", serial: int = 3) -> State:
                  resources={r.address: r for r in records})
 
 
-__all__ = ["cluster", "stack", "record", "state", "Move"]
+def plans_both_ways(monkeypatch, fast_path: tuple[object, str], spec: StackSpec, current: State | None, **kw):
+    """The plan made as usual, and the one made with the fast path `fast_path` (an owner and the name of its
+    function that may answer for the general path) switched off: answering None, so the general path plans all."""
+    from tpdeclare.plan.planner import make_plan
+
+    fast = make_plan(spec, current, **kw)
+    with monkeypatch.context() as m:
+        m.setattr(*fast_path, lambda *args: None)
+        slow = make_plan(spec, current, **kw)
+    return fast, slow
+
+
+def assert_same_plans(fast, slow) -> None:
+    """Two plans are the same: equal, and so are their reprs (types, dict key order), text and JSON."""
+    from tpdeclare.plan.render_json import render_json
+    from tpdeclare.plan.render_text import render_text
+
+    assert fast == slow
+    assert repr(fast) == repr(slow)
+    assert render_text(fast) == render_text(slow)
+    assert render_json(fast) == render_json(slow)
+
+
+__all__ = ["cluster", "stack", "record", "state", "Move", "plans_both_ways", "assert_same_plans"]

@@ -18,14 +18,11 @@ from hypothesis import strategies as st
 from tpdeclare.fields import OBSERVABLE_FIELDS
 from tpdeclare.plan import planner
 from tpdeclare.plan.model import Action
-from tpdeclare.plan.planner import make_plan
-from tpdeclare.plan.render_json import render_json
-from tpdeclare.plan.render_text import render_text
 from tpdeclare.plan.untouched import recorded_as_wanted, seen_as_recorded, untouched
 from tpdeclare.spec.model import Lifetime
 from tpdeclare.state.model import READY, RecordStatus
 
-from plan_helpers import Move, cluster, record, stack, state
+from plan_helpers import Move, assert_same_plans, cluster, plans_both_ways, record, stack, state
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 ADDRESSES = [f"a{i}" for i in range(8)]
@@ -146,11 +143,7 @@ def options(draw, records, names=()):
 
 
 def _both(monkeypatch, spec, current, kw):
-    fast = make_plan(spec, current, now=NOW, **kw)
-    with monkeypatch.context() as m:
-        m.setattr(planner, "untouched", lambda *args: None)
-        slow = make_plan(spec, current, now=NOW, **kw)
-    return fast, slow
+    return plans_both_ways(monkeypatch, (planner, "untouched"), spec, current, now=NOW, **kw)
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -158,11 +151,7 @@ def _both(monkeypatch, spec, current, kw):
 def test_the_fast_path_plans_exactly_what_the_general_path_plans(monkeypatch, data):
     spec, current = data.draw(specs_and_states())
     kw = data.draw(options(list(current.resources.values()), [c.name for c in spec.clusters.values()]))
-    fast, slow = _both(monkeypatch, spec, current, kw)
-    assert fast == slow
-    assert repr(fast) == repr(slow)
-    assert render_text(fast) == render_text(slow)
-    assert render_json(fast) == render_json(slow)
+    assert_same_plans(*_both(monkeypatch, spec, current, kw))
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -170,11 +159,7 @@ def test_the_fast_path_plans_exactly_what_the_general_path_plans(monkeypatch, da
 def test_a_refresh_of_a_settled_state_plans_exactly_what_the_general_path_plans(monkeypatch, data):
     spec, current = data.draw(specs_and_states(settled=True))
     observed = data.draw(observed_near(list(current.resources.values()), [c.name for c in spec.clusters.values()]))
-    fast, slow = _both(monkeypatch, spec, current, {"observed": observed})
-    assert fast == slow
-    assert repr(fast) == repr(slow)
-    assert render_text(fast) == render_text(slow)
-    assert render_json(fast) == render_json(slow)
+    assert_same_plans(*_both(monkeypatch, spec, current, {"observed": observed}))
 
 
 def test_a_stack_recorded_as_wanted_is_all_fast_path_and_the_same_plan(monkeypatch):

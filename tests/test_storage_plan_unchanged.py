@@ -18,13 +18,11 @@ from tpdeclare.api.storage_models import VolumeInfo
 from tpdeclare.plan import storage_planner
 from tpdeclare.plan.model import Action
 from tpdeclare.plan.planner import make_plan
-from tpdeclare.plan.render_json import render_json
-from tpdeclare.plan.render_text import render_text
 from tpdeclare.spec.model import VolumeSpec
 from tpdeclare.state.model import RecordStatus
 from tpdeclare.state.volumes import VolumeRecord
 
-from plan_helpers import cluster, record, stack, state
+from plan_helpers import assert_same_plans, cluster, plans_both_ways, record, stack, state
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 VOLUMES = ["v0", "v1", "v2", "v3"]
@@ -92,23 +90,12 @@ def options(draw, current):
     return kw
 
 
-def _both(monkeypatch, spec, current, kw):
-    fast = make_plan(spec, current, now=NOW, **kw)
-    with monkeypatch.context() as m:
-        m.setattr(storage_planner._StoragePlanner, "_unchanged", lambda *args: None)
-        slow = make_plan(spec, current, now=NOW, **kw)
-    return fast, slow
-
-
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
 def test_the_fast_path_plans_exactly_what_the_general_path_plans(monkeypatch, data):
     spec, current = data.draw(stacks_and_states())
-    fast, slow = _both(monkeypatch, spec, current, data.draw(options(current)))
-    assert fast == slow
-    assert repr(fast) == repr(slow)
-    assert render_text(fast) == render_text(slow)
-    assert render_json(fast) == render_json(slow)
+    assert_same_plans(*plans_both_ways(monkeypatch, (storage_planner._StoragePlanner, "_unchanged"), spec, current,
+                                       now=NOW, **data.draw(options(current))))
 
 
 def test_volumes_recorded_as_wanted_take_the_fast_path_and_plan_no_change(monkeypatch):
