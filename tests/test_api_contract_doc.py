@@ -659,6 +659,9 @@ def _scripted_session(call: Driver) -> None:
     call.advance(10)
     call("GET", f"/request/info/{failed['request_id']}")  # FAILED
     call("GET", f"/cluster/info/{failed['cluster_id']}")  # FAILED
+    # 409 on any clock: a failed cluster never runs (the 409 asked while provisioning needs the real clock of
+    # `serve` to be slower than the calls before it, which a loaded machine may not be)
+    call("GET", f"/ssh/{failed['instance_ids'][0]}?system=Linux")
 
     requests_by_endpoint = {
         "openapi": ("GET", "/openapi.json", None),
