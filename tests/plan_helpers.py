@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from tpdeclare.plan.diff import recorded_spec
+from tpdeclare.plan.planner import make_plan
+from tpdeclare.plan.render_json import render_json
+from tpdeclare.plan.render_text import render_text
 from tpdeclare.spec.model import ClusterSpec, Move, StackSpec
 from tpdeclare.state.model import READY, Record, State
 
@@ -37,8 +40,6 @@ def state(*records: Record, name: str = "demo", serial: int = 3) -> State:
 def plans_both_ways(monkeypatch, fast_path: tuple[object, str], spec: StackSpec, current: State | None, **kw):
     """The plan made as usual, and the one made with the fast path `fast_path` (an owner and the name of its
     function that may answer for the general path) switched off: answering None, so the general path plans all."""
-    from tpdeclare.plan.planner import make_plan
-
     fast = make_plan(spec, current, **kw)
     with monkeypatch.context() as m:
         m.setattr(*fast_path, lambda *args: None)
@@ -48,9 +49,6 @@ def plans_both_ways(monkeypatch, fast_path: tuple[object, str], spec: StackSpec,
 
 def assert_same_plans(fast, slow) -> None:
     """Two plans are the same: equal, and so are their reprs (types, dict key order), text and JSON."""
-    from tpdeclare.plan.render_json import render_json
-    from tpdeclare.plan.render_text import render_text
-
     assert fast == slow
     assert repr(fast) == repr(slow)
     assert render_text(fast) == render_text(slow)

@@ -40,7 +40,6 @@ _IN_PLACE = {"size_gb": FieldEffect.IN_PLACE, "name": FieldEffect.IN_PLACE,
              "deletion_protection": FieldEffect.IN_PLACE}
 # Every field's default, new fields included: an unchanged volume's change is these with five of them set.
 _NOOP = vars(VolumeChange("", NOOP, None, None)).copy()
-assert VOLUME_FIELDS == ("size_gb", "name", "deletion_protection")  # the order `_unchanged` reads them in
 _STORAGE, _CLUSTER_ID = attrgetter("storage"), attrgetter("cluster_id")
 
 
@@ -51,6 +50,15 @@ def add_storage(plan: Plan, spec: StackSpec, state: State | None, *, observed: O
     if not spec.volumes and not records and not any(c.storage for c in spec.clusters.values()):
         return plan  # the common case: a stack without storage plans exactly as before
     return _StoragePlanner(plan, spec, state, records, observed, set(replace), destroy_all, set(targets)).run()
+
+
+assert VOLUME_FIELDS == ("size_gb", "name", "deletion_protection")  # the order `_recorded` reads them in
+
+
+def _recorded(spec: Mapping[str, Any]) -> dict[str, Any]:
+    """A volume's managed fields as its record holds them (None for a missing one), in VOLUME_FIELDS' order."""
+    return {"size_gb": spec.get("size_gb"), "name": spec.get("name"),
+            "deletion_protection": spec.get("deletion_protection")}
 
 
 class _StoragePlanner:
@@ -108,7 +116,7 @@ class _StoragePlanner:
     def _current(self, rec: VolumeRecord) -> dict[str, Any]:
         seen = self._seen(rec)
         if seen is None:
-            return {k: rec.spec.get(k) for k in VOLUME_FIELDS}
+            return _recorded(rec.spec)
         return {"size_gb": seen.size_gb, "name": seen.name or rec.name, "deletion_protection": seen.deletion_protection}
 
     def _unchanged(self, address: str, want: VolumeSpec | None, rec: VolumeRecord | None) -> VolumeChange | None:
@@ -116,10 +124,7 @@ class _StoragePlanner:
         --replace of it: a no-op (built 4x faster, from its fields); else None (the general path decides)."""
         if want is None or rec is None or self.observed is not None or rec.status in (PENDING, TAINTED, DELETING):
             return None
-        spec = rec.spec
-        before = {"size_gb": spec.get("size_gb"), "name": spec.get("name"),
-                  "deletion_protection": spec.get("deletion_protection")}  # = self._current(rec)
-        after = want.fields()
+        before, after = _recorded(rec.spec), want.fields()  # before = self._current(rec): no refresh
         if before != after or (self.forced and volume_address(address) in self.forced):
             return None
         fields = _NOOP.copy()
