@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import inspect
 from _thread import get_ident
 from collections.abc import Callable
 from operator import attrgetter
@@ -17,29 +18,170 @@ def frozen(cls: type[T], /) -> type[T]: ...
 def frozen(*, slots: bool = False) -> Callable[[type[T]], type[T]]: ...
 @dataclass_transform(frozen_default=True, field_specifiers=(dataclasses.field,))
 def frozen(cls: type[T] | None = None, /, *, slots: bool = False) -> type[T] | Callable[[type[T]], type[T]]:
-    """`@dataclass(frozen=True)`, whose `__eq__`, `__hash__` and `__repr__` are shared functions that compare,
-    hash and show exactly what the generated ones would (the fields with compare, hash and repr, in order).
+    """`@dataclass(frozen=True)` without compiling a method at import: the same fields, `__init__`, `==`, hash,
+    repr, refusal to change, `replace`, pickling and `__match_args__`.
 
-    dataclass generates each method from source text it compiles at import: 6 compiles per frozen class, ~0.6 M
-    instructions each, and a plan imports ~45 of these classes. Shared methods halve that. A class that defines
-    any of the three itself should use `@dataclass(frozen=True)`."""
+    dataclass generates each method from source text it compiles at import, ~1 M instructions each: 6 per frozen
+    class, and a plan imports ~45 of these classes. Here `__eq__`, `__hash__`, `__repr__`, `__setattr__` and
+    `__delattr__` are shared functions, and `__init__` is compiled on the class's first construction (most
+    classes a run imports are never constructed). dataclass itself sees a plain class (`__dataclass_params__`
+    says not frozen, so a `@dataclass(frozen=True)` cannot subclass one; `@frozen` can). A class that defines
+    `__eq__`, `__hash__`, `__repr__`, `__setattr__` or `__delattr__`, or has `InitVar` fields, should use
+    `@dataclass(frozen=True)`."""
 
     def make(klass: type[T]) -> type[T]:
-        own = {"__eq__", "__hash__", "__repr__"} & set(vars(klass))
+        own = {"__eq__", "__hash__", "__repr__", "__setattr__", "__delattr__"} & set(vars(klass))
         if own:
             raise TypeError(f"{klass.__qualname__} defines {', '.join(sorted(own))}: use @dataclass(frozen=True)")
-        made = dataclasses.dataclass(frozen=True, eq=False, repr=False, slots=slots)(klass)
+        documented = bool(klass.__doc__)
+        if not documented:
+            klass.__doc__ = klass.__qualname__  # dataclass would write one from its own __init__: written below
+        made = dataclasses.dataclass(init=False, repr=False, eq=False, frozen=False, slots=slots)(klass)
         fields = dataclasses.fields(made)  # type: ignore[arg-type]
+        _refuse_init_vars(made, fields)
+        in_init = _init_order(made, fields)
         shared = {"_compared": staticmethod(_getter([f.name for f in fields if f.compare])),
                   "_hashed": staticmethod(_getter([f.name for f in fields if (f.compare if f.hash is None
                                                                                else f.hash)])),
                   "_shown": tuple(f.name for f in fields if f.repr),
-                  "__eq__": _eq, "__hash__": _hash, "__repr__": _repr}
+                  "_frozen_names": frozenset(f.name for f in fields),
+                  "__eq__": _eq, "__hash__": _hash, "__repr__": _repr,
+                  "__setattr__": _setattr, "__delattr__": _delattr}
+        if "__init__" not in vars(made):  # as dataclass, a class's own __init__ stays
+            shared["__init__"] = _first_init(made, slots)
+        if slots:
+            shared |= {"__getstate__": _getstate, "__setstate__": _setstate}
+        if not documented:
+            shared["__doc__"] = made.__name__ + str(_signature(in_init))
         for name, value in shared.items():
             setattr(made, name, value)
         return made
 
     return make if cls is None else make(cls)
+
+
+class _Factory:
+    """The default of an `__init__` parameter whose field has a default factory (shown as dataclass shows it)."""
+
+    def __repr__(self) -> str:
+        return "<factory>"
+
+
+_FACTORY = _Factory()
+
+
+def _refuse_init_vars(cls: type, fields: tuple[dataclasses.Field[Any], ...]) -> None:
+    """A pseudo-field that is not a ClassVar is an InitVar, which the generated `__init__` does not take."""
+    real = {f.name for f in fields}
+    for name, pseudo in vars(cls)["__dataclass_fields__"].items():
+        kind = pseudo.type if isinstance(pseudo.type, str) else repr(pseudo.type)
+        if name not in real and "ClassVar" not in kind:
+            raise TypeError(f"{cls.__qualname__}.{name} is an InitVar: use @dataclass(frozen=True)")
+
+
+def _init_order(cls: type, fields: tuple[dataclasses.Field[Any], ...]) -> list[dataclasses.Field[Any]]:
+    """The fields `__init__` takes, positional first, as dataclass orders and checks them."""
+    positional = [f for f in fields if f.init and not f.kw_only]
+    defaulted = False
+    for f in positional:
+        has_default = f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING
+        if defaulted and not has_default:
+            raise TypeError(f"non-default argument {f.name!r} follows default argument")
+        defaulted = defaulted or has_default
+    return positional + [f for f in fields if f.init and f.kw_only]
+
+
+def _signature(in_init: list[dataclasses.Field[Any]]) -> inspect.Signature:
+    """The signature dataclass's `__init__` has (without self), for the class's generated docstring."""
+    params = []
+    for f in in_init:
+        kind = inspect.Parameter.KEYWORD_ONLY if f.kw_only else inspect.Parameter.POSITIONAL_OR_KEYWORD
+        default = (_FACTORY if f.default_factory is not dataclasses.MISSING
+                   else f.default if f.default is not dataclasses.MISSING else inspect.Parameter.empty)
+        params.append(inspect.Parameter(f.name, kind, default=default, annotation=f.type))
+    return inspect.Signature(params)
+
+
+def _first_init(cls: type, slots: bool) -> Callable[..., None]:
+    """An `__init__` that compiles the class's real one, puts it in its place, and runs it."""
+
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        real = _compile_init(cls, slots)
+        type.__setattr__(cls, "__init__", real)
+        real(self, *args, **kwargs)
+
+    __init__.__qualname__ = f"{cls.__qualname__}.__init__"
+    return __init__
+
+
+def _compile_init(cls: type, slots: bool) -> Callable[..., None]:
+    """The `__init__` dataclass would generate for a frozen `cls`: the same parameters, defaults and stores."""
+    fields = dataclasses.fields(cls)
+    in_init = _init_order(cls, fields)
+    scope: dict[str, Any] = {"_set": object.__setattr__, "_FACTORY": _FACTORY}
+    body = []
+    for f in fields:
+        if f.default_factory is not dataclasses.MISSING:
+            scope[f"_dflt_{f.name}"] = f.default_factory
+            value = f"_dflt_{f.name}() if {f.name} is _FACTORY else {f.name}" if f.init else f"_dflt_{f.name}()"
+        elif f.init:
+            value = f.name
+        elif slots and f.default is not dataclasses.MISSING:
+            scope[f"_dflt_{f.name}"] = f.default
+            value = f"_dflt_{f.name}"
+        else:
+            continue  # reading it finds the class attribute that holds its default
+        body.append(f"    _set(self, {f.name!r}, {value})")
+    if hasattr(cls, "__post_init__"):
+        body.append("    self.__post_init__()")
+    positional = [f.name for f in in_init if not f.kw_only]
+    keyword = [f.name for f in in_init if f.kw_only]
+    params = ", ".join(["self", *positional, *(["*", *keyword] if keyword else [])])
+    exec(f"def __init__({params}):\n" + ("\n".join(body) or "    pass"), scope)  # noqa: S102 -- as dataclass
+    made: Callable[..., None] = scope["__init__"]
+
+    def default(f: dataclasses.Field[Any]) -> Any:
+        return _FACTORY if f.default_factory is not dataclasses.MISSING else f.default
+
+    made.__defaults__ = tuple(default(f) for f in in_init if not f.kw_only
+                              if default(f) is not dataclasses.MISSING) or None
+    made.__kwdefaults__ = {f.name: default(f) for f in in_init if f.kw_only
+                           if default(f) is not dataclasses.MISSING} or None
+    made.__qualname__ = f"{cls.__qualname__}.__init__"
+    made.__module__ = cls.__module__
+    made.__annotations__ = {**{f.name: f.type for f in in_init}, "return": None}
+    return made
+
+
+def _owner(value: Any) -> Any:
+    """The nearest class in the value's MRO that `@frozen` made (the one whose rules hold for its fields)."""
+    for klass in type(value).__mro__:
+        if vars(klass).get("__setattr__") is _setattr:
+            return klass
+    raise TypeError(f"{type(value).__qualname__} is not a @frozen class")  # pragma: no cover - found via the MRO
+
+
+def _setattr(self: Any, name: str, value: Any) -> None:
+    owner = _owner(self)
+    if type(self) is owner or name in owner._frozen_names:
+        raise dataclasses.FrozenInstanceError(f"cannot assign to field {name!r}")
+    super(owner, self).__setattr__(name, value)
+
+
+def _delattr(self: Any, name: str) -> None:
+    owner = _owner(self)
+    if type(self) is owner or name in owner._frozen_names:
+        raise dataclasses.FrozenInstanceError(f"cannot delete field {name!r}")
+    super(owner, self).__delattr__(name)
+
+
+def _getstate(self: Any) -> list[Any]:
+    return [getattr(self, f.name) for f in dataclasses.fields(self)]
+
+
+def _setstate(self: Any, state: list[Any]) -> None:
+    for f, value in zip(dataclasses.fields(self), state, strict=True):
+        object.__setattr__(self, f.name, value)
 
 
 def _getter(names: list[str]) -> Callable[[Any], tuple[Any, ...]]:
