@@ -1,5 +1,5 @@
 """Entry point for `python -m tpdeclare`."""
 
-from tpdeclare.cli import main
+from tpdeclare.cli import run
 
-raise SystemExit(main())
+run()

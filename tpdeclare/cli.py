@@ -6,7 +6,7 @@ import importlib
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from tpdeclare import __version__
 
@@ -141,6 +141,14 @@ def _dispatch(args: argparse.Namespace) -> int:
     finally:
         ctx.close()
     return status
+
+
+def run() -> NoReturn:
+    """The `tpdeclare` script and `python -m tpdeclare`: main(), then process_exit.exit_now."""
+    from tpdeclare import process_exit
+
+    process_exit.arm()
+    process_exit.exit_now(main())
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -13,6 +13,7 @@ from tpdeclare.commands.context import Context
 from tpdeclare.commands.engine_binding import bind_engine, read_engine
 from tpdeclare.options import PlanningOptions
 from tpdeclare.plan.model import Plan
+from tpdeclare.process_exit import keep_until_exit
 from tpdeclare.spec.model import StackSpec
 from tpdeclare.state.model import State
 
@@ -148,7 +149,9 @@ def planned(
             now=ctx.now(), expire_only=planning.expire_only,
             observed_volumes=_observed_volumes(o.volumes) if planning.refresh and o.volumes is not None else None,
         )
-        yield Session(spec=spec, store=store, state=o.state, plan=plan, engine=engine, client=o.client)
+        session = Session(spec=spec, store=store, state=o.state, plan=plan, engine=engine, client=o.client)
+        keep_until_exit(session)
+        yield session
 
 
 @contextlib.contextmanager
@@ -164,7 +167,9 @@ def saved(ctx: Context, plan_file: SavedPlan, *, command: str, stop: threading.E
     with _opened(ctx, store, plan.stack, command, engine, refresh=False, mutating=True, stop=stop,
                  deadline=deadline, check_state=plan_file.check_state) as o:
         plan_file.check_recovery(o.settled_from, o.state)
-        yield Session(spec=spec, store=store, state=o.state, plan=plan, engine=engine, client=o.client)
+        session = Session(spec=spec, store=store, state=o.state, plan=plan, engine=engine, client=o.client)
+        keep_until_exit(session)
+        yield session
 
 
 def _check_addresses(spec: StackSpec, state: State | None, planning: PlanningOptions) -> None:
