@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from tpdeclare.state.store import StateStore
 
 
-@dataclass
+@dataclass(eq=False, repr=False)  # a run's handle: no value to compare or show
 class Context:
     """Built once per run from the global options; `close()` releases what the run opened."""
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from tpdeclare import errors
 from tpdeclare.commands.context import Context
 from tpdeclare.commands.engine_binding import bind_engine, read_engine
+from tpdeclare.frozen_values import frozen
 from tpdeclare.options import PlanningOptions
 from tpdeclare.plan.model import Plan
 from tpdeclare.process_exit import keep_until_exit
@@ -27,7 +27,7 @@ StateCheck = Callable[["State | None", "StateStore"], None]
 
 
 
-@dataclass
+@frozen
 class Session:
     """Everything a planning command has once its inputs are read and its lock is held."""
 
@@ -43,7 +43,7 @@ class Session:
         return self.state or State(stack=self.spec.stack, engine=self.engine)
 
 
-@dataclass
+@frozen
 class _Opened:
     """The state under the lock: as read and bound, settled by recovery, and the engine's view if read."""
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from typing import Any, TypeGuard
 
+from tpdeclare.frozen_values import frozen
 from tpdeclare.identifiers import ADDRESS, ENGINE_ID, INSTANCE_TYPE, STACK
 from tpdeclare.state.model import STATUSES, Record
 
@@ -37,7 +37,7 @@ REQUIRED_TOP_KEYS = ("format_version", "stack", "lineage", "serial", "resources"
 _PLAIN_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
 
 
-@dataclass(frozen=True)
+@frozen
 class Problem:
     """One broken rule: where (a JSON path), what is wrong, and the record it makes unusable, if one."""
 
