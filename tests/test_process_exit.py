@@ -4,6 +4,7 @@ code) and skips only freeing what the run built; when it cannot, the exit is the
 from __future__ import annotations
 
 import gc
+import os
 import subprocess
 import sys
 import textwrap
@@ -12,7 +13,7 @@ import weakref
 from tpdeclare import process_exit
 
 CHILD = textwrap.dedent("""
-    import atexit, sys, threading
+    import atexit, os, sys, threading
     from tpdeclare import process_exit
 
     class Noisy:
@@ -25,6 +26,8 @@ CHILD = textwrap.dedent("""
     print("the plan's last line")  # block-buffered: stdout is a pipe
     if sys.argv[1] == "thread":  # a worker still reading: the interpreter's exit waits for it
         threading.Thread(target=lambda: print("worker read", len(sys.stdin.read()))).start()
+    if sys.argv[1] == "swapped":  # as error_handler does after a broken pipe: the original still holds the line
+        sys.stdout = open(os.devnull, "w")
     if sys.argv[1] == "closed pipe":
         sys.stdin.readline()  # the test closes our stdout's reader first
     sys.stderr.write("ready\\n")
@@ -33,9 +36,13 @@ CHILD = textwrap.dedent("""
 """)
 
 
+# stdout block-buffered, as a user's is (PYTHONUNBUFFERED would hide a missing flush)
+BUFFERED = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+
+
 def _child(mode: str) -> subprocess.Popen[str]:
     return subprocess.Popen([sys.executable, "-c", CHILD, mode], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True, env=BUFFERED)
 
 
 def test_the_exit_flushes_runs_atexit_keeps_the_code_and_frees_nothing():
@@ -44,6 +51,12 @@ def test_the_exit_flushes_runs_atexit_keeps_the_code_and_frees_nothing():
     assert child.returncode == 3
     assert out == "the plan's last line\n"
     assert err == "ready\natexit ran\n"  # no "freed": the kept value was left to the kernel
+
+
+def test_what_the_original_stdout_holds_is_written_when_stdout_was_swapped():
+    child = _child("swapped")
+    out, err = child.communicate(timeout=60)
+    assert (child.returncode, out, err) == (3, "the plan's last line\n", "ready\natexit ran\n")
 
 
 def test_a_live_worker_thread_gets_the_interpreters_own_exit():
@@ -62,7 +75,7 @@ def test_a_closed_pipe_is_reported_as_the_interpreter_reports_it():
     reports = []
     for child_code in (CHILD, CHILD.replace("process_exit.exit_now(3)", "raise SystemExit(3)")):
         child = subprocess.Popen([sys.executable, "-c", child_code, "closed pipe"], stdin=subprocess.PIPE,
-                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=BUFFERED)
         child.stdout.close()  # nobody reads the plan: its flush fails
         child.stdin.write("go\n")
         child.stdin.flush()

@@ -48,7 +48,9 @@ def exit_now(code: int) -> NoReturn:
 
 def _flushed() -> bool:
     try:
-        for stream in (sys.stdout, sys.stderr):
+        # the originals too: error_handler swaps stdout for devnull after a broken pipe, and the interpreter's
+        # exit still flushes what the original holds
+        for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
             if stream is not None:
                 stream.flush()
     except (OSError, ValueError):  # a closed pipe or a closed stream
