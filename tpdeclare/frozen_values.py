@@ -48,7 +48,7 @@ def frozen(cls: type[T] | None = None, /, *, slots: bool = False) -> type[T] | C
                   "__eq__": _eq, "__hash__": _hash, "__repr__": _repr,
                   "__setattr__": _setattr, "__delattr__": _delattr}
         if "__init__" not in vars(made):  # as dataclass, a class's own __init__ stays
-            shared["__init__"] = _first_init(made, slots)
+            shared["__init__"] = _first_init(made, fields, in_init, slots)
         if slots:
             shared |= {"__getstate__": _getstate, "__setstate__": _setstate}
         if not documented:
@@ -96,17 +96,23 @@ def _signature(in_init: list[dataclasses.Field[Any]]) -> inspect.Signature:
     params = []
     for f in in_init:
         kind = inspect.Parameter.KEYWORD_ONLY if f.kw_only else inspect.Parameter.POSITIONAL_OR_KEYWORD
-        default = (_FACTORY if f.default_factory is not dataclasses.MISSING
-                   else f.default if f.default is not dataclasses.MISSING else inspect.Parameter.empty)
-        params.append(inspect.Parameter(f.name, kind, default=default, annotation=f.type))
+        default = _parameter_default(f)
+        params.append(inspect.Parameter(f.name, kind, annotation=f.type,
+                                        default=inspect.Parameter.empty if default is dataclasses.MISSING else default))
     return inspect.Signature(params)
 
 
-def _first_init(cls: type, slots: bool) -> Callable[..., None]:
+def _parameter_default(f: dataclasses.Field[Any]) -> Any:
+    """The default of the field's `__init__` parameter: its default, _FACTORY for a factory, else MISSING."""
+    return _FACTORY if f.default_factory is not dataclasses.MISSING else f.default
+
+
+def _first_init(cls: type, fields: tuple[dataclasses.Field[Any], ...], in_init: list[dataclasses.Field[Any]],
+                slots: bool) -> Callable[..., None]:
     """An `__init__` that compiles the class's real one, puts it in its place, and runs it."""
 
     def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
-        real = _compile_init(cls, slots)
+        real = _compile_init(cls, fields, in_init, slots)
         type.__setattr__(cls, "__init__", real)
         real(self, *args, **kwargs)
 
@@ -114,10 +120,9 @@ def _first_init(cls: type, slots: bool) -> Callable[..., None]:
     return __init__
 
 
-def _compile_init(cls: type, slots: bool) -> Callable[..., None]:
+def _compile_init(cls: type, fields: tuple[dataclasses.Field[Any], ...], in_init: list[dataclasses.Field[Any]],
+                  slots: bool) -> Callable[..., None]:
     """The `__init__` dataclass would generate for a frozen `cls`: the same parameters, defaults and stores."""
-    fields = dataclasses.fields(cls)
-    in_init = _init_order(cls, fields)
     scope: dict[str, Any] = {"_set": object.__setattr__, "_FACTORY": _FACTORY}
     body = []
     for f in fields:
@@ -139,14 +144,11 @@ def _compile_init(cls: type, slots: bool) -> Callable[..., None]:
     params = ", ".join(["self", *positional, *(["*", *keyword] if keyword else [])])
     exec(f"def __init__({params}):\n" + ("\n".join(body) or "    pass"), scope)  # noqa: S102 -- as dataclass
     made: Callable[..., None] = scope["__init__"]
-
-    def default(f: dataclasses.Field[Any]) -> Any:
-        return _FACTORY if f.default_factory is not dataclasses.MISSING else f.default
-
-    made.__defaults__ = tuple(default(f) for f in in_init if not f.kw_only
-                              if default(f) is not dataclasses.MISSING) or None
-    made.__kwdefaults__ = {f.name: default(f) for f in in_init if f.kw_only
-                           if default(f) is not dataclasses.MISSING} or None
+    defaults = {f.name: _parameter_default(f) for f in in_init}
+    made.__defaults__ = tuple(defaults[f.name] for f in in_init if not f.kw_only
+                              if defaults[f.name] is not dataclasses.MISSING) or None
+    made.__kwdefaults__ = {f.name: defaults[f.name] for f in in_init if f.kw_only
+                           if defaults[f.name] is not dataclasses.MISSING} or None
     made.__qualname__ = f"{cls.__qualname__}.__init__"
     made.__module__ = cls.__module__
     made.__annotations__ = {**{f.name: f.type for f in in_init}, "return": None}
