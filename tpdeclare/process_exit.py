@@ -28,10 +28,10 @@ def exit_now(code: int) -> NoReturn:
     """Exit with `code` as the interpreter would, less its teardown (the trick mypy's `--fast-exit` uses).
 
     A plan of 10,000 clusters holds about a million objects (kept by keep_until_exit); freeing them one by
-    one, then tearing down the modules, is ~75 M instructions (~2.5 % of the whole run) spent after the last
-    line is written. Every
-    command has written, fsynced and closed what it keeps (state, journal, plan files, crash logs) before it
-    returns, so nothing is left for that teardown to do but free memory, which the kernel does at once.
+    one, then tearing down the modules, is ~79 M instructions (~2.5 % of the whole run) spent after the last
+    line is written. Every command has written, fsynced and closed what it keeps (state, journal, plan files,
+    crash logs) before it returns, so nothing is left for that teardown to do but free memory, which the
+    kernel does at once.
 
     What the interpreter's exit does that matters is done here too: it waits for threads that are not
     daemons (here: while one is alive, the exit is the interpreter's own), runs the `atexit` handlers
