@@ -420,3 +420,103 @@ def test_the_nesting_bound_sees_every_deep_prefix(parts):
                                  b"x\xe2\x80\xa8" + b"?" * 70, b" " * 63 + b"a" * 20 + b"\n" + b" " * 63 + b"a"])
 def test_the_nesting_bound_at_the_edges(raw):
     assert yaml_compose._nesting_bound(raw) == _nesting_bound_by_lines(raw)
+
+
+# --- the shallow source map: a valid stack reads each file once -----------------------------------
+
+_EVERY_SECTION = f"""\
+stack: fleet
+defaults:
+  instance_type: 1xH100
+  public_keys: ["{KEY_A}"]
+  lifetime: {{expires_after: 8h}}
+budget: {{max_hourly_cost: 500}}
+prices: {{H100: 2.5}}
+storage:
+  data: {{size_gb: 100, name: fleet-data-vol}}
+  scratch:
+    size_gb: 200
+    lifecycle: {{prevent_destroy: true, ignore_changes: [size_gb]}}
+clusters:
+  trainer:
+    instance_type: 8xH200
+    num_nodes: 2
+    storage: [data, scratch]
+    lifecycle: {{prevent_destroy: true, ignore_changes: [container]}}
+    lifetime: null
+  probe: {{name: fleet-probe-1, public_keys: ["{KEY_B}"], lifetime: {{expires_at: "2030-01-01T00:00:00Z"}}}}
+moved:
+  - {{from: old-trainer, to: trainer}}
+outputs:
+  trainer_ssh: clusters.trainer.ssh_command
+"""
+
+
+def _counting_completions(monkeypatch) -> list[str]:
+    from tpdeclare.spec import yamlsafe
+
+    completed: list[str] = []
+    every_place = yamlsafe._every_place
+
+    def counted(raw, file, *args):
+        completed.append(file)
+        return every_place(raw, file, *args)
+
+    monkeypatch.setattr(yamlsafe, "_every_place", counted)
+    return completed
+
+
+def test_a_valid_stack_reads_each_file_once(work, monkeypatch):
+    """Loading a valid stack asks only for the places of sections and their entries: no file is read again to
+    find a deeper one (each is a second parse of the file; a 10,000-cluster stack's would cost 11 MB)."""
+    completed = _counting_completions(monkeypatch)
+    write(work, "stack/every.yaml", _EVERY_SECTION)
+    for example in sorted((ROOT / "examples").glob("*.yaml")):
+        write(work, f"examples/{example.name}", example.read_text())
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        from gen import generate
+    finally:
+        sys.path.remove(str(ROOT / "benchmarks"))
+    generate(300, work / "generated", changed=0.1, volumes=0.2)
+    for args in (["stack"], *(["examples/" + e.name] for e in sorted((ROOT / "examples").glob("*.yaml"))),
+                 ["generated/spec"]):
+        spec, diagnostics = load_stack(args)
+        assert spec is not None and not [d for d in diagnostics if d.severity == "error"], (args, diagnostics)
+    assert completed == []
+    assert load_stack(["stack"])[0].clusters["trainer"].source == SourceRef("stack/every.yaml", 14, 3)
+
+
+def test_a_message_about_a_deep_place_completes_the_map_once(work, monkeypatch):
+    completed = _counting_completions(monkeypatch)
+    doc = load_yaml(b"clusters:\n  t:\n    num_nodes: 2\n    list: [a, b]\n", "f.yaml")
+    smap = doc.source_map
+    assert smap.key(("clusters", "t")) == SourceRef("f.yaml", 2, 3) and completed == []
+    assert smap.value(("clusters", "t", "list", 1)) == SourceRef("f.yaml", 4, 15)
+    assert smap.key(("clusters", "t", "num_nodes")) == SourceRef("f.yaml", 3, 5)
+    assert ("clusters", "t", "list", 0) in smap and completed == ["f.yaml"]
+
+
+def test_every_bad_spec_is_placed_the_same_with_a_shallow_map(tmp_path, monkeypatch):
+    """The places every message names are the same whether the map held every place from the start or was
+    completed when a message first asked for a deep one."""
+    from tpdeclare.spec import source_map, yaml_values, yamlsafe
+
+    from bad_spec_cases import ALL_CASES
+    from test_bad_specs import run_case
+
+    completed = _counting_completions(monkeypatch)
+    said = {}
+    for case in ALL_CASES:
+        root = tmp_path / case.id
+        root.mkdir()
+        monkeypatch.chdir(root)
+        said[case.id] = [d.format() for d in run_case(case, root)[1]]
+    assert len(completed) > 20  # many messages name deep places
+    monkeypatch.setattr(yamlsafe, "SHALLOW", yaml_values.RECORD_ALL)
+    monkeypatch.setattr(source_map, "SHALLOW", yaml_values.RECORD_ALL)
+    for case in ALL_CASES:
+        root = tmp_path / "again" / case.id
+        root.mkdir(parents=True)
+        monkeypatch.chdir(root)
+        assert [d.format() for d in run_case(case, root)[1]] == said[case.id], case.id

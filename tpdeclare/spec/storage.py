@@ -8,6 +8,8 @@ volumes (TensorPool attaches them only to multi-node GPU clusters and CPU instan
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from tpdeclare.catalog import parse_instance_type
@@ -33,17 +35,17 @@ def can_take_volumes(instance_type: str, num_nodes: int) -> bool:
 def load_volumes(files: list[ParsedFile], stack: str | None, report: Reporter) -> dict[str, VolumeSpec]:
     """Every usable volume, by address, in file then declaration order; problems go to `report`."""
     volumes: dict[str, VolumeSpec] = {}
-    names: dict[str, tuple[str, SourceRef]] = {}
+    names: dict[str, tuple[str, Callable[[], SourceRef]]] = {}  # name -> volume, where its name is (for a message)
     entries = declared_once(files, "storage", "volume",
                             "volume addresses are unique within a stack; rename or remove one", report)
     for f, address, body, ypath, key_ref in entries:
         name = _name(body, address, stack, f, ypath, key_ref, report)
         if name is None:
             continue
-        name_ref = f.smap.locate(ypath + ("name",)) if "name" in body else key_ref
+        name_ref = partial(_name_ref, f, ypath, body, key_ref)
         if name in names:
             other, other_ref = names[name]
-            report.error(f"storage name '{name}' is also the name of volume '{other}' ({other_ref})", name_ref,
+            report.error(f"storage name '{name}' is also the name of volume '{other}' ({other_ref()})", name_ref(),
                          path=ypath, hint="storage names are unique in your TensorPool account; give one of "
                                           "them a different `name:`")
             continue
@@ -52,6 +54,11 @@ def load_volumes(files: list[ParsedFile], stack: str | None, report: Reporter) -
         if spec is not None:
             volumes[address] = spec
     return volumes
+
+
+def _name_ref(f: ParsedFile, ypath: YamlPath, body: dict[str, Any], key_ref: SourceRef) -> SourceRef:
+    """Where a volume's storage name is written: its `name:`, or its key when the name is the default one."""
+    return f.smap.locate(ypath + ("name",)) if "name" in body else key_ref
 
 
 def _name(body: dict[str, Any], address: str, stack: str | None, f: ParsedFile, ypath: YamlPath,
@@ -93,21 +100,21 @@ def check_attachments(files: list[ParsedFile], clusters: dict[str, ClusterSpec],
         for address, body in (f.section("clusters") or {}).items():
             if not isinstance(body, dict) or not isinstance(body.get("storage"), list):
                 continue
-            seen: dict[str, SourceRef] = {}
+            seen: dict[str, YamlPath] = {}  # each entry's first place, looked up only for a message
             for index, entry in enumerate(body["storage"]):
                 if not isinstance(entry, str):
                     continue  # the schema has reported it
                 ypath: YamlPath = ("clusters", address, "storage", index)
-                ref = f.smap.locate(ypath)
                 if entry in seen:
-                    report.error(f"volume '{entry}' is attached twice to cluster '{address}': first at {seen[entry]}",
-                                 ref, path=ypath, hint="list each volume once")
+                    report.error(f"volume '{entry}' is attached twice to cluster '{address}': first at "
+                                 f"{f.smap.locate(seen[entry])}", f.smap.locate(ypath), path=ypath,
+                                 hint="list each volume once")
                     continue
-                seen[entry] = ref
+                seen[entry] = ypath
                 if entry not in declared:
                     guess = did_you_mean(entry, declared)
                     report.error(f"cluster '{address}' attaches volume '{entry}', which is not declared in `storage`",
-                                 ref, path=ypath, hint=f"did you mean '{guess}'?" if guess
+                                 f.smap.locate(ypath), path=ypath, hint=f"did you mean '{guess}'?" if guess
                                  else "declare it under the top-level `storage:` (e.g. `storage: {"
                                       f"{entry}: {{size_gb: 500}}}}`), or remove it from this list")
             cluster = clusters.get(address)

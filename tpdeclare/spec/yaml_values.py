@@ -1,9 +1,10 @@
 """From a YAML node tree to plain Python values, deciding what is allowed and recording where each value was.
 
 Plain data only: strings, numbers, booleans, null, lists and mappings. No Python or other custom tags,
-no duplicate keys, aliases counted (no "billion laughs"), nesting bounded. Every key's and value's place
-(its node's start mark, not the node) is recorded by YAML path on the way, so the source map costs no
-second pass and does not keep the node tree alive.
+no duplicate keys, aliases counted (no "billion laughs"), nesting bounded. Each key's and value's place
+(its node's start mark, not the node) is recorded by YAML path on the way, so the source map does not keep
+the node tree alive; only paths up to `recorded_length` long when the caller asks for fewer (yamlsafe: the
+sections and their entries, all a valid stack needs; a message about a deeper place builds the file again).
 
 Choices worth knowing:
 - Mapping keys are taken as their text: `on:`, `1:` and `null:` are the keys "on", "1" and "null".
@@ -42,15 +43,18 @@ from tpdeclare.spec.yaml_tags import (
 
 _PLAIN_DATA_HINT = "tpdeclare specs are plain data: strings, numbers, true/false, lists and mappings"
 _CONSTRUCTOR = SafeConstructor()
+RECORD_ALL = 1 << 30  # a path length no document reaches: every place recorded
 
 
 class ValueBuilder:
-    """Builds Python values from a node tree, recording each key's and value's place by YAML path."""
+    """Builds Python values from a node tree, recording each key's and value's place by YAML path (of paths up
+    to `recorded_length` long)."""
 
-    def __init__(self, file: str, max_alias_nodes: int, max_depth: int) -> None:
+    def __init__(self, file: str, max_alias_nodes: int, max_depth: int, *, recorded_length: int = RECORD_ALL) -> None:
         self.file = file
         self.max_alias_nodes = max_alias_nodes
         self.max_depth = max_depth
+        self.recorded_length = recorded_length  # the places of paths up to this long are recorded, no others
         self.keys: dict[YamlPath, Mark] = {}
         self.values: dict[YamlPath, Mark] = {}
         self.diagnostics: list[Diagnostic] = []
@@ -122,22 +126,24 @@ class ValueBuilder:
 
     def _sequence(self, node: Node, path: YamlPath, depth: int) -> list[Any]:
         values, value = self.values, self._value
+        record = len(path) < self.recorded_length
         result: list[Any] = []
         append = result.append
         index = 0
         for item in node.value:
-            sub = path + (index,)
-            values[sub] = item.start_mark
+            if record:
+                values[path + (index,)] = item.start_mark
             if item.__class__ is ScalarNode and item.tag == STR:
                 append(item.value)
             else:
-                append(value(item, sub, depth))
+                append(value(item, path + (index,), depth))
             index += 1
         return result
 
     def _mapping(self, node: Node, path: YamlPath, depth: int) -> dict[str, Any]:
         result: dict[str, Any] = {}
         keys, values, value = self.keys, self.values, self._value
+        record = len(path) < self.recorded_length
         merges: list[Node] | None = None
         for key_node, value_node in node.value:
             if key_node.__class__ is not ScalarNode:
@@ -152,28 +158,35 @@ class ValueBuilder:
                     self._bad_tag(key_node, path)
                 continue
             key = key_node.value
-            sub = path + (key,)
             if key in result:
-                first = keys[sub]
-                self._error(key_node,
-                            f"duplicate key '{key}': first defined at line {first.line + 1}, column {first.column + 1}",
-                            hint="YAML would silently keep only one of them; delete or rename one", path=sub)
+                self._duplicate(node, key_node, key, path + (key,))
                 continue
-            keys[sub] = key_mark = key_node.start_mark
             if value_node.__class__ is ScalarNode:
                 tag = value_node.tag
+                if record:
+                    sub = path + (key,)
+                    keys[sub] = key_mark = key_node.start_mark
+                    # `key:` with nothing after it: the value's place is its key's (its own mark is past the line)
+                    values[sub] = key_mark if tag == NULL and value_node.value == "" else value_node.start_mark
                 if tag == STR:
-                    values[sub] = value_node.start_mark
                     result[key] = value_node.value
                     continue
-                # `key:` with nothing after it: the value's place is its key's (its own mark is past the line)
-                values[sub] = key_mark if tag == NULL and value_node.value == "" else value_node.start_mark
-            else:
+            elif record:
+                sub = path + (key,)
+                keys[sub] = key_node.start_mark
                 values[sub] = value_node.start_mark
-            result[key] = value(value_node, sub, depth)
+            result[key] = value(value_node, path + (key,), depth)
         if merges:
             self._merge(result, merges, path, depth)
         return result
+
+    def _duplicate(self, node: Node, key_node: Node, key: str, path: YamlPath) -> None:
+        """A key given twice in one mapping: said at the second, naming where the first is."""
+        first = next(k.start_mark for k, _ in node.value
+                     if k.__class__ is ScalarNode and k.value == key and (k.tag == STR or k.tag in KEY_TAGS))
+        self._error(key_node,
+                    f"duplicate key '{key}': first defined at line {first.line + 1}, column {first.column + 1}",
+                    hint="YAML would silently keep only one of them; delete or rename one", path=path)
 
     def _merge(self, result: dict[str, Any], merges: list[Node], path: YamlPath, depth: int) -> None:
         """YAML 1.1 merge keys: fill in keys the mapping does not set, earlier sources first."""

@@ -15,7 +15,7 @@ from yaml.nodes import MappingNode
 
 from tpdeclare.diagnostics import Diagnostic
 from tpdeclare.frozen_values import frozen
-from tpdeclare.spec.source_map import SourceMap
+from tpdeclare.spec.source_map import SHALLOW, Mark, SourceMap, YamlPath
 from tpdeclare.spec.yaml_compose import compose
 from tpdeclare.spec.yaml_errors import DEPTH_HINT, YamlAbort, node_kind, not_utf8, syntax_diagnostic, too_big
 from tpdeclare.spec.yaml_values import ValueBuilder
@@ -75,13 +75,29 @@ def load_yaml(
             file=file, line=mark.line + 1, col=mark.column + 1,
             hint="start with `clusters:` (see examples/cluster.yaml)",
         )])
-    builder = ValueBuilder(file, max_alias_nodes, max_depth)
+    builder = ValueBuilder(file, max_alias_nodes, max_depth, recorded_length=SHALLOW)
     try:
         data = builder.build(root)
     except YamlAbort as abort:
         builder.diagnostics.append(abort.diagnostic)
         data = None
-    smap = SourceMap(file, builder.keys, builder.values, root.start_mark)
+    # The places of sections and their entries; the rest only if a message asks (read again then: the same
+    # bytes load the same way).
+    smap = SourceMap(file, builder.keys, builder.values, root.start_mark,
+                     complete=lambda: _every_place(raw, file, max_alias_nodes, max_depth))
     if builder.diagnostics:
         return YamlDocument(None, smap, builder.diagnostics)
     return YamlDocument(data, smap, [])
+
+
+def _every_place(raw: bytes, file: str, max_alias_nodes: int, max_depth: int
+                 ) -> tuple[dict[YamlPath, Mark], dict[YamlPath, Mark]]:
+    """Every key's and value's place in `raw`, which loaded before with these bounds (and loads the same again)."""
+    root = compose(raw, max_depth, file)
+    builder = ValueBuilder(file, max_alias_nodes, max_depth)
+    assert isinstance(root, MappingNode)
+    try:
+        builder.build(root)
+    except YamlAbort:
+        pass  # the first load said so; the places recorded up to there are all there are
+    return builder.keys, builder.values
