@@ -3,10 +3,9 @@ command line (cli.py); the other commands' options are in command_options.py, wh
 
 from __future__ import annotations
 
-from dataclasses import field
 from typing import Literal
 
-from tpdeclare.frozen_values import frozen
+from tpdeclare.frozen_values import field, frozen
 
 OutputFormat = Literal["text", "json", "markdown", "summary"]
 

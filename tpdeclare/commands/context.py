@@ -6,7 +6,6 @@ import os
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -23,14 +22,16 @@ if TYPE_CHECKING:
     from tpdeclare.state.store import StateStore
 
 
-@dataclass(eq=False, repr=False)  # a run's handle: no value to compare or show
 class Context:
-    """Built once per run from the global options; `close()` releases what the run opened."""
+    """Built once per run from the global options; `close()` releases what the run opened. A run's handle: no
+    value to compare or show."""
 
-    options: GlobalOptions
-    console: Console
-    cwd: Path
-    clients: list[TensorPoolClient] = field(default_factory=list)
+    def __init__(self, options: GlobalOptions, console: Console, cwd: Path,
+                 clients: list[TensorPoolClient] | None = None) -> None:
+        self.options = options
+        self.console = console
+        self.cwd = cwd
+        self.clients: list[TensorPoolClient] = [] if clients is None else clients
 
     @classmethod
     def from_options(cls, options: GlobalOptions) -> Context:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from tpdeclare import errors
+from tpdeclare.frozen_values import replace_fields as replace
 from tpdeclare.state.model import PENDING, State
 
 if TYPE_CHECKING:

@@ -13,11 +13,11 @@ Pure: the clock is the `now` the planner was given.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
 from datetime import datetime
 from operator import attrgetter
 from typing import Any
 
+from tpdeclare.frozen_values import replace_fields as replace
 from tpdeclare.plan.cost import PriceBook
 from tpdeclare.plan.model import CREATE, DELETE, NOOP, REPLACE, Change, Cost, Expiry, notable
 from tpdeclare.spec.model import ClusterSpec, Lifetime

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import field
 from enum import Enum
 from itertools import compress
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any, NamedTuple, overload
 
 from tpdeclare.fields import MANAGED_FIELDS, FieldEffect
-from tpdeclare.frozen_values import from_fields, frozen
+from tpdeclare.frozen_values import field, from_fields, frozen
 from tpdeclare.spec.model import ClusterSpec
 
 if TYPE_CHECKING:

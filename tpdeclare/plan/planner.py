@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import replace as replace_fields
 from datetime import UTC, datetime
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
 from tpdeclare.catalog import PRICES_AS_OF
 from tpdeclare.fields import FieldEffect
+from tpdeclare.frozen_values import replace_fields
 from tpdeclare.gc_pause import gc_paused
 from tpdeclare.plan.cost import PriceBook, budget_violation
 from tpdeclare.plan.diff import current_fields, field_changes, recorded_spec

@@ -12,13 +12,12 @@ into the plan's step order.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import replace as replace_fields
 from functools import cache
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
 from tpdeclare.fields import FieldEffect
-from tpdeclare.frozen_values import from_fields
+from tpdeclare.frozen_values import from_fields, replace_fields
 from tpdeclare.plan.model import CREATE, DELETE, NOOP, REPLACE, UPDATE, Change, FieldChange, Plan
 from tpdeclare.plan.ordering import order_steps
 from tpdeclare.plan.storage_model import AttachmentStep, Link, StoragePlan, VolumeChange

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import field
 from functools import cached_property
 from typing import Any
 
 from tpdeclare.cluster_outputs import reference
-from tpdeclare.frozen_values import frozen
+from tpdeclare.frozen_values import field, frozen
 from tpdeclare.spec.time_values import format_duration
 
 

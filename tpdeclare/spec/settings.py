@@ -7,10 +7,9 @@ where it is set (its instance type, its SSH keys), not again in every cluster th
 
 from __future__ import annotations
 
-from dataclasses import field
 from typing import Any
 
-from tpdeclare.frozen_values import frozen
+from tpdeclare.frozen_values import field, frozen
 from tpdeclare.spec.instance_types import check_instance_type
 from tpdeclare.spec.parsed import ParsedFile, Setting
 from tpdeclare.spec.reporting import Reporter

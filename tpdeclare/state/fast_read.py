@@ -16,13 +16,13 @@ duplicate (each lost key takes its own two quotes with it).
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from collections.abc import Callable, Sequence
 from itertools import chain, compress, repeat
 from operator import is_, is_not, itemgetter
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from tpdeclare.frozen_values import replace_fields
 from tpdeclare.identifiers import ADDRESS, ENGINE_ID, STACK
 from tpdeclare.state import rules
 from tpdeclare.state.model import FORMAT_VERSION, Record, RecordStatus, State
@@ -202,7 +202,7 @@ def read_fast(doc: Any, raw: bytes | None) -> State | None:
     state = State(stack=doc["stack"], lineage=doc["lineage"], serial=doc["serial"], resources=records,
                   tool_version=doc["tool_version"], engine=doc["engine"])
     if volumes is not None:
-        state = dataclasses.replace(state, volumes=volumes)
+        state = replace_fields(state, volumes=volumes)
     return state
 
 

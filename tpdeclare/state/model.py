@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping
-from dataclasses import field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from tpdeclare.frozen_values import frozen
+from tpdeclare.frozen_values import field, frozen, replace_fields
 
 if TYPE_CHECKING:
     from tpdeclare.state.volumes import VolumeRecord
@@ -106,7 +104,7 @@ class Record:
         if self.expired_at is None:
             return None
         gone = f"{self.cluster_id} was destroyed at {now}" if self.cluster_id else f"destroyed at {now}"
-        return dataclasses.replace(
+        return replace_fields(
             self, status=RecordStatus.EXPIRED, cluster_id=None, instance_ids=(), request_id=None, updated_at=now,
             message=f"{gone}: its lifetime ({self.lifetime}) ended at {self.expired_at}",
         )
@@ -133,7 +131,7 @@ class State:
 
     def with_resources(self, resources: Mapping[str, Record]) -> State:
         """The next version of this state (serial + 1) holding `resources`."""
-        return dataclasses.replace(self, resources=dict(resources), serial=self.serial + 1)
+        return replace_fields(self, resources=dict(resources), serial=self.serial + 1)
 
     def to_json(self) -> dict[str, Any]:
         from tpdeclare import __version__

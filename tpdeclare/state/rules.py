@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeGuard
 
-from tpdeclare.frozen_values import frozen
+from tpdeclare.frozen_values import fields, frozen
 from tpdeclare.identifiers import ADDRESS, ENGINE_ID, INSTANCE_TYPE, STACK
 from tpdeclare.state.model import STATUSES, Record
 
@@ -27,7 +27,7 @@ _MONTH_DAYS = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 STATUS_SET = frozenset(STATUSES)
 # every status after the engine accepted the create, but `expired`: its cluster is gone (a memory of the expiry)
 NEEDS_CLUSTER_ID = frozenset(STATUSES) - {"pending", "expired"}
-RECORD_KEYS = frozenset(f for f in Record.__dataclass_fields__ if f != "address")
+RECORD_KEYS = frozenset(f.name for f in fields(Record) if f.name != "address")
 REQUIRED_RECORD_KEYS = ("status", "name", "spec")
 SPEC_KEYS = ("instance_type", "num_nodes", "name", "container", "deletion_protection", "public_keys",
              "prevent_destroy")

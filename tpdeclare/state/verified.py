@@ -24,7 +24,7 @@ import os
 import zlib
 
 ATTRIBUTE = "user.tpdeclare.verified"
-STAMP_REVISION = 4  # bump whenever a rule of state/rules.py, state/volume_rules.py or state/fast_*.py changes
+STAMP_REVISION = 5  # bump whenever a rule of state/rules.py, state/volume_rules.py or state/fast_*.py changes
 
 
 def stamp(raw: bytes) -> bytes:

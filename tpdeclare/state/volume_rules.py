@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from tpdeclare.frozen_values import fields
 from tpdeclare.identifiers import ADDRESS, ENGINE_ID
 from tpdeclare.state import rules
 from tpdeclare.state.model import STATUSES
 from tpdeclare.state.rules import Problem, child, is_int, is_text, shown
 from tpdeclare.state.volumes import VOLUME_SPEC_KEYS, VolumeRecord, volume_address
 
-VOLUME_KEYS = frozenset(f for f in VolumeRecord.__dataclass_fields__ if f != "address")
+VOLUME_KEYS = frozenset(f.name for f in fields(VolumeRecord) if f.name != "address")
 REQUIRED_VOLUME_KEYS = ("status", "name", "spec")
 _STATUSES = frozenset(STATUSES) - {"expired"}  # lifetimes are clusters' only
 _NEEDS_ID = _STATUSES - {"pending"}

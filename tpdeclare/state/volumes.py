@@ -10,10 +10,9 @@ that cluster's ID.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import field
 from typing import Any
 
-from tpdeclare.frozen_values import frozen
+from tpdeclare.frozen_values import field, frozen
 from tpdeclare.state.model import RecordStatus
 
 VOLUME_PREFIX = "storage."  # how commands name a volume's address beside clusters' (`storage.data`)
