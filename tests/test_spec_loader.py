@@ -330,6 +330,30 @@ def test_the_source_map_keeps_places_not_the_node_tree(libyaml, monkeypatch):
     assert ("clusters", "t", "list", 0) in smap and ("clusters", "t", "nope") not in smap
 
 
+@pytest.mark.parametrize("libyaml", [True, False], ids=["libyaml", "pure-python"])
+def test_a_repeated_key_names_its_first_place_and_each_mapping_is_indexed_once(libyaml, monkeypatch):
+    """Every repeat of a key names the key's first place; a mapping's first places are found in one pass, once,
+    however many of its keys repeat (a hostile file of n keys each given twice costs n, not n squared)."""
+    from tpdeclare.spec import yaml_values
+
+    if not libyaml:
+        monkeypatch.setattr(yaml_compose, "_CParser", None)
+    passes = []
+    real = yaml_values._first_places
+    monkeypatch.setattr(yaml_values, "_first_places", lambda node: passes.append(node) or real(node))
+    n = 300
+    keys = "".join(f"    k{i}: {i}\n" for i in range(n))
+    raw = f"clusters:\n  t:\n{keys}{keys}    k0: again\n    1: one\n    '1': quoted\n    ok: x\n".encode()
+    doc = load_yaml(raw, "f.yaml")
+    said = [(d.line, d.summary) for d in doc.diagnostics]
+    want = [(3 + n + i, f"duplicate key 'k{i}': first defined at line {3 + i}, column 5") for i in range(n)]
+    want += [(3 + 2 * n, "duplicate key 'k0': first defined at line 3, column 5"),
+             (5 + 2 * n, f"duplicate key '1': first defined at line {4 + 2 * n}, column 5")]
+    assert said == want
+    assert len(passes) == 1  # the one mapping with repeats, indexed once
+    assert load_yaml(b"a:\n  b: 1\n  c: 2\n", "f.yaml").diagnostics == [] and len(passes) == 1  # no repeats
+
+
 def test_scalars_are_plain_json_values():
     doc = load_yaml(b"a: 1\nb: 2.5\nc: true\nd: ~\ne: 2024-01-01\nf: '7'\ng: 0x10\n", "f.yaml")
     assert doc.data == {"a": 1, "b": 2.5, "c": True, "d": None, "e": "2024-01-01", "f": "7", "g": 16}

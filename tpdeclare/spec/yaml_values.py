@@ -145,6 +145,7 @@ class ValueBuilder:
         keys, values, value = self.keys, self.values, self._value
         record = len(path) < self.recorded_length
         merges: list[Node] | None = None
+        firsts: dict[str, Mark] | None = None  # each key's first place, found once a key repeats
         for key_node, value_node in node.value:
             if key_node.__class__ is not ScalarNode:
                 self._error(key_node, f"a mapping key must be a plain name, not {node_kind(key_node)}",
@@ -159,7 +160,9 @@ class ValueBuilder:
                 continue
             key = key_node.value
             if key in result:
-                self._duplicate(node, key_node, key, path + (key,))
+                if firsts is None:
+                    firsts = _first_places(node)
+                self._duplicate(key_node, key, firsts[key], path + (key,))
                 continue
             if value_node.__class__ is ScalarNode:
                 tag = value_node.tag
@@ -180,10 +183,8 @@ class ValueBuilder:
             self._merge(result, merges, path, depth)
         return result
 
-    def _duplicate(self, node: Node, key_node: Node, key: str, path: YamlPath) -> None:
+    def _duplicate(self, key_node: Node, key: str, first: Mark, path: YamlPath) -> None:
         """A key given twice in one mapping: said at the second, naming where the first is."""
-        first = next(k.start_mark for k, _ in node.value
-                     if k.__class__ is ScalarNode and k.value == key and (k.tag == STR or k.tag in KEY_TAGS))
         self._error(key_node,
                     f"duplicate key '{key}': first defined at line {first.line + 1}, column {first.column + 1}",
                     hint="YAML would silently keep only one of them; delete or rename one", path=path)
@@ -253,3 +254,12 @@ class ValueBuilder:
         else:
             self._error(node, f"unsupported YAML tag '{tag_name(tag)}'", hint=f"remove the tag; {_PLAIN_DATA_HINT}",
                         path=path)
+
+
+def _first_places(node: Node) -> dict[str, Mark]:
+    """Where each key of a mapping node is first given (the keys `_mapping` takes: plain names), in one pass."""
+    firsts: dict[str, Mark] = {}
+    for key_node, _ in node.value:
+        if key_node.__class__ is ScalarNode and (key_node.tag == STR or key_node.tag in KEY_TAGS):
+            firsts.setdefault(key_node.value, key_node.start_mark)
+    return firsts
