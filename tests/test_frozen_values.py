@@ -8,7 +8,7 @@ import inspect
 import pickle
 import subprocess
 import sys
-from dataclasses import dataclass, field, fields
+from dataclasses import KW_ONLY, dataclass, field, fields
 from pathlib import Path
 from typing import ClassVar
 
@@ -155,6 +155,22 @@ def test_an_init_var_is_refused_and_an_own_init_is_kept():
             object.__setattr__(self, "a", int(text))
 
     assert Own("3") == Own("3") and Own("3").a == 3
+
+
+@pytest.mark.parametrize("marker", [KW_ONLY, "KW_ONLY", "dataclasses.KW_ONLY"], ids=["object", "text", "dotted"])
+def test_the_kw_only_marker_is_refused_not_taken_for_a_field(marker):
+    """dataclass makes the fields after `_: KW_ONLY` keyword-only; @frozen does not, so it says so."""
+    with pytest.raises(TypeError, match="Value._ is the KW_ONLY marker: use @dataclass"):
+        frozen(type("Value", (), {"__annotations__": {"a": "int", "_": marker, "b": "int"}}))
+    assert [f.name for f in fields(frozen(type("Value", (), {"__annotations__": {"a": "int", "_": "KW_ONLYISH"}})))] \
+        == ["a", "_"]  # only the marker itself, as dataclass reads the text
+
+
+def test_a_class_keeps_its_own_match_args_as_dataclass_keeps_them():
+    body = {"__annotations__": {"a": "int", "b": "int"}, "__match_args__": ("b",)}
+    for decorate in (dataclass(frozen=True), frozen):
+        assert decorate(type("Value", (), dict(body))).__match_args__ == ("b",)
+    assert frozen(type("Value", (), {"__annotations__": {"a": "int", "b": "int"}})).__match_args__ == ("a", "b")
 
 
 def test_an_undecorated_subclass_keeps_the_fields_frozen_and_its_own_attributes_free():

@@ -80,8 +80,8 @@ _NAME = re.compile(r"^(?:\s*(\w+)\s*\.)?\s*(\w+)")  # a text annotation's leadin
 
 
 def _pseudo(cls: type, annotation: Any, name: str) -> bool:
-    """Whether `annotation` is `name` (ClassVar or InitVar), as dataclasses decides: an object is checked, a text is
-    looked up in the class's module (`ClassVar[int]` is one only where `ClassVar` names typing's)."""
+    """Whether `annotation` is `name` (ClassVar, InitVar or KW_ONLY), as dataclasses decides: an object is checked, a
+    text is looked up in the class's module (`ClassVar[int]` is one only where `ClassVar` names typing's)."""
     if isinstance(annotation, str):
         found = _NAME.match(annotation)
         module = sys.modules.get(cls.__module__)
@@ -94,7 +94,7 @@ def _pseudo(cls: type, annotation: Any, name: str) -> bool:
     return _is(annotation, name)
 
 
-_HOME = {"ClassVar": "typing", "InitVar": "dataclasses"}
+_HOME = {"ClassVar": "typing", "InitVar": "dataclasses", "KW_ONLY": "dataclasses"}
 
 
 def _is(value: Any, name: str) -> bool:
@@ -103,6 +103,9 @@ def _is(value: Any, name: str) -> bool:
     if name == "InitVar":
         dataclasses = sys.modules.get("dataclasses")
         return dataclasses is not None and (value is dataclasses.InitVar or type(value) is dataclasses.InitVar)
+    if name == "KW_ONLY":
+        dataclasses = sys.modules.get("dataclasses")
+        return dataclasses is not None and value is dataclasses.KW_ONLY
     typing = sys.modules["typing"]
     return value is typing.ClassVar or (type(value) is typing._GenericAlias and value.__origin__ is typing.ClassVar)
 
@@ -121,8 +124,9 @@ def collect(cls: type) -> list[Field]:
     for name, annotation in annotations.items():
         if _pseudo(cls, annotation, "ClassVar"):
             continue
-        if _pseudo(cls, annotation, "InitVar"):
-            raise TypeError(f"{cls.__qualname__}.{name} is an InitVar: use @dataclass(frozen=True)")
+        for pseudo, said in (("InitVar", "an InitVar"), ("KW_ONLY", "the KW_ONLY marker")):
+            if _pseudo(cls, annotation, pseudo):
+                raise TypeError(f"{cls.__qualname__}.{name} is {said}: use @dataclass(frozen=True)")
         default = getattr(cls, name, MISSING)
         f = _spec(default)
         if f is None:

@@ -28,7 +28,7 @@ def frozen(cls: type[T] | None = None, /, *, slots: bool = False) -> type[T] | C
     classes a run imports are never constructed). The fields are read by dataclass's rules in
     tpdeclare/frozen_fields.py, without importing dataclasses; `dataclasses.fields`, `replace` and `asdict` still
     work on the values. A class that defines `__eq__`, `__hash__`, `__repr__`, `__setattr__` or `__delattr__`, or
-    has `InitVar` fields, should use `@dataclass(frozen=True)` (which cannot subclass a @frozen class)."""
+    has `InitVar` or `KW_ONLY` fields, should use `@dataclass(frozen=True)` (which cannot subclass a @frozen class)."""
 
     def make(klass: type[T]) -> type[T]:
         own = {"__eq__", "__hash__", "__repr__", "__setattr__", "__delattr__"} & set(vars(klass))
@@ -48,6 +48,8 @@ def frozen(cls: type[T] | None = None, /, *, slots: bool = False) -> type[T] | C
                   "__setattr__": _setattr, "__delattr__": _delattr}
         if "__init__" not in vars(made):  # as dataclass, a class's own __init__ stays
             shared["__init__"] = _first_init(made, tuple(found), in_init, slots)
+        if "__match_args__" in vars(made):  # and its own __match_args__
+            del shared["__match_args__"]
         if slots:
             shared |= {"__getstate__": _getstate, "__setstate__": _setstate}
         if not made.__doc__:
