@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import shutil
+import textwrap
 
 import pytest
 
@@ -42,6 +44,56 @@ def test_saved_plan_applies_exactly_without_a_prompt(tmp_path, sandbox, env):
     applied = ok(run_tp(tmp_path, "apply", "team.plan", env=env))
     assert "Apply complete! Clusters: 2 added" in applied.stdout
     assert set(sandbox.by_name()) == {"team-trainer", "team-notebook"}
+
+
+CHANGED = SPEC.replace("num_nodes: 1", "num_nodes: 2").replace("notebook:", "eval:")  # replace, destroy, create
+
+
+def test_a_saved_plan_applies_exactly_what_it_says_while_its_spec_files_are_gone(tmp_path, sandbox, env):
+    """apply PLANFILE executes the decoded Plan: the spec files are gone, so nothing can be planned or read again,
+    and the engine and the state end as the plan's planned values say, by exactly its changes."""
+    spec = write(tmp_path / "team" / "main.yaml", SPEC)
+    ok(run_tp(tmp_path, "apply", "team", "--auto-approve", env=env))
+    first = sandbox.by_name()
+    spec.write_text(textwrap.dedent(CHANGED).lstrip())
+    ok(run_tp(tmp_path, "plan", "team", "--out", "team.plan", env=env))
+    said = json.loads(ok(run_tp(tmp_path, "show", "team.plan", "--json", env=env)).stdout)
+    assert said["summary"] == {"add": 1, "change": 0, "replace": 1, "destroy": 1, "move": 0}
+    shutil.rmtree(tmp_path / "team")
+    stats = sandbox.stats()
+
+    applied = ok(run_tp(tmp_path, "apply", "team.plan", env=env))
+
+    assert "Apply complete! Clusters: 1 added, 0 changed, 1 replaced, 1 destroyed." in applied.stdout
+    planned = {r["values"]["name"]: r["values"] for r in said["planned_values"]["root_module"]["resources"]}
+    engine = sandbox.by_name()
+    assert set(engine) == set(planned) == {"team-trainer", "team-eval"}
+    for name, values in planned.items():
+        assert (engine[name]["instance_type"], engine[name]["num_nodes"]) == (values["instance_type"],
+                                                                              values["num_nodes"])
+    assert engine["team-trainer"]["cluster_id"] != first["team-trainer"]["cluster_id"]  # replaced, as planned
+    after = sandbox.stats()
+    assert after["creates_accepted"] - stats["creates_accepted"] == 2  # eval, and trainer's replacement
+    assert after["deletes_accepted"] - stats["deletes_accepted"] == 2  # notebook, and trainer's old cluster
+    recorded = json.loads(ok(run_tp(tmp_path, "show", "--state", "state/team.json", "--json", env=env)).stdout)
+    assert {address: (r["cluster_id"], r["status"]) for address, r in recorded["resources"].items()} == {
+        "eval": (engine["team-eval"]["cluster_id"], "ready"),
+        "trainer": (engine["team-trainer"]["cluster_id"], "ready")}
+
+
+def test_a_saved_plan_whose_spec_files_are_gone_is_still_refused_when_the_state_moved_on(tmp_path, sandbox, env):
+    spec = write(tmp_path / "team" / "main.yaml", SPEC)
+    ok(run_tp(tmp_path, "apply", "team", "--auto-approve", env=env))
+    spec.write_text(textwrap.dedent(CHANGED).lstrip())
+    ok(run_tp(tmp_path, "plan", "team", "--out", "team.plan", env=env))
+    shutil.rmtree(tmp_path / "team")
+    ok(run_tp(tmp_path, "state", "rm", "notebook", "--state", "state/team.json", env=env))  # the state moves on
+    before, stats = state_bytes(tmp_path), sandbox.stats()
+    proc = run_tp(tmp_path, "apply", "team.plan", env=env)
+    assert proc.returncode == 1 and "state moved on" in proc.stderr
+    assert_no_traceback(proc)
+    assert state_bytes(tmp_path) == before
+    assert sandbox.stats()["mutating_requests"] == stats["mutating_requests"]
 
 
 def test_saved_plan_refused_when_specs_changed(tmp_path, sandbox, env):
