@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import textwrap
 
 import pytest
 
@@ -49,17 +48,23 @@ def test_saved_plan_applies_exactly_without_a_prompt(tmp_path, sandbox, env):
 CHANGED = SPEC.replace("num_nodes: 1", "num_nodes: 2").replace("notebook:", "eval:")  # replace, destroy, create
 
 
+def saved_plan_of_gone_specs(tmp_path, env) -> dict:
+    """Apply SPEC, save the plan to CHANGED as team.plan, delete the spec files; the plan as `show --json` shows it."""
+    write(tmp_path / "team" / "main.yaml", SPEC)
+    ok(run_tp(tmp_path, "apply", "team", "--auto-approve", env=env))
+    write(tmp_path / "team" / "main.yaml", CHANGED)
+    ok(run_tp(tmp_path, "plan", "team", "--out", "team.plan", env=env))
+    said = json.loads(ok(run_tp(tmp_path, "show", "team.plan", "--json", env=env)).stdout)
+    shutil.rmtree(tmp_path / "team")
+    return said
+
+
 def test_a_saved_plan_applies_exactly_what_it_says_while_its_spec_files_are_gone(tmp_path, sandbox, env):
     """apply PLANFILE executes the decoded Plan: the spec files are gone, so nothing can be planned or read again,
     and the engine and the state end as the plan's planned values say, by exactly its changes."""
-    spec = write(tmp_path / "team" / "main.yaml", SPEC)
-    ok(run_tp(tmp_path, "apply", "team", "--auto-approve", env=env))
-    first = sandbox.by_name()
-    spec.write_text(textwrap.dedent(CHANGED).lstrip())
-    ok(run_tp(tmp_path, "plan", "team", "--out", "team.plan", env=env))
-    said = json.loads(ok(run_tp(tmp_path, "show", "team.plan", "--json", env=env)).stdout)
+    said = saved_plan_of_gone_specs(tmp_path, env)
+    first = sandbox.by_name()  # the plan changed nothing
     assert said["summary"] == {"add": 1, "change": 0, "replace": 1, "destroy": 1, "move": 0}
-    shutil.rmtree(tmp_path / "team")
     stats = sandbox.stats()
 
     applied = ok(run_tp(tmp_path, "apply", "team.plan", env=env))
@@ -82,11 +87,7 @@ def test_a_saved_plan_applies_exactly_what_it_says_while_its_spec_files_are_gone
 
 
 def test_a_saved_plan_whose_spec_files_are_gone_is_still_refused_when_the_state_moved_on(tmp_path, sandbox, env):
-    spec = write(tmp_path / "team" / "main.yaml", SPEC)
-    ok(run_tp(tmp_path, "apply", "team", "--auto-approve", env=env))
-    spec.write_text(textwrap.dedent(CHANGED).lstrip())
-    ok(run_tp(tmp_path, "plan", "team", "--out", "team.plan", env=env))
-    shutil.rmtree(tmp_path / "team")
+    saved_plan_of_gone_specs(tmp_path, env)
     ok(run_tp(tmp_path, "state", "rm", "notebook", "--state", "state/team.json", env=env))  # the state moves on
     before, stats = state_bytes(tmp_path), sandbox.stats()
     proc = run_tp(tmp_path, "apply", "team.plan", env=env)

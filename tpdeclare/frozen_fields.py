@@ -100,12 +100,13 @@ _HOME = {"ClassVar": "typing", "InitVar": "dataclasses", "KW_ONLY": "dataclasses
 def _is(value: Any, name: str) -> bool:
     if value is None:
         return False
-    if name == "InitVar":
+    if _HOME[name] == "dataclasses":  # only a loaded dataclasses can have made the value
         dataclasses = sys.modules.get("dataclasses")
-        return dataclasses is not None and (value is dataclasses.InitVar or type(value) is dataclasses.InitVar)
-    if name == "KW_ONLY":
-        dataclasses = sys.modules.get("dataclasses")
-        return dataclasses is not None and value is dataclasses.KW_ONLY
+        if dataclasses is None:
+            return False
+        if name == "KW_ONLY":
+            return value is dataclasses.KW_ONLY
+        return value is dataclasses.InitVar or type(value) is dataclasses.InitVar
     typing = sys.modules["typing"]
     return value is typing.ClassVar or (type(value) is typing._GenericAlias and value.__origin__ is typing.ClassVar)
 
